@@ -1,0 +1,111 @@
+"""Configuration: every setting comes from an ECABINET_* variable, with safe laptop defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the server refuses to start."""
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key(data_dir: Path, production: bool) -> tuple[str, bool]:
+    """Return (key, generated). Outside production a generated key is kept in the data dir."""
+    configured = os.environ.get("ECABINET_SECRET_KEY")
+    if configured:
+        return configured, False
+    if production:
+        return "", True
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip(), True
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key, True
+
+
+class Config:
+    """Settings read from the environment when the app is created."""
+
+    def __init__(self) -> None:
+        self.ENV_NAME = os.environ.get("ECABINET_ENV", "development")
+        self.PRODUCTION = self.ENV_NAME == "production"
+        self.DATA_DIR = Path(os.environ.get("ECABINET_DATA_DIR", str(INSTANCE_DIR))).resolve()
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "ECABINET_DATABASE_URL", f"sqlite:///{self.DATA_DIR / 'ecabinet.sqlite'}"
+        )
+        self.SECRET_KEY, self.SECRET_KEY_GENERATED = _secret_key(self.DATA_DIR, self.PRODUCTION)
+        self.MESSAGE_QUEUE = os.environ.get("ECABINET_MESSAGE_QUEUE") or None
+        self.TSA_URL = os.environ.get("ECABINET_TSA_URL") or None
+        self.DEBUG = _env_bool("ECABINET_DEBUG")
+        self.PUBLIC_URL = os.environ.get("ECABINET_PUBLIC_URL", "http://127.0.0.1:5000")
+        # Socket.IO handshakes are accepted only from these origins (never "*").
+        self.ALLOWED_ORIGINS = _env_list("ECABINET_ALLOWED_ORIGINS") or [self.PUBLIC_URL]
+        self.MAX_UPLOAD_MB = int(os.environ.get("ECABINET_MAX_UPLOAD_MB", "100"))
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
+        self.TOKEN_TTL_HOURS = int(os.environ.get("ECABINET_TOKEN_TTL_HOURS", "12"))
+        self.RATELIMIT_LOGIN = os.environ.get("ECABINET_RATELIMIT_LOGIN", "10 per minute;100 per hour")
+        self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
+
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SESSION_COOKIE_NAME = "__Host-ecabinet" if self.PRODUCTION else "ecabinet_session"
+        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_CHECK_DEFAULT = False  # ecabinet.security decides which requests need it
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the server-side session
+        self.RATELIMIT_STORAGE_URI = self.MESSAGE_QUEUE or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.BABEL_DEFAULT_LOCALE = "vi"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "ecabinet" / "translations")
+        self.SPEC_FORMAT = "json"
+        self.JSON_AS_ASCII = False
+
+    def validate(self) -> None:
+        """Refuse to run production on defaults that are only safe on a laptop."""
+        if not self.PRODUCTION:
+            return
+        problems = []
+        if self.SECRET_KEY_GENERATED or len(self.SECRET_KEY) < 32:
+            problems.append("ECABINET_SECRET_KEY must be set (32+ characters) in production")
+        if self.DEBUG:
+            problems.append("ECABINET_DEBUG must be off in production")
+        if any(origin == "*" for origin in self.ALLOWED_ORIGINS):
+            problems.append("ECABINET_ALLOWED_ORIGINS must list origins, never '*'")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+class TestingConfig(Config):
+    """Configuration for the test suite: a throw-away data dir and database per test app."""
+
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+        os.environ.setdefault("ECABINET_ENV", "development")
+        previous = os.environ.get("ECABINET_DATA_DIR")
+        os.environ["ECABINET_DATA_DIR"] = str(data_dir)
+        try:
+            super().__init__()
+        finally:
+            if previous is None:
+                del os.environ["ECABINET_DATA_DIR"]
+            else:
+                os.environ["ECABINET_DATA_DIR"] = previous
+        if database_url:
+            self.SQLALCHEMY_DATABASE_URI = database_url
+        self.TESTING = True

@@ -1,0 +1,92 @@
+"""The e-Cabinet application factory: one create_app() for the server, the tests and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from apiflask import APIFlask
+from flask import request, session
+
+from config import Config
+from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN_PACKAGES = ("documents", "meetings", "ballots")
+LANGUAGES = ("vi", "en")
+
+
+def select_locale() -> str:
+    """The user's explicit choice (language switch) first, then Accept-Language, then Vietnamese."""
+    chosen = session.get("lang") if request else None
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default="vi") or "vi"
+
+
+def create_app(config: Config | None = None, *, async_mode: str | None = None) -> APIFlask:
+    config = config or Config()
+    config.validate()
+    app = APIFlask(__name__, title="e-Cabinet API", version="1", spec_path="/api/v1/openapi.json",
+                   docs_path=None, template_folder=str(ROOT / "templates"),
+                   static_folder=str(Path(__file__).parent / "static"))
+    app.config.from_object(config)
+    app.config["DATA_DIR"].mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Ho_Chi_Minh")
+    limiter.init_app(app)
+    from ecabinet import realtime
+
+    socketio.init_app(app, async_mode=async_mode or _async_mode(),
+                      cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
+                      client_manager=realtime.client_manager(app.config["MESSAGE_QUEUE"]),
+                      max_http_buffer_size=64 * 1024, ping_interval=10, ping_timeout=10)
+
+    _register_core(app)
+    for name in DOMAIN_PACKAGES:
+        module = __import__(name)
+        module.init_app(app)
+    return app
+
+
+def _async_mode() -> str:
+    """gevent when the serving process patched the standard library (see ecabinet.server)."""
+    try:
+        from gevent import monkey
+
+        return "gevent" if monkey.is_module_patched("socket") else "threading"
+    except ImportError:
+        return "threading"
+
+
+def _register_core(app: APIFlask) -> None:
+    from ecabinet import audit, realtime, security  # noqa: F401  (models register with the metadata)
+    from ecabinet.auth import loader  # noqa: F401  (registers the request loader)
+    from ecabinet.auth.views import api as auth_api
+    from ecabinet.cli import cli
+    from ecabinet.web import web
+
+    login_manager.login_view = "web.login_form"
+    app.before_request(security.protect_cookie_writes)
+    app.after_request(security.set_security_headers)
+    security.register_error_handlers(app)
+    app.register_blueprint(auth_api)
+    app.register_blueprint(web)
+    app.cli.add_command(cli)
+    realtime.register_socket_handlers()
+    app.jinja_env.globals["app_languages"] = LANGUAGES
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Any:
+        from ecabinet.errors import NotAuthenticated
+        from flask import redirect, url_for
+
+        if security.wants_json() or request.method != "GET":
+            raise NotAuthenticated()
+        return redirect(url_for("web.login_form", next=request.full_path))

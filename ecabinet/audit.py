@@ -1,0 +1,154 @@
+"""The audit chain: append-only records, each holding the hash of the previous one.
+
+``record()`` is called inside a service's write transaction, so the record commits (or rolls back)
+with the change it describes. ``verify()`` walks the chain and names the first bad record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecabinet.db import UTCDateTime, db, utcnow
+
+GENESIS_HASH = "0" * 64
+# Keys whose values never enter the chain, whatever a caller passes.
+_SECRET_KEYS = frozenset({"password", "pin", "token", "secret", "new_password", "private_key"})
+
+
+class AuditRecord(db.Model):
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    #: the actor's username at the time (kept even if the user is renamed)
+    actor_label: Mapped[str] = mapped_column(String(120), default="")
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str] = mapped_column(String(60), default="")
+    object_id: Mapped[str] = mapped_column(String(60), default="", index=True)
+    #: canonical JSON of the record's data
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    def canonical_content(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "actor": self.actor_label,
+            "action": self.action,
+            "object": [self.object_type, self.object_id],
+            "data": json.loads(self.data),
+            "ip": self.ip,
+        }
+
+    def compute_hash(self) -> str:
+        return chain_hash(self.prev_hash, self.canonical_content())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.canonical_content(), "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
+
+
+def _scrub(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: ("[redacted]" if key.lower() in _SECRET_KEYS else _scrub(value) if isinstance(value, dict) else value)
+        for key, value in data.items()
+    }
+
+
+def _object_ref(target: Any) -> tuple[str, str]:
+    if target is None:
+        return "", ""
+    if isinstance(target, tuple):
+        return str(target[0]), str(target[1])
+    return getattr(target, "__tablename__", type(target).__name__), str(getattr(target, "id", ""))
+
+
+def record(actor: Any, action: str, target: Any = None, data: dict[str, Any] | None = None,
+           *, actor_label: str | None = None) -> AuditRecord:
+    """Append one record; the caller's write transaction commits it with the change.
+
+    Precondition: inside ``write_transaction()``, which serialises writers so the chain stays linear.
+    """
+    if not db.session.info.get("in_write_transaction"):
+        raise RuntimeError("audit.record() outside write_transaction()")
+    previous = db.session.execute(
+        select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+    ).first()
+    object_type, object_id = _object_ref(target)
+    entry = AuditRecord(
+        id=(previous.id + 1) if previous else 1,
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_label=actor_label if actor_label is not None else getattr(actor, "username", "") or "",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=canonical_json(_scrub(data or {})),
+        ip=(request.remote_addr or "") if has_request_context() else "",
+        prev_hash=previous.hash if previous else GENESIS_HASH,
+    )
+    entry.hash = entry.compute_hash()
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    record_id: int
+    reason: str
+
+
+def verify_records(records: Iterable[dict[str, Any]]) -> ChainProblem | None:
+    """Check a chain given as ``as_dict()`` rows in id order; works on exported records too."""
+    expected_prev = GENESIS_HASH
+    expected_id = None
+    for row in records:
+        content = {key: row[key] for key in ("id", "at", "actor_id", "actor", "action", "object", "data", "ip")}
+        if expected_id is not None and row["id"] != expected_id:
+            return ChainProblem(row["id"], f"expected record #{expected_id} here: a record is missing or out of order")
+        if row["prev_hash"] != expected_prev:
+            return ChainProblem(row["id"], "does not link to the previous record (removed, inserted or reordered)")
+        if chain_hash(row["prev_hash"], content) != row["hash"]:
+            return ChainProblem(row["id"], "content does not match its hash (edited)")
+        expected_prev = row["hash"]
+        expected_id = row["id"] + 1
+    return None
+
+
+def iter_records(batch: int = 1000) -> Iterator[dict[str, Any]]:
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            select(AuditRecord).where(AuditRecord.id > last_id).order_by(AuditRecord.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row.as_dict()
+        last_id = rows[-1].id
+
+
+def verify() -> ChainProblem | None:
+    """Verify the whole chain in the database."""
+    return verify_records(iter_records())

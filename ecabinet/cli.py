@@ -1,0 +1,97 @@
+"""``flask --app wsgi ecabinet ...``: init, demo, users, serve, audit (domains add their own)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from ecabinet import audit
+from ecabinet.auth.models import Confidentiality, Role
+from ecabinet.errors import AppError
+
+cli = AppGroup("ecabinet", help="e-Cabinet operations.")
+users = AppGroup("users", help="Accounts.")
+audit_group = AppGroup("audit", help="The audit chain.")
+cli.add_command(users)
+cli.add_command(audit_group)
+
+# Steps that domain packages add to `init` (e.g. the built-in certificate authority).
+INIT_STEPS: list = []
+
+
+@cli.command("init")
+def init_command() -> None:
+    """Create or upgrade the schema and the built-in certificate authority (safe to run twice)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    for step in INIT_STEPS:
+        step()
+    click.echo(f"Database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+    click.echo(f"Data directory: {current_app.config['DATA_DIR']}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--title", default="")
+@click.option("--organisation", default="")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--clearance", default="normal", type=click.Choice([c.value for c in Confidentiality]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(username: str, full_name: str, title: str, organisation: str, roles: tuple[str, ...],
+                        clearance: str, password_stdin: bool) -> None:
+    """Create an account; the password is read from stdin or prompted, never from the command line."""
+    from ecabinet.auth.service import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(username=username, full_name=full_name, password=password, title=title,
+                           organisation=organisation, roles=[Role(r) for r in roles],
+                           clearance=Confidentiality(clearance), actor=None)
+    except AppError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from error
+    click.echo(f"Created user #{user.id} {user.username} ({', '.join(user.roles)})")
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Exit 0 when the chain is intact; otherwise name the first bad record and exit 1."""
+    problem = audit.verify()
+    if problem is not None:
+        click.echo(f"Audit chain BROKEN at record #{problem.record_id}: {problem.reason}", err=True)
+        sys.exit(1)
+    from ecabinet.audit import AuditRecord
+    from ecabinet.db import db
+
+    click.echo(f"Audit chain intact ({db.session.query(AuditRecord).count()} records).")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Run the real-time server (HTTP and Socket.IO on gevent) in the foreground."""
+    # A fresh interpreter, so gevent patches the standard library before anything imports it.
+    os.execv(sys.executable, [sys.executable, "-m", "ecabinet.server", "--host", host, "--port", str(port)])
+
+
+@cli.command("demo")
+def demo_command() -> None:
+    """Load a demo Government (members, secretariat, a meeting, a ballot) and print the logins."""
+    from ecabinet.demo import load_demo
+
+    for line in load_demo():
+        click.echo(line)

@@ -1,0 +1,127 @@
+"""Response headers, the CSRF gate for cookie-authenticated writes, and error rendering."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+from flask import Response, current_app, g, jsonify, render_template, request, session
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ecabinet import audit
+from ecabinet.auth.loader import BROWSER_SESSION_KEY, bearer_token
+from ecabinet.db import db, write_transaction
+from ecabinet.errors import STATUS_CODES, AppError
+from ecabinet.extensions import csrf
+
+log = logging.getLogger(__name__)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/socket.io") or (
+        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
+    )
+
+
+def protect_cookie_writes() -> None:
+    """Cookie-authenticated writes need a CSRF token; bearer-authenticated ones cannot be forged."""
+    if request.method not in WRITE_METHODS or bearer_token(request) is not None:
+        return
+    if BROWSER_SESSION_KEY in session or request.endpoint == "web.login":
+        csrf.protect()
+
+
+def set_security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if current_app.config["PRODUCTION"]:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _record_refusal(status: int, code: str) -> None:
+    """Refused accesses are part of the record (ASVS 7.1); never let this hide the refusal."""
+    if status not in (401, 403) or code == "invalid_credentials":
+        return
+    from flask_login import current_user
+
+    try:
+        db.session.rollback()
+        with write_transaction():
+            actor = current_user if current_user.is_authenticated else None
+            audit.record(actor, "access.refused", None,
+                         {"status": status, "code": code, "method": request.method, "path": request.path[:200]},
+                         actor_label=None if actor else "anonymous")
+    except Exception:  # the refusal must still reach the client
+        log.exception("could not audit a refused access")
+
+
+def render_error(error: AppError) -> Response:
+    _record_refusal(error.status, error.code)
+    if wants_json():
+        response = jsonify(error.body())
+    else:
+        response = current_app.make_response(
+            (render_template("error.html", error=error), error.status))
+    response.status_code = error.status
+    return response
+
+
+def register_error_handlers(app: APIFlask) -> None:
+    @app.errorhandler(AppError)
+    def handle_app_error(error: AppError) -> Response:
+        db.session.rollback()
+        return render_error(error)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(error: CSRFError) -> Response:
+        return render_error(AppError("csrf_failed", status=403))
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limit(error: RateLimitExceeded) -> Response:
+        response = render_error(AppError("rate_limited", status=429))
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = STATUS_CODES.get(status, "bad_request")
+        if status == 400 and request.is_json and request.get_json(silent=True) is None and request.data:
+            code = "invalid_json"
+        return render_error(AppError(code, status=status))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        db.session.rollback()
+        correlation_id = uuid.uuid4().hex[:12]
+        g.correlation_id = correlation_id
+        log.exception("unhandled error %s on %s %s", correlation_id, request.method, request.path)
+        return render_error(AppError("internal_error", status=500))
+
+    @app.error_processor
+    def handle_api_error(error: HTTPError) -> Response:
+        """APIFlask's own errors (schema validation, abort) in our shape."""
+        status = error.status_code
+        if status == 422:
+            fields = error.detail.get("json") or error.detail.get("form") or error.detail.get("query") or error.detail
+            return render_error(AppError("validation_error", status=422, fields=fields))
+        code = STATUS_CODES.get(status, "bad_request")
+        if status == 400 and request.is_json and request.data and request.get_json(silent=True) is None:
+            code = "invalid_json"
+        return render_error(AppError(code, status=status))

@@ -1,0 +1,119 @@
+"""Member keys at rest: PKCS#8 under a PIN, and PKCS#12 import.
+
+Messages never contain the PIN or the password, and the original exception is dropped
+(``from None``) so that no traceback carries key material either.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeAlias
+
+from asn1crypto import algos, pem
+from asn1crypto import keys as asn1_keys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+SigningKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+# BestAvailableEncryption uses 2,048 PBKDF2 rounds for PKCS#8, which a 6-digit PIN cannot
+# survive offline; 600,000 is OWASP's PBKDF2-HMAC-SHA256 figure (about 0.3 s per unlock).
+PIN_KDF_ROUNDS = 600_000
+
+
+class WrongPin(Exception):  # noqa: N818 (the name is the public API)
+    """The PIN does not unlock this key."""
+
+    def __init__(self, message: str = "Mã PIN không đúng.") -> None:
+        super().__init__(message)
+
+
+class InvalidKeyFile(Exception):  # noqa: N818 (the name is the public API)
+    """The data is not a usable key file (or its password is wrong, for PKCS#12)."""
+
+    def __init__(self, message: str = "Tệp khoá không hợp lệ.") -> None:
+        super().__init__(message)
+
+
+def encrypt_private_key(key: SigningKey, pin: str, *, rounds: int = PIN_KDF_ROUNDS) -> bytes:
+    """Return ``key`` as an encrypted PKCS#8 PEM (PBES2: PBKDF2-SHA256, AES-256-CBC)."""
+    if not pin:
+        raise ValueError("The PIN must not be empty.")
+    plain = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    salt, iv = os.urandom(16), os.urandom(16)
+    kek = PBKDF2HMAC(hashes.SHA256(), length=32, salt=salt, iterations=rounds).derive(pin.encode())
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(kek), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padder.update(plain) + padder.finalize()) + encryptor.finalize()
+    scheme = algos.EncryptionAlgorithm(
+        {
+            "algorithm": "pbes2",
+            "parameters": {
+                "key_derivation_func": {
+                    "algorithm": "pbkdf2",
+                    "parameters": {
+                        "salt": algos.Pbkdf2Salt(name="specified", value=salt),
+                        "iteration_count": rounds,
+                        "prf": {"algorithm": "sha256"},
+                    },
+                },
+                "encryption_scheme": {"algorithm": "aes256_cbc", "parameters": iv},
+            },
+        }
+    )
+    info = asn1_keys.EncryptedPrivateKeyInfo(
+        {"encryption_algorithm": scheme, "encrypted_data": ciphertext}
+    )
+    return pem.armor("ENCRYPTED PRIVATE KEY", info.dump())
+
+
+def load_private_key(blob: bytes, pin: str) -> SigningKey:
+    """Unlock a key made by :func:`encrypt_private_key`; raise WrongPin or InvalidKeyFile."""
+    try:
+        kind, _, der = pem.unarmor(blob)
+        _ = asn1_keys.EncryptedPrivateKeyInfo.load(der, strict=True).native
+    except Exception:
+        raise InvalidKeyFile() from None
+    if kind != "ENCRYPTED PRIVATE KEY":
+        raise InvalidKeyFile()
+    try:
+        key = serialization.load_pem_private_key(blob, password=pin.encode())
+    except ValueError:
+        # the structure parsed above, so a decryption failure means a wrong PIN
+        raise WrongPin() from None
+    except (TypeError, UnicodeError):
+        raise InvalidKeyFile() from None
+    return _supported(key)
+
+
+def import_pkcs12(
+    data: bytes, password: str | None
+) -> tuple[SigningKey, x509.Certificate, list[x509.Certificate]]:
+    """Read a PKCS#12 file into (key, certificate, other certificates); raise ``InvalidKeyFile``."""
+    try:
+        key, cert, chain = pkcs12.load_key_and_certificates(
+            data, password.encode() if password else None
+        )
+    except (ValueError, TypeError):
+        raise InvalidKeyFile("Tệp khoá không hợp lệ hoặc mật khẩu không đúng.") from None
+    if key is None or cert is None:
+        raise InvalidKeyFile("Tệp khoá không chứa khoá bí mật và chứng thư số.")
+    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]
+        raise InvalidKeyFile("Khoá bí mật không khớp với chứng thư số.")
+    return _supported(key), cert, list(chain)
+
+
+def _supported(key: object) -> SigningKey:
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048:
+        return key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key
+    raise InvalidKeyFile("Loại khoá không được hỗ trợ (cần RSA từ 2048 bit hoặc ECDSA).")

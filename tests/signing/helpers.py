@@ -1,0 +1,47 @@
+"""Test helpers for the signing core: the cast's record type and byte-level tampering."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from ecabinet.signing import CachedKeySigner
+from ecabinet.signing.keys import SigningKey
+
+SIGNATURE_BOX = (320.0, 60.0, 560.0, 140.0)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the cast with a key and a certificate from the test CA."""
+
+    username: str
+    full_name: str
+    key: SigningKey
+    cert: x509.Certificate
+    signer: CachedKeySigner
+
+
+@dataclass(frozen=True)
+class SoftToken:
+    """A SoftHSM2 token initialised for the session."""
+
+    module: str
+    label: str
+    pin: str
+
+
+def flip_byte(data: bytes, offset: int) -> bytes:
+    """``data`` with the byte at ``offset`` changed to another printable byte."""
+    changed = bytearray(data)
+    changed[offset] = ord("Q") if changed[offset] != ord("Q") else ord("R")
+    return bytes(changed)
+
+
+def signed_ranges(data: bytes) -> list[range]:
+    """The /ByteRange intervals of the last signature in ``data``."""
+    numbers = re.findall(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data)[-1]
+    a, b, c, d = (int(n) for n in numbers)
+    return [range(a, a + b), range(c, c + d)]

@@ -1,0 +1,73 @@
+"""A loopback RFC 3161 time-stamping authority for tests (pyHanko's DummyTimeStamper over HTTP)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from asn1crypto import keys, tsp
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from ecabinet.signing.signer import to_asn1
+
+
+class LocalTSA:
+    """Serves timestamp requests on 127.0.0.1 until ``stop``; ``url`` is the endpoint."""
+
+    def __init__(
+        self,
+        key: rsa.RSAPrivateKey,
+        cert: x509.Certificate,
+        chain: list[x509.Certificate],
+    ) -> None:
+        stamper = DummyTimeStamper(
+            tsa_cert=to_asn1(cert),
+            tsa_key=keys.PrivateKeyInfo.load(
+                key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            ),
+            certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(c) for c in chain]),
+        )
+        self.requests = 0
+        tsa = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                try:
+                    response = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+                except Exception:
+                    self.send_error(400)
+                    return
+                tsa.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(response)))
+                self.end_headers()
+                self.wfile.write(response)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LocalTSA:
+        """Start serving in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
