@@ -75,7 +75,6 @@ class Config:
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "ecabinet" / "translations")
         self.SPEC_FORMAT = "json"
-        self.JSON_AS_ASCII = False
 
     def validate(self) -> None:
         """Refuse to run production on defaults that are only safe on a laptop."""

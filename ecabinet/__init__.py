@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from apiflask import APIFlask
-from flask import request, session
+from flask import has_request_context, request, session
 
 from config import Config
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
@@ -19,7 +19,9 @@ LANGUAGES = ("vi", "en")
 
 def select_locale() -> str:
     """The user's explicit choice (language switch) first, then Accept-Language, then Vietnamese."""
-    chosen = session.get("lang") if request else None
+    if not has_request_context():
+        return "vi"
+    chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES, default="vi") or "vi"
@@ -32,6 +34,7 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
                    docs_path=None, template_folder=str(ROOT / "templates"),
                    static_folder=str(Path(__file__).parent / "static"))
     app.config.from_object(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config["DATA_DIR"].mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -73,6 +76,7 @@ def _register_core(app: APIFlask) -> None:
     from ecabinet.web import web
 
     login_manager.login_view = "web.login_form"
+    app.before_request(security.reset_request_state)
     app.before_request(security.protect_cookie_writes)
     app.after_request(security.set_security_headers)
     security.register_error_handlers(app)
@@ -80,7 +84,9 @@ def _register_core(app: APIFlask) -> None:
     app.register_blueprint(web)
     app.cli.add_command(cli)
     realtime.register_socket_handlers()
-    app.jinja_env.globals["app_languages"] = LANGUAGES
+    from flask_babel import get_locale
+
+    app.jinja_env.globals.update(app_languages=LANGUAGES, get_locale=get_locale)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:

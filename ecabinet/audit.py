@@ -17,7 +17,7 @@ from flask import has_request_context, request
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet.db import UTCDateTime, db, utcnow
+from ecabinet.database import UTCDateTime, db, utcnow
 
 GENESIS_HASH = "0" * 64
 # Keys whose values never enter the chain, whatever a caller passes.

@@ -74,7 +74,7 @@ def audit_verify_command() -> None:
         click.echo(f"Audit chain BROKEN at record #{problem.record_id}: {problem.reason}", err=True)
         sys.exit(1)
     from ecabinet.audit import AuditRecord
-    from ecabinet.db import db
+    from ecabinet.database import db
 
     click.echo(f"Audit chain intact ({db.session.query(AuditRecord).count()} records).")
 

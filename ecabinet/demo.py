@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.auth.service import create_user
-from ecabinet.db import db
+from ecabinet.database import db
 
 DEMO_PASSWORD = "matkhau-demo-2026"
 GOVERNMENT = "Chính phủ nước Cộng hòa xã hội chủ nghĩa Việt Nam"

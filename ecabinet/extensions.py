@@ -8,7 +8,7 @@ from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
-from ecabinet.db import db
+from ecabinet.database import db
 
 migrate = Migrate()
 login_manager = LoginManager()

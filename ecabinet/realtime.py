@@ -23,7 +23,7 @@ from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet.db import UTCDateTime, after_commit, db, utcnow
+from ecabinet.database import UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotFound
 from ecabinet.extensions import socketio as socketio_ext
 

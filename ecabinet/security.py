@@ -8,13 +8,14 @@ import uuid
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, current_app, g, jsonify, render_template, request, session
+from flask_babel import refresh
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ecabinet import audit
 from ecabinet.auth.loader import BROWSER_SESSION_KEY, bearer_token
-from ecabinet.db import db, write_transaction
+from ecabinet.database import db, write_transaction
 from ecabinet.errors import STATUS_CODES, AppError
 from ecabinet.extensions import csrf
 
@@ -29,6 +30,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/socket.io") or (
         request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
     )
+
+
+def reset_request_state() -> None:
+    """Per-request state must not leak when an app context outlives a request (CLI, tests, sockets)."""
+    refresh()
+    g.pop("auth_session", None)
+    g.pop("auth_via", None)
+    g.pop("_login_user", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def protect_cookie_writes() -> None:

@@ -1,7 +1,9 @@
-"""Domain package; its capability lands with its own issue."""
+"""Meetings: preparation, participants, agenda, the live session."""
 
 from flask import Flask
 
+from meetings import models  # noqa: F401  (tables register with the metadata)
+
 
 def init_app(app: Flask) -> None:
-    """Register this domain's models, routes and socket handlers."""
+    """Register the meetings routes and socket handlers."""

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ecabinet.db import UTCDateTime, db, utcnow
+from ecabinet.database import UTCDateTime, db, utcnow
 
 
 class Role(enum.StrEnum):

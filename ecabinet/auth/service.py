@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ecabinet import audit
 from ecabinet.auth.models import AuthSession, Confidentiality, Role, SessionKind, User
 from ecabinet.auth.passwords import MAX_LENGTH, MIN_LENGTH, check_password, hash_password
-from ecabinet.db import after_commit, db, utcnow, write_transaction
+from ecabinet.database import after_commit, db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Invalid, NotAuthenticated
 
 BROWSER_IDLE_TIMEOUT = timedelta(minutes=30)

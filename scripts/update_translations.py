@@ -1,0 +1,70 @@
+"""Extract every msgid, fill Vietnamese from the packages' messages_vi.py, compile the catalogs.
+
+Run after adding user-facing text: ``python scripts/update_translations.py``. It fails when a
+msgid has no Vietnamese, so English never leaks into the Vietnamese-first UI unnoticed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TRANSLATIONS = ROOT / "ecabinet" / "translations"
+SOURCES = ["ecabinet.messages_vi", "meetings.messages_vi", "documents.messages_vi", "ballots.messages_vi"]
+
+
+def vietnamese() -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name in SOURCES:
+        try:
+            merged.update(importlib.import_module(name).VI)
+        except ModuleNotFoundError:
+            continue
+    return merged
+
+
+def main() -> int:
+    pot = TRANSLATIONS / "messages.pot"
+    TRANSLATIONS.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
+                    "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot), str(ROOT)],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    with pot.open("rb") as handle:
+        template = read_po(handle)
+    translations = vietnamese()
+    missing = []
+    for lang in ("vi", "en"):
+        catalog = read_po(pot.open("rb"), locale=lang)
+        for message in catalog:
+            if not message.id:
+                continue
+            msgid = message.id if isinstance(message.id, str) else message.id[0]
+            if lang == "vi":
+                text = translations.get(msgid)
+                if text is None:
+                    missing.append(msgid)
+                    continue
+                message.string = text if isinstance(message.id, str) else (text, text)
+        folder = TRANSLATIONS / lang / "LC_MESSAGES"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "messages.po").open("wb") as handle:
+            write_po(handle, catalog, width=100)
+        with (folder / "messages.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+    del template
+    if missing:
+        print("No Vietnamese for:", *missing, sep="\n  ")
+        return 1
+    print(f"Catalogs written: {len(translations)} Vietnamese messages.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
