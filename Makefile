@@ -1,0 +1,13 @@
+.PHONY: run test bench translations
+
+run:  ## set up and run the app on SQLite with demo data
+	scripts/run.sh
+
+test:  ## set up and run the whole test suite (SQLite, then PostgreSQL)
+	scripts/test.sh
+
+bench:
+	.venv/bin/python -m bench.run_all
+
+translations:
+	.venv/bin/python scripts/update_translations.py
