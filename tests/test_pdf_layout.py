@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import time
 import unicodedata
@@ -41,11 +42,12 @@ ANSWERS = json.dumps({"ballot": 7, "answers": {"1": "đồng ý", "2": "ý kiế
                      ensure_ascii=False).encode()
 WHEN = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
 A4_WIDTH, A4_HEIGHT = pdf.PAGE_SIZE
+PDFTOTEXT = shutil.which("pdftotext") or "pdftotext"
 
 
 def pdftotext(data: bytes, *args: str) -> str:
-    proc = subprocess.run(["pdftotext", *args, "-", "-"], input=data, capture_output=True,
-                          check=True)
+    proc = subprocess.run([PDFTOTEXT, *args, "-", "-"], input=data,  # noqa: S603 (fixed argv)
+                          capture_output=True, check=True)
     return unicodedata.normalize("NFC", proc.stdout.decode("utf-8"))
 
 

@@ -1,0 +1,368 @@
+"""Shared ReportLab pieces for State-format documents (Decree 30/2020/NĐ-CP, Annex I).
+
+Fonts are registered once per process; styles are built once at import. ``build_document``
+returns the PDF and where each reserved signature area landed, so the signing code can put a
+visible signature field exactly there.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, StreamObject
+from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+FONT_DIR = Path(__file__).parent / "fonts"
+FONT = "TimesVN"
+FONT_BOLD = "TimesVN-Bold"
+FONT_ITALIC = "TimesVN-Italic"
+FONT_BOLD_ITALIC = "TimesVN-BoldItalic"
+
+try:
+    VN_TZ: Any = ZoneInfo("Asia/Ho_Chi_Minh")
+except ZoneInfoNotFoundError:  # no tz database: Vietnam has kept UTC+7 without DST since 1975
+    VN_TZ = timezone(timedelta(hours=7), "ICT")
+
+PAGE_SIZE = A4
+# Decree 30 Annex I: top and bottom 20-25 mm, left 30-35 mm, right 15-20 mm
+MARGIN_TOP = 20 * mm
+MARGIN_BOTTOM = 20 * mm
+MARGIN_LEFT = 30 * mm
+MARGIN_RIGHT = 15 * mm
+FRAME_WIDTH = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
+
+MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+SLOGAN = "Độc lập - Tự do - Hạnh phúc"
+ATTACHMENT_KEY = "/ECabinetData"
+_ATTACHMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+_registered = False
+
+
+def register_fonts() -> None:
+    """Register the Liberation Serif family as TimesVN once per process (<b>/<i> then work)."""
+    global _registered
+    if _registered:
+        return
+    for name, file in ((FONT, "Regular"), (FONT_BOLD, "Bold"), (FONT_ITALIC, "Italic"),
+                       (FONT_BOLD_ITALIC, "BoldItalic")):
+        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / f"LiberationSerif-{file}.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC,
+                                  boldItalic=FONT_BOLD_ITALIC)
+    _registered = True
+
+
+register_fonts()
+
+
+def _style(name: str, **kw: Any) -> ParagraphStyle:
+    base: dict[str, Any] = {"fontName": FONT, "fontSize": 14, "leading": 17}
+    base.update(kw)
+    return ParagraphStyle(name, **base)
+
+
+# Sizes from Decree 30 Annex I: body 13-14, motto 12-13 bold caps, slogan 13-14 bold,
+# place/date 13-14 italic, document type 13-14 bold caps, signer title caps bold, name bold.
+STYLES: dict[str, ParagraphStyle] = {
+    "body": _style("body", alignment=TA_JUSTIFY, firstLineIndent=10 * mm, spaceAfter=6),
+    "body_plain": _style("body_plain", alignment=TA_JUSTIFY, spaceAfter=6),
+    "heading": _style("heading", fontName=FONT_BOLD, spaceBefore=6, spaceAfter=6),
+    "body_parent": _style("body_parent", fontSize=13, leading=15, alignment=TA_CENTER),
+    "body_name": _style("body_name", fontName=FONT_BOLD, fontSize=13, leading=15,
+                        alignment=TA_CENTER),
+    "number": _style("number", fontSize=13, leading=15, alignment=TA_CENTER),
+    "motto": _style("motto", fontName=FONT_BOLD, fontSize=12, leading=15, alignment=TA_CENTER),
+    "slogan": _style("slogan", fontName=FONT_BOLD, fontSize=13, leading=15, alignment=TA_CENTER),
+    "place_date": _style("place_date", fontName=FONT_ITALIC, fontSize=13, leading=15,
+                         alignment=TA_CENTER),
+    "title": _style("title", fontName=FONT_BOLD, alignment=TA_CENTER, spaceBefore=12),
+    "subtitle": _style("subtitle", fontName=FONT_BOLD, alignment=TA_CENTER),
+    "sign_authority": _style("sign_authority", fontName=FONT_BOLD, alignment=TA_CENTER),
+    "sign_role": _style("sign_role", fontName=FONT_BOLD, alignment=TA_CENTER),
+    "sign_name": _style("sign_name", fontName=FONT_BOLD, alignment=TA_CENTER),
+    "page_number": _style("page_number", fontSize=13),
+}
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def paragraph(text: str, style: str | ParagraphStyle = "body") -> Paragraph:
+    """A Paragraph from plain text: NFC-normalised and XML-escaped (no markup interpreted)."""
+    return Paragraph(escape(nfc(text)), STYLES[style] if isinstance(style, str) else style)
+
+
+def to_vn_time(dt: datetime) -> datetime:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("an aware datetime is required")
+    return dt.astimezone(VN_TZ)
+
+
+def vietnamese_date(dt: datetime) -> str:
+    """``ngày 05 tháng 02 năm 2026`` in Hanoi time.
+
+    Decree 30 Annex I: days below 10 and the months 1 and 2 take a leading zero.
+    """
+    local = to_vn_time(dt)
+    day = f"{local.day:02d}"
+    month = f"{local.month:02d}" if local.month <= 2 else str(local.month)
+    return f"ngày {day} tháng {month} năm {local.year}"
+
+
+def place_date(place: str, dt: datetime) -> str:
+    return f"{nfc(place)}, {vietnamese_date(dt)}"
+
+
+def format_vn_datetime(dt: datetime, *, seconds: bool = False) -> str:
+    """``23/11/2026 14:05`` (or with seconds) in Hanoi time."""
+    return to_vn_time(dt).strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
+
+
+class Rule(Flowable):
+    """A horizontal line of a given length, centred in the available width."""
+
+    def __init__(self, length: float, *, thickness: float = 0.6, space_before: float = 4,
+                 space_after: float = 3) -> None:
+        super().__init__()
+        self.length = length
+        self.thickness = thickness
+        self.space_before = space_before
+        self.space_after = space_after
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.avail_width = avail_width
+        return avail_width, self.space_before + self.thickness + self.space_after
+
+    def draw(self) -> None:
+        x = (self.avail_width - self.length) / 2
+        y = self.space_after + self.thickness / 2
+        self.canv.setLineWidth(self.thickness)
+        self.canv.line(x, y, x + self.length, y)
+
+
+def _text_width(text: str, style: ParagraphStyle) -> float:
+    return pdfmetrics.stringWidth(text, style.fontName, style.fontSize)
+
+
+def decree30_header(issuing_body_lines: Sequence[str], number_symbol: str,
+                    place_date: str) -> list[Flowable]:
+    """The two-column heading: issuing body and number on the left, motto and date on the right.
+
+    ``issuing_body_lines`` runs from the parent body down; the last line is the issuing body
+    (bold), any line above it is the parent body (regular). ``number_symbol`` is what follows
+    "Số: ", e.g. ``"12/BB-VPCP"``.
+    """
+    if not issuing_body_lines:
+        raise ValueError("issuing_body_lines must not be empty")
+    lines = [nfc(line).upper() for line in issuing_body_lines]
+    left: list[Flowable] = [paragraph(line, "body_parent") for line in lines[:-1]]
+    left.append(paragraph(lines[-1], "body_name"))
+    # a rule 1/3 to 1/2 the length of the body's name, centred under it
+    left.append(Rule(_text_width(lines[-1], STYLES["body_name"]) * 0.4))
+    right: list[Flowable] = [
+        paragraph(MOTTO, "motto"),
+        paragraph(SLOGAN, "slogan"),
+        Rule(_text_width(SLOGAN, STYLES["slogan"])),  # as long as the slogan
+    ]
+    left_width = FRAME_WIDTH * 0.4
+    table = Table(
+        [[left, right],
+         [paragraph(f"Số: {nfc(number_symbol)}", "number"), paragraph(place_date, "place_date")]],
+        colWidths=[left_width, FRAME_WIDTH - left_width],
+        style=TableStyle([
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ("TOPPADDING", (0, 0), (-1, -1), 0),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ]),
+        hAlign="CENTER",
+    )
+    return [table]
+
+
+def title_block(title: str, subtitle: str | None = None) -> list[Flowable]:
+    """The document type in bold capitals and, when given, its summary line with a short rule."""
+    out: list[Flowable] = [Spacer(1, 6 * mm), paragraph(nfc(title).upper(), "title")]
+    if subtitle:
+        out.append(paragraph(subtitle, "subtitle"))
+        out.append(Rule(min(_text_width(nfc(subtitle), STYLES["subtitle"]) * 0.4, 60 * mm)))
+    out.append(Spacer(1, 6 * mm))
+    return out
+
+
+class SignatureBoxPlacement(NamedTuple):
+    page_index: int  # 0-based
+    rect: tuple[float, float, float, float]  # x1, y1, x2, y2 in PDF points, origin bottom-left
+
+
+_placements: ContextVar[dict[str, SignatureBoxPlacement] | None] = ContextVar(
+    "signature_box_placements", default=None)
+
+
+class SignatureBox(Flowable):
+    """An empty area reserved for a signature appearance; records where it was drawn."""
+
+    def __init__(self, key: str, width: float, height: float) -> None:
+        super().__init__()
+        self.key = key
+        self.box_width = width
+        self.box_height = height
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.avail_width = avail_width
+        return avail_width, self.box_height
+
+    def draw(self) -> None:
+        x = max(0.0, (self.avail_width - self.box_width) / 2)
+        x1, y1 = self.canv.absolutePosition(x, 0)
+        x2, y2 = self.canv.absolutePosition(x + min(self.box_width, self.avail_width),
+                                            self.box_height)
+        recorded = _placements.get()
+        if recorded is not None:
+            rect = (round(min(x1, x2), 2), round(min(y1, y2), 2),
+                    round(max(x1, x2), 2), round(max(y1, y2), 2))
+            recorded[self.key] = SignatureBoxPlacement(self.canv.getPageNumber() - 1, rect)
+
+
+@dataclass(frozen=True)
+class SignatureBlockSpec:
+    key: str  # names the box in BuiltDocument.signature_boxes, e.g. "secretary"
+    role: str  # e.g. "THƯ KÝ", "CHỦ TỌA"
+    full_name: str
+    authority: str | None = None  # a line above the role, e.g. "TM. CHÍNH PHỦ"
+    box_width: float = 60 * mm
+    box_height: float = 28 * mm
+
+
+def signature_blocks(blocks: Sequence[SignatureBlockSpec]) -> list[Flowable]:
+    """Signer columns side by side (one signer sits on the right half), kept on one page."""
+    if not blocks:
+        return []
+    keys = [b.key for b in blocks]
+    if len(set(keys)) != len(keys):
+        raise ValueError("signature block keys must be unique")
+    cells: list[list[Flowable]] = []
+    for spec in blocks:
+        cell: list[Flowable] = []
+        if spec.authority:
+            cell.append(paragraph(nfc(spec.authority).upper(), "sign_authority"))
+        cell.append(paragraph(nfc(spec.role).upper(), "sign_role"))
+        cell.append(SignatureBox(spec.key, spec.box_width, spec.box_height))
+        cell.append(paragraph(spec.full_name, "sign_name"))
+        cells.append(cell)
+    row: list[Any] = list(cells)
+    if len(cells) == 1:
+        row.insert(0, "")
+    widths = [FRAME_WIDTH / len(row)] * len(row)
+    table = Table([row], colWidths=widths, style=TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return [KeepTogether([Spacer(1, 6 * mm), table])]
+
+
+@dataclass(frozen=True)
+class BuiltDocument:
+    pdf: bytes
+    page_count: int
+    signature_boxes: dict[str, SignatureBoxPlacement] = field(default_factory=dict)
+
+
+def _draw_page_number(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    # Decree 30: page numbers centred in the top margin, none on the first page
+    canvas.saveState()
+    canvas.setFont(FONT, STYLES["page_number"].fontSize)
+    canvas.drawCentredString(MARGIN_LEFT + FRAME_WIDTH / 2, PAGE_SIZE[1] - MARGIN_TOP / 2 - 4,
+                             str(doc.page))
+    canvas.restoreState()
+
+
+def _no_decoration(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    return None
+
+
+def build_document(flowables: Iterable[Flowable], *, page_numbers: bool = True, title: str = "",
+                   author: str = "", subject: str = "",
+                   metadata_attachments: dict[str, bytes] | None = None) -> BuiltDocument:
+    """Render an A4 story with Decree 30 margins; report each signature box's page and rectangle.
+
+    ``metadata_attachments`` (name → bytes, names like ``answers.json``) are stored inside the
+    PDF under a custom catalog entry, so a later signature covers them; read them back with
+    ``read_attachment``. Not an /EmbeddedFiles entry on purpose: uploads have those stripped as
+    active content, and a signed document must never need rewriting.
+    """
+    for name in metadata_attachments or {}:
+        if not _ATTACHMENT_NAME.match(name):
+            raise ValueError(f"invalid attachment name: {name!r}")
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out, pagesize=PAGE_SIZE, leftMargin=MARGIN_LEFT, rightMargin=MARGIN_RIGHT,
+        topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM, title=nfc(title), author=nfc(author),
+        subject=nfc(subject), creator="e-Cabinet", lang="vi-VN",
+    )
+    recorded: dict[str, SignatureBoxPlacement] = {}
+    token = _placements.set(recorded)
+    try:
+        later = _draw_page_number if page_numbers else _no_decoration
+        doc.build(list(flowables), onFirstPage=_no_decoration, onLaterPages=later)
+    finally:
+        _placements.reset(token)
+    pdf = out.getvalue()
+    if metadata_attachments:
+        pdf = _attach(pdf, metadata_attachments)
+    return BuiltDocument(pdf=pdf, page_count=doc.page, signature_boxes=recorded)
+
+
+def _attach(pdf: bytes, attachments: dict[str, bytes]) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    entries = DictionaryObject()
+    for name, data in attachments.items():
+        stream = DecodedStreamObject()
+        stream.set_data(data)
+        stream[NameObject("/Type")] = NameObject("/ECabinetAttachment")
+        entries[NameObject(f"/{name}")] = writer._add_object(stream.flate_encode())
+    writer.root_object[NameObject(ATTACHMENT_KEY)] = entries
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def read_attachment(pdf_bytes: bytes, name: str) -> bytes | None:
+    """The bytes stored by ``build_document(metadata_attachments=...)`` under ``name``, or None."""
+    if not _ATTACHMENT_NAME.match(name):
+        return None
+    reader = PdfReader(io.BytesIO(pdf_bytes))
+    entries = reader.root_object.get(ATTACHMENT_KEY)
+    entries = entries.get_object() if entries is not None else None
+    stream = entries.get(f"/{name}") if isinstance(entries, DictionaryObject) else None
+    stream = stream.get_object() if stream is not None else None
+    return stream.get_data() if isinstance(stream, StreamObject) else None
