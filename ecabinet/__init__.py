@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from config import Config
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_PACKAGES = ("documents", "meetings", "ballots")
+DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots")
 LANGUAGES = ("vi", "en")
 
 
@@ -53,8 +54,7 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
 
     _register_core(app)
     for name in DOMAIN_PACKAGES:
-        module = __import__(name)
-        module.init_app(app)
+        importlib.import_module(name).init_app(app)
     return app
 
 

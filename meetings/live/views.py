@@ -1,0 +1,198 @@
+"""/api/v1 live-session routes: parse → access → service → serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask_login import current_user, login_required
+
+from ecabinet import realtime
+from ecabinet.auth.models import User
+from ecabinet.database import db
+from ecabinet.errors import NotFound
+from meetings.live import service
+from meetings.live.models import Vote
+from meetings.live.schemas import AttendanceIn, CastIn, ConclusionIn, EventsQuery, PresentIn, VoteIn
+from meetings.models import Meeting
+
+api = APIBlueprint("live_api", __name__, url_prefix="/api/v1", tag="Live session")
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    from meetings.access import get_meeting_for
+
+    return get_meeting_for(current_user, meeting_id)
+
+
+def _vote(vote_id: int) -> Vote:
+    vote = db.session.get(Vote, vote_id)
+    if vote is None:
+        raise NotFound()
+    _meeting(vote.meeting_id)
+    return vote
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+@api.post("/meetings/<int:meeting_id>/session/start")
+@login_required
+def start_session(meeting_id: int) -> dict[str, Any]:
+    """The chair opens the session."""
+    return service.live_state(service.start_session(_meeting(meeting_id), actor=current_user))
+
+
+@api.post("/meetings/<int:meeting_id>/session/close")
+@login_required
+def close_session(meeting_id: int) -> dict[str, Any]:
+    """The chair closes the session."""
+    return service.live_state(service.close_session(_meeting(meeting_id), actor=current_user))
+
+
+@api.get("/meetings/<int:meeting_id>/live")
+@login_required
+def live_state(meeting_id: int) -> dict[str, Any]:
+    """The room as a tablet draws it, with the event number it reflects."""
+    return service.live_state(_meeting(meeting_id))
+
+
+@api.get("/meetings/<int:meeting_id>/events")
+@api.input(EventsQuery, location="query", arg_name="query")
+@login_required
+def events(meeting_id: int, query: dict[str, int]) -> dict[str, Any]:
+    """Catch-up over HTTP: every event after ``after``, in order."""
+    _meeting(meeting_id)
+    return {"events": realtime.events_after(meeting_id, query["after"])}
+
+
+@api.post("/meetings/<int:meeting_id>/checkin")
+@login_required
+def check_in(meeting_id: int) -> tuple[dict[str, Any], int]:
+    """The caller checks in; the answer holds a receipt."""
+    return service.check_in(_meeting(meeting_id), actor=current_user), 201
+
+
+@api.post("/meetings/<int:meeting_id>/attendance")
+@api.input(AttendanceIn, arg_name="body")
+@login_required
+def set_attendance(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The secretariat checks a member in, or records an absence with its reason."""
+    meeting = _meeting(meeting_id)
+    member = _user(body["user_id"])
+    if body["present"]:
+        return service.check_in(meeting, actor=current_user, member=member)
+    return service.record_absence(meeting, member, body.get("absence_reason", ""), actor=current_user)
+
+
+@api.get("/meetings/<int:meeting_id>/quorum")
+@login_required
+def quorum(meeting_id: int) -> dict[str, Any]:
+    """Present members against two thirds of all members."""
+    return service.quorum(_meeting(meeting_id))
+
+
+@api.post("/meetings/<int:meeting_id>/agenda/<int:item_id>/activate")
+@login_required
+def activate(meeting_id: int, item_id: int) -> dict[str, Any]:
+    """Make an agenda item the current one."""
+    item = service.activate_item(_meeting(meeting_id), item_id, actor=current_user)
+    return {"agenda_item_id": item.id, "title": item.title}
+
+
+@api.post("/meetings/<int:meeting_id>/consent-block")
+@login_required
+def consent_block(meeting_id: int) -> dict[str, Any]:
+    """Adopt every item without objection or request to speak, as one block."""
+    return {"adopted_agenda_item_ids": service.adopt_consent_block(_meeting(meeting_id), actor=current_user)}
+
+
+@api.post("/meetings/<int:meeting_id>/present")
+@api.input(PresentIn, arg_name="body")
+@login_required
+def present(meeting_id: int, body: dict[str, int]) -> dict[str, int]:
+    """Tablets following the presenter jump to this document page."""
+    return service.present_document(_meeting(meeting_id), body["document_id"], body["page"], actor=current_user)
+
+
+@api.get("/meetings/<int:meeting_id>/speakers")
+@login_required
+def list_speakers(meeting_id: int) -> dict[str, Any]:
+    """The queue of requests to speak, with time spoken."""
+    return {"speakers": service.speakers(_meeting(meeting_id))}
+
+
+@api.post("/meetings/<int:meeting_id>/speakers")
+@login_required
+def request_floor(meeting_id: int) -> tuple[dict[str, Any], int]:
+    """The caller asks for the floor; the answer holds a receipt."""
+    return service.request_floor(_meeting(meeting_id), actor=current_user), 201
+
+
+@api.post("/meetings/<int:meeting_id>/speakers/<int:speaker_id>/grant")
+@login_required
+def grant_floor(meeting_id: int, speaker_id: int) -> dict[str, Any]:
+    """The chair gives the floor."""
+    return service.grant_floor(_meeting(meeting_id), speaker_id, actor=current_user)
+
+
+@api.post("/meetings/<int:meeting_id>/speakers/<int:speaker_id>/finish")
+@login_required
+def finish_floor(meeting_id: int, speaker_id: int) -> dict[str, Any]:
+    """The chair or the speaker ends the turn."""
+    return service.finish_floor(_meeting(meeting_id), speaker_id, actor=current_user)
+
+
+@api.delete("/meetings/<int:meeting_id>/speakers/<int:speaker_id>")
+@login_required
+def withdraw_floor(meeting_id: int, speaker_id: int) -> dict[str, Any]:
+    """The caller withdraws a request not yet granted."""
+    return service.withdraw_floor(_meeting(meeting_id), speaker_id, actor=current_user)
+
+
+@api.post("/meetings/<int:meeting_id>/votes")
+@api.input(VoteIn, arg_name="body")
+@login_required
+def open_vote(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The chair opens a named or secret vote."""
+    meeting = _meeting(meeting_id)
+    vote = service.open_vote(meeting, question=body["question"], secret=body["secret"],
+                             agenda_item_id=body.get("agenda_item_id"), actor=current_user)
+    return service.vote_view(vote, meeting=meeting), 201
+
+
+@api.get("/votes/<int:vote_id>")
+@login_required
+def get_vote(vote_id: int) -> dict[str, Any]:
+    """Counts while open; the result (and names, for a named vote) after close."""
+    vote = _vote(vote_id)
+    return service.vote_view(vote, meeting=db.session.get(Meeting, vote.meeting_id))
+
+
+@api.post("/votes/<int:vote_id>/cast")
+@api.input(CastIn, arg_name="body")
+@login_required
+def cast_vote(vote_id: int, body: dict[str, str]) -> tuple[dict[str, Any], int]:
+    """An entitled member votes once; the answer holds a receipt."""
+    return service.cast_vote(_vote(vote_id), body["choice"], actor=current_user), 201
+
+
+@api.post("/votes/<int:vote_id>/close")
+@login_required
+def close_vote(vote_id: int) -> dict[str, Any]:
+    """The chair closes the vote: the result counts against all members."""
+    result = service.close_vote(_vote(vote_id), actor=current_user)
+    return {"vote_id": vote_id, **result.as_dict()}
+
+
+@api.put("/meetings/<int:meeting_id>/agenda/<int:item_id>/conclusion")
+@api.input(ConclusionIn, arg_name="body")
+@login_required
+def set_conclusion(meeting_id: int, item_id: int, body: dict[str, str]) -> dict[str, Any]:
+    """The secretariat writes the item's conclusion."""
+    item = service.set_conclusion(_meeting(meeting_id), item_id, body["text"], actor=current_user)
+    return {"agenda_item_id": item.id, "conclusion": item.conclusion}

@@ -1,0 +1,192 @@
+"""Real python-socketio clients against real `serve` processes: refusals, order, catch-up,
+restarts, two processes joined by Redis, secret-vote payloads, revocation."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+import redis
+import socketio
+
+from tests.conftest import issue_token, require_service
+from tests.live.harness import Http, ServerProcess, Tablet
+from tests.live.scenario import published_meeting
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def world(app, cast, database_url, tmp_path):
+    scenario = published_meeting(cast)
+    tokens = {name: issue_token(getattr(cast, name)) for name in
+              ("chair", "secretary", "member_a", "member_b", "guest", "outsider")}
+    servers: list[ServerProcess] = []
+
+    def serve(**kwargs) -> ServerProcess:
+        server = ServerProcess(tmp_path, database_url, **kwargs).start()
+        servers.append(server)
+        return server
+
+    yield scenario, tokens, serve
+    for server in servers:
+        server.stop(signal.SIGKILL)
+
+
+def test_connection_without_valid_credentials_is_refused(world):
+    scenario, tokens, serve = world
+    server = serve()
+    for auth in (None, {"token": "forged"}, {"token": ""}):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server.url, auth=auth, transports=["websocket"], headers={"Origin": server.url},
+                           wait_timeout=5)
+
+
+def test_foreign_origin_is_refused(world):
+    scenario, tokens, serve = world
+    server = serve()
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(server.url, auth={"token": tokens["member_a"]}, transports=["websocket"],
+                       headers={"Origin": "https://evil.example"}, wait_timeout=5)
+
+
+def test_join_is_authorised_against_participants(world):
+    scenario, tokens, serve = world
+    server = serve()
+    outsider = Tablet(server.url, tokens["outsider"], scenario.meeting.id).connect()
+    assert outsider.acks[-1]["ok"] is False and outsider.acks[-1]["error"]["code"] == "not_found"
+    malformed = []
+    outsider.client.emit("join", {"meeting_id": "1"}, callback=malformed.append)
+    time.sleep(0.5)
+    assert malformed and malformed[0]["error"]["code"] == "validation_error"
+    member = Tablet(server.url, tokens["member_a"], scenario.meeting.id).connect()
+    assert member.acks[-1] == {"ok": True, "seq": 0}
+    Http(server.url, tokens["chair"]).post(f"/meetings/{scenario.meeting.id}/session/start")
+    assert member.wait_for_seq(1)
+    time.sleep(0.3)
+    assert outsider.received == []
+    outsider.close()
+    member.close()
+
+
+def test_events_arrive_in_order_and_a_reconnecting_tablet_catches_up(world):
+    scenario, tokens, serve = world
+    server = serve()
+    meeting_id = scenario.meeting.id
+    chair = Http(server.url, tokens["chair"])
+    steady = Tablet(server.url, tokens["member_a"], meeting_id).connect()
+    flaky = Tablet(server.url, tokens["member_b"], meeting_id).connect()
+    chair.post(f"/meetings/{meeting_id}/session/start")
+    for item in scenario.items:
+        assert chair.post(f"/meetings/{meeting_id}/agenda/{item.id}/activate").status_code == 200
+    assert flaky.wait_for_seq(3)
+    flaky.client.disconnect()
+    for _ in range(5):
+        for item in scenario.items:
+            chair.post(f"/meetings/{meeting_id}/agenda/{item.id}/activate")
+    flaky.client.connect(server.url, auth={"token": tokens["member_b"]}, transports=["websocket"],
+                         headers={"Origin": server.url}, wait_timeout=10)
+    for _ in range(5):
+        chair.post(f"/meetings/{meeting_id}/agenda/{scenario.items[0].id}/activate")
+    assert steady.wait_for_seq(18) and flaky.wait_for_seq(18)
+    time.sleep(0.3)
+    assert steady.applied == list(range(1, 19)) and steady.duplicates == 0
+    assert flaky.applied == list(range(1, 19)) and flaky.duplicates == 0
+    steady.close()
+    flaky.close()
+
+
+def test_server_restart_mid_session_loses_nothing(world, app):
+    scenario, tokens, serve = world
+    server = serve()
+    meeting_id = scenario.meeting.id
+    chair = Http(server.url, tokens["chair"])
+    tablets = [Tablet(server.url, tokens[name], meeting_id).connect() for name in ("member_a", "member_b", "guest")]
+    chair.post(f"/meetings/{meeting_id}/session/start")
+    assert all(t.wait_for_seq(1) for t in tablets)
+    for sig in (signal.SIGKILL, signal.SIGTERM):
+        server.stop(sig)
+        # the secretariat keeps working on another node while this one is down
+        from ecabinet.auth.models import User
+        from ecabinet.database import db
+        from meetings.live import service
+
+        db.session.expire_all()
+        from meetings.models import Meeting
+
+        meeting = db.session.get(Meeting, meeting_id)
+        for item in scenario.items:
+            service.activate_item(meeting, item.id, actor=db.session.get(User, meeting.chair_id))
+        server.start()
+        chair.post(f"/meetings/{meeting_id}/agenda/{scenario.items[0].id}/activate")
+    final = 7
+    for tablet in tablets:
+        assert tablet.wait_for_seq(final, timeout=20), (tablet.applied, tablet.received)
+        assert tablet.applied == list(range(1, final + 1)) and tablet.duplicates == 0
+        tablet.close()
+
+
+def test_two_processes_joined_by_redis_share_rooms(world):
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+        reachable = True
+    except redis.ConnectionError:
+        reachable = False
+    require_service(reachable, "Redis on 127.0.0.1:6379")
+    scenario, tokens, serve = world
+    queue = "redis://127.0.0.1:6379/0"
+    first = serve(message_queue=queue)
+    second = serve(message_queue=queue, origins=[first.url])
+    second.env["ECABINET_ALLOWED_ORIGINS"] = second.url
+    meeting_id = scenario.meeting.id
+    on_first = Tablet(first.url, tokens["member_a"], meeting_id).connect()
+    on_second = Tablet(second.url, tokens["member_b"], meeting_id)
+    on_second.client.connect(second.url, auth={"token": tokens["member_b"]}, transports=["websocket"],
+                             headers={"Origin": first.url}, wait_timeout=10)
+    assert on_second.joined.wait(10)
+    chair_on_first = Http(first.url, tokens["chair"])
+    chair_on_first.post(f"/meetings/{meeting_id}/session/start")
+    for _ in range(10):
+        chair_on_first.post(f"/meetings/{meeting_id}/agenda/{scenario.items[0].id}/activate")
+    assert on_first.wait_for_seq(11) and on_second.wait_for_seq(11)
+    assert on_second.applied == list(range(1, 12)) and on_second.duplicates == 0
+    on_first.close()
+    on_second.close()
+
+
+def test_secret_vote_payloads_carry_counts_only(world, cast):
+    scenario, tokens, serve = world
+    server = serve()
+    meeting_id = scenario.meeting.id
+    observer = Tablet(server.url, tokens["guest"], meeting_id).connect()
+    chair = Http(server.url, tokens["chair"])
+    chair.post(f"/meetings/{meeting_id}/session/start")
+    vote_id = chair.post(f"/meetings/{meeting_id}/votes", json={"question": "Kín", "secret": True}).json()["id"]
+    assert Http(server.url, tokens["member_a"]).post(f"/votes/{vote_id}/cast", json={"choice": "disagree"}).status_code == 201
+    assert Http(server.url, tokens["member_b"]).post(f"/votes/{vote_id}/cast", json={"choice": "agree"}).status_code == 201
+    chair.post(f"/votes/{vote_id}/close")
+    assert observer.wait_for_seq(5)
+    for event in observer.received:
+        if event["type"].startswith("vote."):
+            text = json.dumps(event["data"])
+            assert "user_id" not in text and "names" not in text and "choice" not in text
+            assert cast.member_a.full_name not in text
+    closed = observer.received[-1]["data"]["result"]
+    assert (closed["agree"], closed["disagree"]) == (1, 1)
+    observer.close()
+
+
+def test_logout_disconnects_the_users_sockets_within_two_seconds(world):
+    scenario, tokens, serve = world
+    server = serve()
+    tablet = Tablet(server.url, tokens["member_a"], scenario.meeting.id).connect()
+    tablet.client.reconnection = False
+    assert Http(server.url, tokens["member_a"]).post("/auth/logout").status_code == 204
+    deadline = time.monotonic() + 2
+    while tablet.client.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not tablet.client.connected
