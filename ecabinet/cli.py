@@ -85,7 +85,9 @@ def audit_verify_command() -> None:
 def serve_command(host: str, port: int) -> None:
     """Run the real-time server (HTTP and Socket.IO on gevent) in the foreground."""
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
-    os.execv(sys.executable, [sys.executable, "-m", "ecabinet.server", "--host", host, "--port", str(port)])
+    from ecabinet.server import SERVE_COMMAND
+
+    os.execv(sys.executable, [*SERVE_COMMAND, "--host", host, "--port", str(port)])
 
 
 @cli.command("demo")

@@ -1,18 +1,19 @@
-"""``python -m ecabinet.server``: the production-shaped server (gevent, HTTP and Socket.IO in one).
+"""The production-shaped server: gevent, HTTP and Socket.IO in one process.
 
 gevent rather than threading: at hundreds of tablets it costs a fraction of the CPU and memory per
-delivered event (see docs/PERFORMANCE.md and shared/reference/performance.md §2).
+delivered event (shared/reference/performance.md §2). The standard library must be patched before
+anything imports it, so the process starts through ``SERVE_COMMAND``, never by importing this module.
 """
 
-from gevent import monkey
+import argparse
+import sys
 
-monkey.patch_all()
+from ecabinet import create_app
+from ecabinet.extensions import socketio
+from ecabinet.realtime import start_sweeper
 
-import argparse  # noqa: E402
-
-from ecabinet import create_app  # noqa: E402
-from ecabinet.extensions import socketio  # noqa: E402
-from ecabinet.realtime import start_sweeper  # noqa: E402
+SERVE_COMMAND = [sys.executable, "-c",
+                 "from gevent import monkey; monkey.patch_all(); from ecabinet.server import main; main()"]
 
 
 def main() -> None:
@@ -24,7 +25,3 @@ def main() -> None:
     start_sweeper(app)
     print(f"e-Cabinet listening on http://{args.host}:{args.port}/", flush=True)
     socketio.run(app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=False)
-
-
-if __name__ == "__main__":
-    main()

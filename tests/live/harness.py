@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 
 import requests
 import socketio
+
+from ecabinet.server import SERVE_COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +43,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "ecabinet.server", "--port", str(self.port)],
+            self.process = subprocess.Popen([*SERVE_COMMAND, "--port", str(self.port)],
                                             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -84,8 +85,7 @@ class Tablet:
         self.client.on("event", self._on_event)
 
     def connect(self) -> Tablet:
-        self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"],
-                            headers={"Origin": self.url}, wait_timeout=10)
+        self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10)
         assert self.joined.wait(10), "join was not acknowledged"
         return self
 
