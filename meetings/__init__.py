@@ -1,9 +1,52 @@
-"""Meetings: preparation, participants, agenda, the live session."""
+"""Meetings: preparation, participants, agenda, pre-session positions (the live session is meetings.live)."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
+from ecabinet import errors
 from meetings import models  # noqa: F401  (tables register with the metadata)
+
+errors.MESSAGES.update({
+    "meeting_already_published": _l("The meeting is already published."),
+    "already_participant": _l("This person is already a participant."),
+    "represented_not_member": _l("A delegate represents a member of this meeting."),
+    "guest_items_required": _l("Choose the agenda items the guest is invited to."),
+    "not_a_delegate": _l("This participant is not a delegate."),
+    "delegate_already_approved": _l("The chair has already approved this delegate."),
+    "position_not_allowed": _l("Only members of this meeting can give a position on its items."),
+    "positions_closed": _l("Positions can be given only while the meeting is published, before the session."),
+    "clearance_insufficient": _l("Your clearance does not allow you to read this document."),
+    "empty_file": _l("The file is empty."),
+    "file_too_large": _l("The file is larger than the allowed limit."),
+    "not_a_pdf": _l("Only PDF files are accepted."),
+    "pdf_encrypted": _l("Encrypted PDF files are not accepted. Remove the password and upload again."),
+    "pdf_damaged": _l("The PDF file is damaged and cannot be read."),
+    "pdf_active_content": _l("The PDF contains active content that cannot be removed."),
+    "version_not_found": _l("This version does not exist."),
+})
 
 
 def init_app(app: Flask) -> None:
-    """Register the meetings routes and socket handlers."""
+    """Register the meetings routes, pages, home section, demo step and the socket join rule."""
+    from ecabinet import demo, realtime
+    from ecabinet import web as core_web
+    from ecabinet.database import db
+    from meetings import access
+    from meetings.models import Meeting
+    from meetings.views import api
+    from meetings.web import home_section, web
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+
+    def may_join(user: object, meeting_id: int) -> bool:
+        meeting = db.session.get(Meeting, meeting_id)
+        return meeting is not None and access.may_see_meeting(meeting, user)  # type: ignore[arg-type]
+
+    realtime.set_join_authorizer(may_join)
+    if home_section not in core_web.HOME_SECTIONS:
+        core_web.HOME_SECTIONS.append(home_section)
+    from meetings.demo import demo_step
+
+    if demo_step not in demo.DEMO_STEPS:
+        demo.DEMO_STEPS.append(demo_step)

@@ -1,0 +1,91 @@
+"""Dossiers: documents of an agenda item, their immutable versions, reads and private page notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecabinet.auth.models import Confidentiality
+from ecabinet.database import UTCDateTime, db, utcnow
+from meetings.models import AgendaItem, Meeting
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    #: tờ trình, dự thảo, báo cáo ... (free text from the secretariat)
+    doc_type: Mapped[str] = mapped_column(String(60), default="")
+    confidentiality: Mapped[Confidentiality] = mapped_column(String(20), default=Confidentiality.NORMAL)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship()
+    agenda_item: Mapped[AgendaItem] = relationship()
+    versions: Mapped[list[DocumentVersion]] = relationship(back_populates="document", order_by="DocumentVersion.number",
+                                                           cascade="all, delete-orphan")
+
+    @property
+    def current_version(self) -> DocumentVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class DocumentVersion(db.Model):
+    """One immutable upload; the bytes live in the content-addressed store under ``sha256``."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    number: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    pages: Mapped[int]
+    #: one hash per page, to tell readers which pages changed in a new version
+    page_fingerprints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: 1-based pages that differ from the previous version
+    changed_pages: Mapped[list[int]] = mapped_column(JSON, default=list)
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class ReaderCopy(db.Model):
+    """A reader's numbered copy of a version: issued at the first opening, stamped with that time.
+
+    Keeping the time makes every later fetch of the copy byte-identical (ETag, Range), and the rows
+    drive the "new" and "changed" badges.
+    """
+
+    __tablename__ = "reader_copies"
+    __table_args__ = (UniqueConstraint("version_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version_number: Mapped[int]
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PageNote(db.Model):
+    """A private note on a page; kept per document (not per version) so it survives new versions."""
+
+    __tablename__ = "page_notes"
+    __table_args__ = (UniqueConstraint("document_id", "user_id", "page"),
+                      Index("ix_page_notes_document_user", "document_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    page: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

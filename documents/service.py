@@ -1,0 +1,213 @@
+"""The only writer of documents: uploads, new versions, reader copies (audited reads) and page notes."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from documents import pdftools
+from documents.models import Document, DocumentVersion, PageNote, ReaderCopy
+from ecabinet import audit, realtime, storage
+from ecabinet.auth.models import Confidentiality, User
+from ecabinet.database import db, utcnow, write_transaction
+from ecabinet.errors import AppError, Invalid
+from meetings.models import AgendaItem, Meeting
+from meetings.service import require_editable, require_secretariat
+
+
+def _vet(data: bytes) -> pdftools.PdfInfo:
+    try:
+        return pdftools.inspect_upload(data, max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+    except pdftools.PdfRejected as rejected:
+        raise AppError(rejected.code, status=rejected.http_status) from rejected
+
+
+def _new_version(document: Document, info: pdftools.PdfInfo, filename: str, actor: User) -> DocumentVersion:
+    previous = document.current_version
+    sha256 = storage.put(info.data)
+    fingerprints = pdftools.page_fingerprints(info.data)
+    version = DocumentVersion(document_id=document.id, number=(previous.number + 1) if previous else 1,
+                              sha256=sha256, size=info.size, pages=info.pages, page_fingerprints=fingerprints,
+                              changed_pages=pdftools.changed_pages(previous.page_fingerprints, fingerprints)
+                              if previous else [], filename=filename[:300], uploaded_by_id=actor.id)
+    db.session.add(version)
+    db.session.flush()
+    db.session.refresh(document)
+    return version
+
+
+def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename: str, title: str, doc_type: str,
+                    confidentiality: str, actor: User) -> DocumentVersion:
+    """Vet the PDF (active content neutralised), store it by SHA-256 and attach it to the item."""
+    require_secretariat(actor)
+    if not title.strip():
+        raise Invalid(fields={"title": "required"})
+    info = _vet(data)
+    with write_transaction():
+        require_editable(meeting)
+        document = Document(meeting_id=meeting.id, agenda_item_id=item.id, title=title.strip(),
+                            doc_type=doc_type.strip(), confidentiality=Confidentiality(confidentiality),
+                            created_by_id=actor.id)
+        db.session.add(document)
+        db.session.flush()
+        version = _new_version(document, info, filename, actor)
+        audit.record(actor, "document.added", document,
+                     {"version": 1, "sha256": version.sha256, "pages": version.pages, "removed": info.removed})
+        if meeting.status != "draft":
+            realtime.publish(meeting.id, "document.added",
+                             {"document_id": document.id, "agenda_item_id": item.id, "version": 1})
+    return version
+
+
+def add_version(document: Document, *, data: bytes, filename: str, actor: User) -> DocumentVersion:
+    """Keep the history; readers see the document as changed, with the pages that changed."""
+    require_secretariat(actor)
+    info = _vet(data)
+    with write_transaction():
+        require_editable(document.meeting)
+        version = _new_version(document, info, filename, actor)
+        audit.record(actor, "document.versioned", document,
+                     {"version": version.number, "sha256": version.sha256, "changed_pages": version.changed_pages,
+                      "removed": info.removed})
+        if document.meeting.status != "draft":
+            realtime.publish(document.meeting_id, "document.versioned",
+                             {"document_id": document.id, "agenda_item_id": document.agenda_item_id,
+                              "version": version.number, "changed_pages": version.changed_pages})
+    return version
+
+
+@dataclass(frozen=True)
+class ServedCopy:
+    version: DocumentVersion
+    copy: ReaderCopy
+    etag: str
+
+
+def read_document(document: Document, version: DocumentVersion, *, actor: User,
+                  byte_range: str | None = None) -> ServedCopy:
+    """Issue (first time) or reuse the reader's copy of a version; every access is audited."""
+    with write_transaction():
+        copy = db.session.scalar(select(ReaderCopy).where(ReaderCopy.version_id == version.id,
+                                                          ReaderCopy.user_id == actor.id))
+        first = copy is None
+        if copy is None:
+            copy = ReaderCopy(version_id=version.id, document_id=document.id, user_id=actor.id,
+                              version_number=version.number, issued_at=utcnow().replace(microsecond=0))
+            db.session.add(copy)
+            db.session.flush()
+        audit.record(actor, "document.read", document,
+                     {"version": version.number, "sha256": version.sha256, "first": first, "range": byte_range})
+    etag = f"{version.sha256[:32]}-{actor.id}-{int(copy.issued_at.timestamp())}"
+    return ServedCopy(version, copy, etag)
+
+
+_PREPARED_LOCK = threading.Lock()
+_STAMPED: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+_STAMPED_MAX = 16
+
+
+@functools.lru_cache(maxsize=8)
+def _prepared(sha256: str, root: str) -> pdftools.PreparedDoc:
+    """The parse every reader's copy shares, once per version (stamping a 200-page dossier stays fast)."""
+    return pdftools.prepare_stamp_base(storage.get(sha256))
+
+
+def stamped_bytes(served: ServedCopy, reader: User) -> bytes:
+    """The reader's copy: name and issue time on every page; identical bytes on every fetch."""
+    key = (served.version.sha256, reader.id, int(served.copy.issued_at.timestamp()))
+    with _PREPARED_LOCK:
+        if key in _STAMPED:
+            _STAMPED.move_to_end(key)
+            return _STAMPED[key]
+    prepared = _prepared(served.version.sha256, str(current_app.config["DATA_DIR"]))
+    data = pdftools.stamp_copy(prepared, reader_name=reader.full_name, when=served.copy.issued_at)
+    with _PREPARED_LOCK:
+        _STAMPED[key] = data
+        while len(_STAMPED) > _STAMPED_MAX:
+            _STAMPED.popitem(last=False)
+    return data
+
+
+def save_note(document: Document, *, page: int, text: str, actor: User) -> PageNote:
+    """The caller's private note on a page (an empty text deletes it)."""
+    pages = document.current_version.pages if document.current_version else 0
+    if page < 1 or page > max(pages, 1):
+        raise Invalid(fields={"page": f"between 1 and {pages}"})
+    with write_transaction():
+        note = db.session.scalar(select(PageNote).where(PageNote.document_id == document.id,
+                                                        PageNote.user_id == actor.id, PageNote.page == page))
+        if note is None:
+            note = PageNote(document_id=document.id, user_id=actor.id, page=page, text=text)
+            db.session.add(note)
+        note.text = text
+        note.updated_at = utcnow()
+        db.session.flush()
+        audit.record(actor, "note.saved", document, {"page": page, "length": len(text)})
+    return note
+
+
+def notes_of(document: Document, user: User) -> list[PageNote]:
+    return list(db.session.scalars(select(PageNote).where(PageNote.document_id == document.id,
+                                                          PageNote.user_id == user.id, PageNote.text != "")
+                                   .order_by(PageNote.page)))
+
+
+def badge(document: Document, user: User) -> dict[str, Any]:
+    """``new`` when never opened; ``changed`` (with the pages) when a newer version exists than the last opened."""
+    last = db.session.scalar(select(ReaderCopy.version_number).where(ReaderCopy.document_id == document.id,
+                                                                     ReaderCopy.user_id == user.id)
+                             .order_by(ReaderCopy.version_number.desc()).limit(1))
+    current = document.current_version
+    if current is None:
+        return {"state": None, "changed_pages": []}
+    if last is None:
+        return {"state": "new", "changed_pages": []}
+    if last < current.number:
+        pages: set[int] = set()
+        for version in document.versions:
+            if version.number > last:
+                pages.update(version.changed_pages)
+        return {"state": "changed", "changed_pages": sorted(pages)}
+    return {"state": None, "changed_pages": []}
+
+
+def recipients(document: Document) -> list[int]:
+    """Participants the dossier is distributed to: those who see its item and are cleared to read it."""
+    from meetings.access import may_see_item
+
+    meeting = document.meeting
+    users = {p.user for p in meeting.participants
+             if p.role != "delegate" or p.approved_at is not None}
+    users.add(meeting.chair)
+    return sorted(u.id for u in users
+                  if may_see_item(meeting, document.agenda_item_id, u) and u.may_read(document.confidentiality))
+
+
+def paper_saved(meeting: Meeting) -> dict[str, Any]:
+    """Printed pages avoided: pages of each dossier × its recipients, once the meeting was distributed."""
+    documents = []
+    total = 0
+    if meeting.status != "draft":
+        for document in db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
+                                           .order_by(Document.id)):
+            current = document.current_version
+            pages = current.pages if current else 0
+            count = len(recipients(document))
+            documents.append({"document_id": document.id, "title": document.title, "pages": pages,
+                              "recipients": count, "pages_saved": pages * count})
+            total += pages * count
+    return {"meeting_id": meeting.id, "title": meeting.title, "documents": documents,
+            "dossiers": sum(d["recipients"] for d in documents), "pages_saved": total}
+
+
+def paper_saved_total() -> dict[str, Any]:
+    meetings = [paper_saved(m) for m in db.session.scalars(select(Meeting).where(Meeting.status != "draft")
+                                                           .order_by(Meeting.starts_at))]
+    return {"meetings": [{k: m[k] for k in ("meeting_id", "title", "dossiers", "pages_saved")} for m in meetings],
+            "dossiers": sum(m["dossiers"] for m in meetings), "pages_saved": sum(m["pages_saved"] for m in meetings)}

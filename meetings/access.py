@@ -1,0 +1,75 @@
+"""Who may see a meeting, an agenda item and a document. Unknown and invisible look the same (404)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ecabinet.auth.models import User
+from ecabinet.database import db
+from ecabinet.errors import NotFound
+from meetings.models import AgendaItem, Meeting, MeetingStatus, Participant, ParticipantRole
+
+
+def participant_of(meeting: Meeting, user: User) -> Participant | None:
+    return next((p for p in meeting.participants if p.user_id == user.id), None)
+
+
+def may_see_meeting(meeting: Meeting, user: User) -> bool:
+    """The secretariat sees every meeting; the chair and participants once it is published."""
+    if user.is_secretariat:
+        return True
+    if meeting.chair_id == user.id:
+        return True
+    if meeting.status == MeetingStatus.DRAFT:
+        return False
+    return participant_of(meeting, user) is not None
+
+
+def get_meeting_for(user: User, meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not user.is_authenticated or not may_see_meeting(meeting, user):
+        raise NotFound()
+    return meeting
+
+
+def visible_meetings(user: User) -> list[Meeting]:
+    query = select(Meeting).order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+    if not user.is_secretariat:
+        mine = select(Participant.meeting_id).where(Participant.user_id == user.id)
+        query = query.where((Meeting.chair_id == user.id)
+                            | ((Meeting.status != MeetingStatus.DRAFT) & Meeting.id.in_(mine)))
+    return list(db.session.scalars(query))
+
+
+def may_see_item(meeting: Meeting, item: AgendaItem | int, user: User) -> bool:
+    """Guests see only the items they are invited to; everyone else who sees the meeting sees all."""
+    item_id = item if isinstance(item, int) else item.id
+    if user.is_secretariat or meeting.chair_id == user.id:
+        return True
+    participant = participant_of(meeting, user)
+    if participant is None:
+        return False
+    if participant.role == ParticipantRole.GUEST:
+        return item_id in (participant.agenda_item_ids or [])
+    return True
+
+
+def get_item_for(user: User, meeting: Meeting, item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None or item.meeting_id != meeting.id or not may_see_item(meeting, item, user):
+        raise NotFound()
+    return item
+
+
+def may_take_position(meeting: Meeting, user: User) -> bool:
+    """Members (and approved delegates) mark their pre-session position; guests never do."""
+    participant = participant_of(meeting, user)
+    if participant is None:
+        return False
+    if participant.role == ParticipantRole.MEMBER:
+        return True
+    return participant.role == ParticipantRole.DELEGATE and participant.approved_at is not None
+
+
+def may_see_tally(meeting: Meeting, user: User) -> bool:
+    return user.is_secretariat or meeting.chair_id == user.id

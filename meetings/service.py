@@ -1,0 +1,237 @@
+"""The only writer of meetings, participants, agenda items and pre-session positions.
+
+Each call is one write transaction with one audit record; a change other participants must see is
+published to the meeting's event stream (broadcast after commit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ecabinet import audit, realtime
+from ecabinet.auth.models import Confidentiality, User
+from ecabinet.database import db, utcnow, write_transaction
+from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
+from meetings import access
+from meetings.models import (AgendaItem, ItemPosition, Meeting, MeetingKind, MeetingStatus, Participant,
+                             ParticipantRole, Stance)
+
+EDITABLE_FIELDS = ("title", "kind", "starts_at", "location", "chair_id", "confidentiality")
+
+
+def require_secretariat(actor: User) -> None:
+    if not actor.is_secretariat:
+        raise Forbidden("secretariat_only")
+
+
+def require_editable(meeting: Meeting) -> None:
+    """Preparation changes stop once the meeting is closed; archived meetings never change."""
+    if meeting.status == MeetingStatus.ARCHIVED:
+        raise Conflict("meeting_archived")
+    if meeting.status == MeetingStatus.CLOSED:
+        raise Conflict("meeting_closed")
+
+
+def _user(user_id: int, field: str) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise Invalid(fields={field: "unknown user"})
+    return user
+
+
+def _publish_if_distributed(meeting: Meeting, event_type: str, data: dict[str, Any]) -> None:
+    """Participants hear about a meeting only once it was published to them."""
+    if meeting.status != MeetingStatus.DRAFT:
+        realtime.publish(meeting.id, event_type, data)
+
+
+def create_meeting(*, title: str, kind: str, starts_at: datetime, location: str, chair_id: int,
+                   confidentiality: str = Confidentiality.NORMAL, actor: User) -> Meeting:
+    """A draft meeting; the chair is fixed at creation and may be changed while editing."""
+    require_secretariat(actor)
+    with write_transaction():
+        _user(chair_id, "chair_id")
+        meeting = Meeting(title=title.strip(), kind=MeetingKind(kind), starts_at=starts_at, location=location.strip(),
+                          chair_id=chair_id, confidentiality=Confidentiality(confidentiality),
+                          status=MeetingStatus.DRAFT, created_by_id=actor.id)
+        db.session.add(meeting)
+        db.session.flush()
+        audit.record(actor, "meeting.created", meeting, {"title": meeting.title, "kind": str(meeting.kind)})
+    return meeting
+
+
+def update_meeting(meeting: Meeting, changes: dict[str, Any], *, actor: User) -> Meeting:
+    """Edit the meeting's details; a published meeting's participants are told (``meeting.updated``)."""
+    require_secretariat(actor)
+    with write_transaction():
+        require_editable(meeting)
+        changed: dict[str, Any] = {}
+        for field in EDITABLE_FIELDS:
+            if field not in changes or changes[field] is None:
+                continue
+            value = changes[field]
+            if field == "chair_id":
+                _user(value, "chair_id")
+            if field == "kind":
+                value = MeetingKind(value)
+            if field == "confidentiality":
+                value = Confidentiality(value)
+            if isinstance(value, str) and field in ("title", "location"):
+                value = value.strip()
+            if getattr(meeting, field) != value:
+                setattr(meeting, field, value)
+                changed[field] = value.isoformat() if isinstance(value, datetime) else value
+        audit.record(actor, "meeting.updated", meeting, changed)
+        _publish_if_distributed(meeting, "meeting.updated", {"meeting_id": meeting.id, "changed": sorted(changed)})
+    return meeting
+
+
+def publish_meeting(meeting: Meeting, *, actor: User) -> Meeting:
+    """Send the invitations: participants see the meeting and its dossiers from now on."""
+    require_secretariat(actor)
+    with write_transaction():
+        if meeting.status != MeetingStatus.DRAFT:
+            raise Conflict("meeting_already_published")
+        meeting.status = MeetingStatus.PUBLISHED
+        meeting.published_at = utcnow()
+        recipients = [p.user_id for p in meeting.participants]
+        audit.record(actor, "meeting.published", meeting, {"participants": recipients})
+        realtime.publish(meeting.id, "meeting.published",
+                         {"meeting_id": meeting.id, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
+                          "participant_ids": recipients})
+    return meeting
+
+
+def add_participant(meeting: Meeting, *, user_id: int, role: str, represents_user_id: int | None = None,
+                    agenda_item_ids: list[int] | None = None, actor: User) -> Participant:
+    """Invite a member, a delegate (for a member of this meeting; the chair approves) or a guest (given items)."""
+    require_secretariat(actor)
+    with write_transaction():
+        require_editable(meeting)
+        user = _user(user_id, "user_id")
+        if access.participant_of(meeting, user) is not None:
+            raise Conflict("already_participant")
+        participant_role = ParticipantRole(role)
+        item_ids: list[int] = []
+        if participant_role == ParticipantRole.DELEGATE:
+            represented = next((p for p in meeting.participants
+                                if p.user_id == represents_user_id and p.role == ParticipantRole.MEMBER), None)
+            if represented is None:
+                raise Invalid("represented_not_member", fields={"represents_user_id": "not a member of this meeting"})
+        elif represents_user_id is not None:
+            raise Invalid(fields={"represents_user_id": "only a delegate represents a member"})
+        if participant_role == ParticipantRole.GUEST:
+            item_ids = sorted(set(agenda_item_ids or []))
+            own = {item.id for item in meeting.agenda}
+            if not item_ids or not set(item_ids) <= own:
+                raise Invalid("guest_items_required", fields={"agenda_item_ids": "items of this meeting"})
+        participant = Participant(meeting_id=meeting.id, user_id=user.id, role=participant_role,
+                                  represents_user_id=represents_user_id if participant_role == ParticipantRole.DELEGATE
+                                  else None, agenda_item_ids=item_ids)
+        db.session.add(participant)
+        db.session.flush()
+        audit.record(actor, "participant.added", meeting,
+                     {"user_id": user.id, "role": str(participant_role), "represents_user_id": represents_user_id,
+                      "agenda_item_ids": item_ids})
+        _publish_if_distributed(meeting, "participant.added",
+                                {"participant_id": participant.id, "user_id": user.id, "role": str(participant_role)})
+    return participant
+
+
+def approve_delegate(meeting: Meeting, participant_id: int, *, actor: User) -> Participant:
+    """The chair consents to a delegate attending in place of an absent member."""
+    if meeting.chair_id != actor.id:
+        raise Forbidden("chair_only")
+    with write_transaction():
+        require_editable(meeting)
+        participant = db.session.get(Participant, participant_id)
+        if participant is None or participant.meeting_id != meeting.id:
+            raise NotFound()
+        if participant.role != ParticipantRole.DELEGATE:
+            raise Conflict("not_a_delegate")
+        if participant.approved_at is not None:
+            raise Conflict("delegate_already_approved")
+        participant.approved_at = utcnow()
+        audit.record(actor, "delegate.approved", meeting,
+                     {"participant_id": participant.id, "user_id": participant.user_id,
+                      "represents_user_id": participant.represents_user_id})
+        _publish_if_distributed(meeting, "delegate.approved",
+                                {"participant_id": participant.id, "user_id": participant.user_id,
+                                 "represents_user_id": participant.represents_user_id})
+    return participant
+
+
+def add_agenda_item(meeting: Meeting, *, title: str, presenter: str = "", duration_minutes: int = 15,
+                    actor: User) -> AgendaItem:
+    """Append an item at the end of the agenda."""
+    require_secretariat(actor)
+    with write_transaction():
+        require_editable(meeting)
+        last = db.session.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id))
+        item = AgendaItem(meeting_id=meeting.id, position=(last or 0) + 1, title=title.strip(),
+                          presenter=presenter.strip(), duration_minutes=duration_minutes)
+        db.session.add(item)
+        db.session.flush()
+        audit.record(actor, "agenda_item.added", item, {"meeting_id": meeting.id, "title": item.title})
+        _publish_if_distributed(meeting, "agenda.changed", {"item_id": item.id, "change": "added"})
+    db.session.refresh(meeting)
+    return item
+
+
+def update_agenda_item(meeting: Meeting, item: AgendaItem, changes: dict[str, Any], *, actor: User) -> AgendaItem:
+    """Edit an item; a new ``position`` (1-based) moves it and renumbers the others."""
+    require_secretariat(actor)
+    with write_transaction():
+        require_editable(meeting)
+        changed: dict[str, Any] = {}
+        for field in ("title", "presenter", "duration_minutes"):
+            if changes.get(field) is not None and getattr(item, field) != changes[field]:
+                setattr(item, field, changes[field].strip() if isinstance(changes[field], str) else changes[field])
+                changed[field] = getattr(item, field)
+        if changes.get("position") is not None:
+            items = sorted(meeting.agenda, key=lambda i: i.position)
+            target = max(1, min(int(changes["position"]), len(items)))
+            if item.position != target:
+                items.remove(item)
+                items.insert(target - 1, item)
+                for number, each in enumerate(items, start=1):
+                    each.position = number
+                changed["position"] = target
+        audit.record(actor, "agenda_item.updated", item, changed)
+        _publish_if_distributed(meeting, "agenda.changed", {"item_id": item.id, "change": "updated",
+                                                            "fields": sorted(changed)})
+    db.session.refresh(meeting)
+    return item
+
+
+def set_position(meeting: Meeting, item: AgendaItem, stance: str, *, actor: User) -> ItemPosition:
+    """A member's pre-session position on an item; one row per member and item (locked by the write lock)."""
+    if not access.may_take_position(meeting, actor):
+        raise Forbidden("position_not_allowed")
+    with write_transaction():
+        if meeting.status != MeetingStatus.PUBLISHED:
+            raise Conflict("positions_closed")
+        position = db.session.scalar(select(ItemPosition).where(ItemPosition.agenda_item_id == item.id,
+                                                                ItemPosition.user_id == actor.id))
+        if position is None:
+            position = ItemPosition(agenda_item_id=item.id, user_id=actor.id, stance=Stance(stance))
+            db.session.add(position)
+        position.stance = Stance(stance)
+        position.updated_at = utcnow()
+        db.session.flush()
+        # no event: the tally is for the chair and the secretariat only
+        audit.record(actor, "position.set", item, {"stance": str(stance)})
+    return position
+
+
+def tally(item: AgendaItem) -> dict[str, int]:
+    """How many members agree without discussion, object, or wish to speak on an item."""
+    counts = {str(s): 0 for s in Stance}
+    rows = db.session.execute(select(ItemPosition.stance, func.count()).where(ItemPosition.agenda_item_id == item.id)
+                              .group_by(ItemPosition.stance))
+    for stance, count in rows:
+        counts[str(stance)] = count
+    return counts

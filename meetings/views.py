@@ -1,0 +1,119 @@
+"""/api/v1 meetings: parse → access → service → serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask_login import current_user, login_required
+
+from ecabinet.idempotency import idempotent
+from meetings import access, service
+from meetings.schemas import (AgendaItemIn, AgendaItemPatch, MeetingIn, MeetingPatch, ParticipantIn, PositionIn,
+                              dump_item, dump_meeting, dump_meeting_summary, dump_participant)
+
+api = APIBlueprint("meetings_api", __name__, url_prefix="/api/v1", tag="Meetings")
+
+
+@api.post("/meetings")
+@api.input(MeetingIn, arg_name="body")
+@api.doc(responses={201: "the meeting (draft)", 403: "secretariat only"})
+@login_required
+@idempotent
+def create_meeting(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The secretariat prepares a meeting (draft)."""
+    meeting = service.create_meeting(**body, actor=current_user)
+    return dump_meeting(meeting, current_user), 201
+
+
+@api.get("/meetings")
+@login_required
+def list_meetings() -> dict[str, Any]:
+    """Meetings the caller may see (others are not listed)."""
+    return {"meetings": [dump_meeting_summary(m) for m in access.visible_meetings(current_user)]}
+
+
+@api.get("/meetings/<int:meeting_id>")
+@login_required
+def get_meeting(meeting_id: int) -> dict[str, Any]:
+    """The meeting with its participants and the agenda the caller may see."""
+    return dump_meeting(access.get_meeting_for(current_user, meeting_id), current_user)
+
+
+@api.patch("/meetings/<int:meeting_id>")
+@api.input(MeetingPatch, arg_name="body")
+@login_required
+def update_meeting(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Edit the meeting; participants of a published meeting are notified."""
+    meeting = service.update_meeting(access.get_meeting_for(current_user, meeting_id), body, actor=current_user)
+    return dump_meeting(meeting, current_user)
+
+
+@api.post("/meetings/<int:meeting_id>/publish")
+@login_required
+def publish_meeting(meeting_id: int) -> dict[str, Any]:
+    """Send the invitations; dossiers become readable to participants."""
+    meeting = service.publish_meeting(access.get_meeting_for(current_user, meeting_id), actor=current_user)
+    return dump_meeting(meeting, current_user)
+
+
+@api.post("/meetings/<int:meeting_id>/participants")
+@api.input(ParticipantIn, arg_name="body")
+@login_required
+@idempotent
+def add_participant(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Invite a member, a delegate (represents_user_id) or a guest (agenda_item_ids)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    return dump_participant(service.add_participant(meeting, **body, actor=current_user)), 201
+
+
+@api.post("/meetings/<int:meeting_id>/participants/<int:participant_id>/approve")
+@login_required
+def approve_delegate(meeting_id: int, participant_id: int) -> dict[str, Any]:
+    """The chair approves a delegate attending for an absent member."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    return dump_participant(service.approve_delegate(meeting, participant_id, actor=current_user))
+
+
+@api.post("/meetings/<int:meeting_id>/agenda")
+@api.input(AgendaItemIn, arg_name="body")
+@login_required
+@idempotent
+def add_agenda_item(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Append an agenda item."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    return dump_item(service.add_agenda_item(meeting, **body, actor=current_user)), 201
+
+
+@api.patch("/meetings/<int:meeting_id>/agenda/<int:item_id>")
+@api.input(AgendaItemPatch, arg_name="body")
+@login_required
+def update_agenda_item(meeting_id: int, item_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Edit an item; ``position`` moves it (reorder)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    item = access.get_item_for(current_user, meeting, item_id)
+    return dump_item(service.update_agenda_item(meeting, item, body, actor=current_user))
+
+
+@api.put("/meetings/<int:meeting_id>/agenda/<int:item_id>/position")
+@api.input(PositionIn, arg_name="body")
+@login_required
+def set_position(meeting_id: int, item_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The caller's pre-session position: agree without discussion, objection, or wish to speak."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    item = access.get_item_for(current_user, meeting, item_id)
+    position = service.set_position(meeting, item, body["stance"], actor=current_user)
+    return {"agenda_item_id": item.id, "stance": str(position.stance)}
+
+
+@api.get("/meetings/<int:meeting_id>/positions")
+@login_required
+def positions(meeting_id: int) -> dict[str, Any]:
+    """The tally per item (chair and secretariat)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    if not access.may_see_tally(meeting, current_user):
+        from ecabinet.errors import Forbidden
+
+        raise Forbidden("chair_or_secretariat_only")
+    return {"items": [{"agenda_item_id": item.id, "title": item.title, **service.tally(item)}
+                      for item in meeting.agenda]}
