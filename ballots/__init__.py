@@ -1,7 +1,23 @@
-"""Domain package; its capability lands with its own issue."""
+"""Opinion ballots ("phiếu lấy ý kiến"): issue, signed answers, tally, signed report, export."""
 
 from flask import Flask
 
+from ballots import models  # noqa: F401  (tables register with the metadata)
+from ecabinet import keystore  # noqa: F401
+
 
 def init_app(app: Flask) -> None:
-    """Register this domain's models, routes and socket handlers."""
+    from ballots import cli, sockets, web
+    from ballots.views import api
+
+    app.register_blueprint(api)
+    app.register_blueprint(web.web)
+    web.register_home_section()
+    sockets.register()
+    cli.register()
+    from ballots.demo import demo_step
+    from ecabinet.demo import DEMO_STEPS
+
+    if demo_step not in DEMO_STEPS:
+        DEMO_STEPS.append(demo_step)
+    app.config.setdefault("BALLOT_NON_ANSWER_POLICY", "not_counted")

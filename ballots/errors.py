@@ -1,0 +1,56 @@
+"""The ballots' own error codes; Vietnamese for every message is in ``messages_vi``."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ecabinet.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+
+MESSAGES = {
+    "ballot_not_draft": _l("Only a draft ballot can be changed or issued."),
+    "ballot_not_issued": _l("The ballot is not open for answers."),
+    "ballot_closed": _l("The ballot is closed; answers are no longer accepted."),
+    "ballot_not_closed": _l("The ballot is not closed yet."),
+    "secretariat_only": _l("Only the secretariat can do this."),
+    "invalid_answers": _l("Answer every question once with agree, disagree or other."),
+    "unknown_recipient": _l("Every recipient must be an active member."),
+    "unknown_document": _l("An attached document does not exist."),
+    "deadline_passed": _l("The deadline must be in the future."),
+    "slip_rejected": _l("The signed slip was refused."),
+    "slip_not_ours": _l("The signed slip is not the slip this server prepared for you."),
+    "slip_signing_failed": _l("The signed slip did not pass validation; nothing was recorded."),
+    "not_a_pdf": _l("Upload the signed slip as a PDF file."),
+}
+
+
+def _message(code: str) -> str:
+    return str(MESSAGES[code])
+
+
+class BallotError(AppError):
+    @property
+    def message(self) -> str:
+        if self._message is not None:
+            return str(self._message)
+        return _message(self.code) if self.code in MESSAGES else super().message
+
+
+class BallotConflict(BallotError, Conflict):
+    pass
+
+
+class BallotForbidden(BallotError, Forbidden):
+    pass
+
+
+class BallotInvalid(BallotError, Invalid):
+    pass
+
+
+class BallotNotFound(BallotError, NotFound):
+    pass
+
+
+class SigningFailed(BallotError):
+    status = 500
+    default_code = "slip_signing_failed"

@@ -1,0 +1,135 @@
+"""Export a closed ballot as a BagIt bag, and verify such a bag without the database."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bagit
+
+from ballots import pdf, rules
+from ballots.models import Ballot
+from ecabinet import keystore
+from ecabinet.auth.models import User
+from ecabinet.database import db
+from ecabinet.signing import SignatureRejected, validate_signed_pdf
+
+
+def export_bag_zip(ballot: Ballot) -> bytes:
+    """A zipped BagIt bag: data/slips/*.pdf (current signed slips), data/report.pdf, data/ballot.json."""
+    from ballots.service import current_revisions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / f"ballot-{ballot.id}"
+        (root / "slips").mkdir(parents=True)
+        slips = []
+        for revision in current_revisions(ballot):
+            user = db.session.get(User, revision.user_id)
+            name = f"slips/{user.username if user else revision.user_id}-v{revision.version}.pdf"
+            (root / name).write_bytes(revision.slip_pdf)
+            slips.append({"file": name, "user_id": revision.user_id, "version": revision.version,
+                          "sha256": revision.sha256, "level": revision.level})
+        (root / "report.pdf").write_bytes(ballot.report_pdf or b"")
+        (root / "ballot.json").write_text(json.dumps({
+            "id": ballot.id, "number": ballot.number, "title": ballot.title, "status": ballot.status,
+            "deadline": ballot.deadline.isoformat(), "closed_at": ballot.closed_at.isoformat() if ballot.closed_at else None,
+            "non_answer_policy": ballot.non_answer_policy, "questions": [{"id": q.id, "text": q.text} for q in ballot.questions],
+            "recipient_ids": [r.user_id for r in ballot.recipients], "tally": ballot.tally,
+            "report_sha256": ballot.report_sha256, "slips": slips}, ensure_ascii=False, indent=2), encoding="utf-8")
+        bagit.make_bag(str(root), {"Source-Organization": keystore.OFFICE, "External-Description":
+                                   f"Phiếu lấy ý kiến {ballot.number}"}, checksums=["sha256"])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(root.parent).as_posix())
+        return buffer.getvalue()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool = True
+    lines: list[str] = field(default_factory=list)
+
+    def fail(self, line: str) -> None:
+        self.ok = False
+        self.lines.append(f"FAIL {line}")
+
+
+def verify_bag(path: Path) -> VerifyResult:
+    """Manifest, the report's signature, every slip's signature and the re-tally; no database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if path.is_file():
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    for member in archive.namelist():
+                        if member.startswith("/") or ".." in Path(member).parts:
+                            result = VerifyResult()
+                            result.fail(f"unsafe path in archive: {member}")
+                            return result
+                    archive.extractall(tmp)
+            except zipfile.BadZipFile:
+                result = VerifyResult()
+                result.fail("not a zip file")
+                return result
+            roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
+            if len(roots) != 1:
+                result = VerifyResult()
+                result.fail("the archive must hold exactly one bag")
+                return result
+            return _verify_dir(roots[0])
+        return _verify_dir(path)
+
+
+def _verify_dir(root: Path) -> VerifyResult:
+    result = VerifyResult()
+    try:
+        bagit.Bag(str(root)).validate()
+        result.lines.append("ok   BagIt manifest")
+    except (bagit.BagError, bagit.BagValidationError) as error:
+        result.fail(f"BagIt manifest: {error}")
+        return result
+    data = root / "data"
+    trust = keystore.trust_roots()
+    try:
+        report_bytes = (data / "report.pdf").read_bytes()
+        validate_signed_pdf(report_bytes, trust_roots=trust, expected_signer=lambda info: info.username == "vpcp")
+        report: dict[str, Any] | None = pdf.read_report_tally(report_bytes)
+        if report is None:
+            raise SignatureRejected("unparseable_pdf")
+        result.lines.append("ok   report.pdf signed by Văn phòng Chính phủ")
+    except (OSError, SignatureRejected) as error:
+        result.fail(f"report.pdf: {getattr(error, 'code', error)}")
+        return result
+    answers = []
+    hashes = set()
+    for slip in sorted((data / "slips").glob("*.pdf")):
+        blob = slip.read_bytes()
+        try:
+            embedded = pdf.read_slip_answers(blob)
+            username = (embedded or {}).get("member", {}).get("username")
+            validate_signed_pdf(blob, trust_roots=trust, expected_signer=lambda info, u=username: info.username == u)
+        except SignatureRejected as error:
+            result.fail(f"{slip.name}: {error.code}")
+            continue
+        if embedded is None or embedded.get("ballot_id") != report["ballot_id"]:
+            result.fail(f"{slip.name}: not an answer slip of this ballot")
+            continue
+        hashes.add(hashlib.sha256(blob).hexdigest())
+        answers.append(embedded["answers"])
+        result.lines.append(f"ok   {slip.name} signed by {username}")
+    expected = {s["sha256"] for s in report["slips"]}
+    if hashes != expected:
+        result.fail(f"the slips differ from those the report counted ({len(hashes)} valid, {len(expected)} listed)")
+    recount = rules.tally(report["question_ids"], answers, report["total_members"], report["policy"])
+    if recount != report["tally"]:
+        result.fail("the tally recomputed from the signed slips does not match the report")
+    else:
+        result.lines.append("ok   tally recomputed from the signed slips matches the report")
+    return result

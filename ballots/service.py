@@ -1,0 +1,423 @@
+"""The only writer of ballots: every change in one transaction, audited, broadcast after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ballots import pdf, rules
+from ballots.errors import BallotConflict, BallotForbidden, BallotInvalid, BallotNotFound, SigningFailed
+from ballots.models import (
+    Ballot,
+    BallotStatus,
+    Choice,
+    NonAnswerPolicy,
+    Question,
+    Recipient,
+    Response,
+    ResponseRevision,
+    SlipDraft,
+)
+from ecabinet import audit, keystore
+from ecabinet.auth.models import Role, User
+from ecabinet.database import after_commit, db, utcnow, write_transaction
+from ecabinet.errors import NotFound
+from ecabinet.extensions import socketio
+from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
+
+log = logging.getLogger(__name__)
+REMINDER_BEFORE = timedelta(hours=24)
+
+
+def room(ballot_id: int) -> str:
+    return f"ballot:{ballot_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def _emit(event: str, data: dict[str, Any], to: str) -> None:
+    after_commit(lambda: socketio.emit(event, data, to=to))
+
+
+def require_secretariat(user: User) -> None:
+    if not user.is_secretariat:
+        raise BallotForbidden("secretariat_only")
+
+
+def get_ballot_for(user: User, ballot_id: int) -> Ballot:
+    """The ballot, or NotFound when unknown or not visible (recipients see it once issued)."""
+    ballot = db.session.get(Ballot, ballot_id)
+    if ballot is None:
+        raise NotFound()
+    if user.is_secretariat:
+        return ballot
+    if ballot.status != BallotStatus.DRAFT and any(r.user_id == user.id for r in ballot.recipients):
+        return ballot
+    raise NotFound()
+
+
+def ballots_for(user: User) -> list[Ballot]:
+    query = select(Ballot).order_by(Ballot.id.desc())
+    if not user.is_secretariat:
+        query = query.join(Recipient).where(Recipient.user_id == user.id, Ballot.status != BallotStatus.DRAFT)
+    return list(db.session.scalars(query))
+
+
+def is_open(ballot: Ballot, now: datetime | None = None) -> bool:
+    return ballot.status == BallotStatus.ISSUED and (now or utcnow()) < ballot.deadline
+
+
+def _validate_documents(ids: list[int]) -> None:
+    try:
+        from documents.models import Document  # type: ignore[import-not-found]
+    except ImportError:
+        return  # the documents package is not there yet: the ids are kept and checked later
+    for doc_id in ids:
+        if db.session.get(Document, doc_id) is None:
+            raise BallotInvalid("unknown_document", fields={"document_ids": [doc_id]})
+
+
+def create_ballot(*, title: str, summary: str, questions: Sequence[str], recipient_ids: Sequence[int],
+                  deadline: datetime, document_ids: Sequence[int] = (), non_answer_policy: str | None = None,
+                  actor: User) -> Ballot:
+    """The secretariat drafts a ballot."""
+    require_secretariat(actor)
+    if deadline <= utcnow():
+        raise BallotInvalid("deadline_passed", fields={"deadline": ["in the past"]})
+    ids = list(dict.fromkeys(recipient_ids))
+    users = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
+    if not ids or len(users) != len(ids) or any(not u.active or Role.MEMBER not in u.roles for u in users):
+        raise BallotInvalid("unknown_recipient", fields={"recipient_ids": ids})
+    _validate_documents(list(document_ids))
+    policy = non_answer_policy or current_app.config.get("BALLOT_NON_ANSWER_POLICY", NonAnswerPolicy.NOT_COUNTED)
+    with write_transaction():
+        ballot = Ballot(title=title, summary=summary, deadline=deadline, document_ids=list(document_ids),
+                        non_answer_policy=str(NonAnswerPolicy(policy)), created_by_id=actor.id,
+                        status=BallotStatus.DRAFT)
+        ballot.questions = [Question(position=i, text=text) for i, text in enumerate(questions, start=1)]
+        ballot.recipients = [Recipient(user_id=uid) for uid in ids]
+        db.session.add(ballot)
+        db.session.flush()
+        audit.record(actor, "ballot.created", ballot, {"title": title, "questions": len(questions),
+                                                       "recipients": ids, "deadline": deadline.isoformat()})
+    return ballot
+
+
+def issue_ballot(ballot: Ballot, *, actor: User) -> Ballot:
+    """Send a draft to its recipients; they are notified live and find it in their inbox."""
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(ballot)
+        if ballot.status != BallotStatus.DRAFT:
+            raise BallotConflict("ballot_not_draft")
+        if ballot.deadline <= utcnow():
+            raise BallotInvalid("deadline_passed", fields={"deadline": ["in the past"]})
+        ballot.status = BallotStatus.ISSUED
+        ballot.issued_at = utcnow()
+        audit.record(actor, "ballot.issued", ballot, {"recipients": [r.user_id for r in ballot.recipients]})
+        note = {"ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()}
+        for recipient in ballot.recipients:
+            _emit("ballot.issued", note, user_room(recipient.user_id))
+    return ballot
+
+
+def _answers(ballot: Ballot, raw: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exactly one valid answer per question, in question order."""
+    by_question: dict[int, dict[str, Any]] = {}
+    for item in raw:
+        qid = item.get("question_id")
+        if qid in by_question or item.get("choice") not in set(Choice):
+            raise BallotInvalid("invalid_answers", fields={"answers": [qid]})
+        by_question[qid] = {"question_id": qid, "choice": item["choice"], "comment": (item.get("comment") or "")[:5000]}
+    if set(by_question) != {q.id for q in ballot.questions}:
+        raise BallotInvalid("invalid_answers", fields={"answers": sorted(by_question, key=str)})
+    return [by_question[q.id] for q in ballot.questions]
+
+
+def _require_recipient(ballot: Ballot, user: User) -> None:
+    if ballot.status == BallotStatus.DRAFT or not any(r.user_id == user.id for r in ballot.recipients):
+        raise BallotNotFound()
+
+
+def _refuse_late(ballot: Ballot, user: User, how: str) -> None:
+    """After closing nothing changes; the refused attempt is recorded."""
+    with write_transaction():
+        audit.record(user, "ballot.late_answer_refused", ballot, {"method": how})
+    raise BallotConflict("ballot_closed")
+
+
+def _check_open(ballot: Ballot, user: User, how: str) -> None:
+    if ballot.status == BallotStatus.CLOSED or (ballot.status == BallotStatus.ISSUED and utcnow() >= ballot.deadline):
+        _refuse_late(ballot, user, how)
+    if ballot.status != BallotStatus.ISSUED:
+        raise BallotConflict("ballot_not_issued")
+
+
+def _existing_receipt(ballot: Ballot, user: User, key: str | None) -> ResponseRevision | None:
+    if not key:
+        return None
+    return db.session.scalar(select(ResponseRevision).where(
+        ResponseRevision.ballot_id == ballot.id, ResponseRevision.user_id == user.id,
+        ResponseRevision.idempotency_key == key))
+
+
+def _is_member_cert(user: User):  # type: ignore[no-untyped-def]
+    def check(info: Any) -> bool:
+        return info.username == user.username
+    return check
+
+
+def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: str, idempotency_key: str | None,
+                    actor: User) -> tuple[ResponseRevision, bool]:
+    """Render the slip, sign it with the member's key, validate it, then record it (fail closed).
+
+    Returns the revision and whether it was created now (False: a repeated Idempotency-Key).
+    """
+    _require_recipient(ballot, actor)
+    previous = _existing_receipt(ballot, actor, idempotency_key)
+    if previous is not None:
+        return previous, False
+    _check_open(ballot, actor, "server")
+    clean = _answers(ballot, answers)
+    built = pdf.render_slip(ballot, actor, clean, utcnow())
+    placement = built.signature_boxes["member"]
+    with keystore.unlocked_signer(actor, pin) as (signer, credential):
+        signed = sign_pdf(built.pdf, signer, field_name="ThanhVien", box=placement.rect, page=placement.page_index,
+                          reason=f"Trả lời phiếu lấy ý kiến {ballot.number}", location=pdf.PLACE,
+                          signer_name_text=[f"Ký bởi: {actor.full_name}", actor.title or pdf.ISSUING_BODY[-1].title()],
+                          timestamper_url=current_app.config.get("TSA_URL"))
+        cert = credential.certificate
+    unsigned_sha = hashlib.sha256(built.pdf).hexdigest()
+    try:
+        report = validate_signed_pdf(signed, trust_roots=keystore.trust_roots(),
+                                     expected_first_revision_sha256=unsigned_sha, expected_signer=cert,
+                                     crls=keystore.crls_for(cert))
+    except SignatureRejected as rejected:
+        log.error("own slip for ballot %s refused by validation: %s", ballot.id, rejected.code)
+        raise SigningFailed() from None
+    return _record(ballot, actor, clean, signed, unsigned_sha, report, "server", idempotency_key), True
+
+
+def prepare_slip(ballot: Ballot, *, answers: Sequence[dict[str, Any]], actor: User) -> SlipDraft:
+    """The unsigned slip for a member who signs with their own tool; kept to check the upload."""
+    _require_recipient(ballot, actor)
+    _check_open(ballot, actor, "prepare")
+    clean = _answers(ballot, answers)
+    built = pdf.render_slip(ballot, actor, clean, utcnow())
+    with write_transaction():
+        draft = SlipDraft(ballot_id=ballot.id, user_id=actor.id, answers=clean, pdf=built.pdf,
+                          sha256=hashlib.sha256(built.pdf).hexdigest())
+        db.session.add(draft)
+        db.session.flush()
+        audit.record(actor, "ballot.slip_prepared", ballot, {"draft_id": draft.id, "sha256": draft.sha256})
+    return draft
+
+
+def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | None,
+                       actor: User) -> tuple[ResponseRevision, bool]:
+    """Accept a slip signed elsewhere only if its first revision is byte-identical to one we made."""
+    _require_recipient(ballot, actor)
+    previous = _existing_receipt(ballot, actor, idempotency_key)
+    if previous is not None:
+        return previous, False
+    _check_open(ballot, actor, "upload")
+    try:
+        report = validate_signed_pdf(data, trust_roots=keystore.trust_roots(), expected_signer=_is_member_cert(actor))
+        cert = report.certificate
+        crls = keystore.crls_for(cert)
+        if crls:
+            report = validate_signed_pdf(data, trust_roots=keystore.trust_roots(),
+                                         expected_signer=_is_member_cert(actor), crls=crls)
+    except SignatureRejected as rejected:
+        raise BallotInvalid(rejected.code, _l_rejected(rejected)) from None
+    if keystore.is_revoked(cert):
+        raise BallotInvalid("certificate_revoked", _l_rejected(SignatureRejected("certificate_revoked")))
+    draft = db.session.scalar(select(SlipDraft).where(
+        SlipDraft.ballot_id == ballot.id, SlipDraft.user_id == actor.id,
+        SlipDraft.sha256 == (report.first_revision_sha256 or "")))
+    if draft is None or data[:len(draft.pdf)] != draft.pdf:
+        raise BallotInvalid("slip_not_ours")
+    return _record(ballot, actor, draft.answers, data, draft.sha256, report, "upload", idempotency_key), True
+
+
+def _l_rejected(rejected: SignatureRejected) -> str:
+    from flask_babel import get_locale
+
+    return rejected.message_vi if str(get_locale()) == "vi" else rejected.code.replace("_", " ").capitalize() + "."
+
+
+def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: bytes, unsigned_sha: str,
+            report: Any, method: str, key: str | None) -> ResponseRevision:
+    """Store a validated slip as the member's current answer.
+
+    Writers are serialised by ``write_transaction``; the open check, the idempotency check and the
+    version number are read inside it, so two submissions can never make two current answers.
+    """
+    with write_transaction():
+        db.session.refresh(ballot)
+        if not is_open(ballot):
+            audit.record(user, "ballot.late_answer_refused", ballot, {"method": method})
+            late = True
+        else:
+            late = False
+            again = _existing_receipt(ballot, user, key)
+            if again is not None:
+                return again
+            response = db.session.scalar(select(Response).where(Response.ballot_id == ballot.id,
+                                                                Response.user_id == user.id))
+            now = utcnow()
+            if response is None:
+                response = Response(ballot_id=ballot.id, user_id=user.id, current_version=1, answered_at=now)
+                db.session.add(response)
+                db.session.flush()
+            else:
+                response.current_version += 1
+                response.answered_at = now
+            revision = ResponseRevision(
+                response_id=response.id, ballot_id=ballot.id, user_id=user.id, version=response.current_version,
+                answers=answers, slip_pdf=signed, sha256=hashlib.sha256(signed).hexdigest(),
+                unsigned_sha256=unsigned_sha, signed_at=report.signing_time, level=report.level,
+                signer_subject=report.subject, signer_serial=format(report.serial, "x"), method=method,
+                idempotency_key=key)
+            db.session.add(revision)
+            db.session.flush()
+            audit.record(user, "ballot.answered", ballot, {
+                "response_id": response.id, "version": revision.version, "sha256": revision.sha256,
+                "level": revision.level, "method": method})
+            _emit("ballot.answered", {"ballot_id": ballot.id, "user_id": user.id, "version": revision.version,
+                                      "answered_at": now.isoformat(), "answered": answered_count(ballot) },
+                  room(ballot.id))
+    if late:
+        raise BallotConflict("ballot_closed")
+    return revision
+
+
+def answered_count(ballot: Ballot) -> int:
+    return db.session.scalar(select(func.count()).select_from(Response).where(Response.ballot_id == ballot.id)) or 0
+
+
+def current_revisions(ballot: Ballot) -> list[ResponseRevision]:
+    return list(db.session.scalars(
+        select(ResponseRevision).join(Response, Response.id == ResponseRevision.response_id)
+        .where(Response.ballot_id == ballot.id, ResponseRevision.version == Response.current_version)
+        .order_by(ResponseRevision.user_id)))
+
+
+def compute_tally(ballot: Ballot) -> list[dict[str, Any]]:
+    return rules.tally([q.id for q in ballot.questions], [r.answers for r in current_revisions(ballot)],
+                       len(ballot.recipients), ballot.non_answer_policy)
+
+
+def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> Ballot:
+    """Close, fix the tally and sign the summary report with the Government Office's key."""
+    if actor is not None:
+        require_secretariat(actor)
+    now = now or utcnow()
+    with write_transaction():
+        db.session.refresh(ballot)
+        if ballot.status != BallotStatus.ISSUED:
+            raise BallotConflict("ballot_closed" if ballot.status == BallotStatus.CLOSED else "ballot_not_issued")
+        revisions = current_revisions(ballot)
+        tally = compute_tally(ballot)
+        built = pdf.render_report(ballot, tally, len(revisions), now,
+                                  [{"user_id": str(r.user_id), "sha256": r.sha256} for r in revisions])
+        placement = built.signature_boxes["office"]
+        signed = sign_pdf(built.pdf, keystore.office_signer(), field_name="VanPhongChinhPhu", box=placement.rect,
+                          page=placement.page_index, reason=f"Báo cáo tổng hợp ý kiến {ballot.number}",
+                          location=pdf.PLACE, signer_name_text=["Văn phòng Chính phủ", "Chính phủ"],
+                          timestamper_url=current_app.config.get("TSA_URL"))
+        ballot.status = BallotStatus.CLOSED
+        ballot.closed_at = now
+        ballot.tally = tally
+        ballot.report_pdf = signed
+        ballot.report_sha256 = hashlib.sha256(signed).hexdigest()
+        audit.record(actor, "ballot.closed", ballot, {"tally": tally, "report_sha256": ballot.report_sha256,
+                                                      "by": "secretariat" if actor else "deadline"},
+                     actor_label=None if actor else "scheduler")
+        _emit("ballot.closed", {"ballot_id": ballot.id, "tally": tally}, room(ballot.id))
+    return ballot
+
+
+def close_due_ballots(now: datetime) -> list[int]:
+    """Close every issued ballot whose deadline has passed (the scheduler's job; tests call it)."""
+    due = db.session.scalars(select(Ballot.id).where(Ballot.status == BallotStatus.ISSUED,
+                                                     Ballot.deadline <= now)).all()
+    closed = []
+    for ballot_id in due:
+        ballot = db.session.get(Ballot, ballot_id)
+        try:
+            close_ballot(ballot, actor=None, now=now)  # type: ignore[arg-type]
+            closed.append(ballot_id)
+        except BallotConflict:
+            pass  # closed meanwhile by the secretariat
+    return closed
+
+
+def send_reminders(now: datetime, before: timedelta = REMINDER_BEFORE) -> int:
+    """Remind members who have not answered once the deadline is near (once per member)."""
+    rows = db.session.execute(
+        select(Recipient, Ballot).join(Ballot, Ballot.id == Recipient.ballot_id)
+        .where(Ballot.status == BallotStatus.ISSUED, Ballot.deadline > now, Ballot.deadline <= now + before,
+               Recipient.reminded_at.is_(None))).all()
+    sent = 0
+    for recipient, ballot in rows:
+        answered = db.session.scalar(select(Response.id).where(Response.ballot_id == ballot.id,
+                                                               Response.user_id == recipient.user_id))
+        if answered:
+            continue
+        with write_transaction():
+            recipient.reminded_at = now
+            audit.record(None, "ballot.reminded", ballot, {"user_id": recipient.user_id},
+                         actor_label="scheduler")
+            _emit("ballot.reminder", {"ballot_id": ballot.id, "title": ballot.title,
+                                      "deadline": ballot.deadline.isoformat()}, user_room(recipient.user_id))
+        sent += 1
+    return sent
+
+
+def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:
+    """Close ballots at their deadline and send reminders, in the server, with no browser needed."""
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(interval)
+            try:
+                with app.app_context():
+                    now = utcnow()
+                    close_due_ballots(now)
+                    send_reminders(now)
+                    db.session.remove()
+            except Exception:
+                log.exception("ballot scheduler pass failed")
+
+    socketio.start_background_task(loop)
+
+
+def ballot_dict(ballot: Ballot, user: User) -> dict[str, Any]:
+    """The ballot as the caller sees it; the secretariat also sees who has answered."""
+    out: dict[str, Any] = {
+        "id": ballot.id, "number": ballot.number, "title": ballot.title, "summary": ballot.summary,
+        "status": ballot.status, "deadline": ballot.deadline.isoformat(), "document_ids": ballot.document_ids,
+        "non_answer_policy": ballot.non_answer_policy,
+        "issued_at": ballot.issued_at.isoformat() if ballot.issued_at else None,
+        "closed_at": ballot.closed_at.isoformat() if ballot.closed_at else None,
+        "questions": [{"id": q.id, "position": q.position, "text": q.text} for q in ballot.questions],
+    }
+    responses = {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}
+    if user.is_secretariat:
+        out["recipients"] = [{"user_id": r.user_id, "status": "answered" if r.user_id in responses else "pending",
+                              "answered_at": responses[r.user_id].answered_at.isoformat()
+                              if r.user_id in responses else None} for r in ballot.recipients]
+    mine = responses.get(user.id)
+    if mine is not None:
+        current = mine.revisions[-1]
+        out["my_response"] = {**current.receipt(), "answers": current.answers}
+    return out

@@ -1,0 +1,201 @@
+"""/api/v1 ballot routes: parse → access → service → serialize."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response as FlaskResponse
+from flask import request
+from flask_login import current_user, login_required
+
+from ballots import service
+from ballots.errors import BallotConflict, BallotInvalid, BallotNotFound
+from ballots.models import BallotStatus, ResponseRevision, SlipDraft
+from ballots.schemas import BallotIn, ResponseIn, SlipIn
+from ecabinet.database import db
+from ecabinet.errors import UnsupportedType
+
+api = APIBlueprint("ballots_api", __name__, url_prefix="/api/v1", tag="Opinion ballots")
+
+
+def _pdf(data: bytes, name: str) -> FlaskResponse:
+    return FlaskResponse(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
+def _key() -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    return key[:200] or None
+
+
+@api.post("/ballots")
+@api.input(BallotIn, arg_name="data")
+@login_required
+def create_ballot(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The secretariat drafts a ballot."""
+    ballot = service.create_ballot(actor=current_user, **data)
+    return service.ballot_dict(ballot, current_user), 201
+
+
+@api.get("/ballots")
+@login_required
+def list_ballots() -> dict[str, Any]:
+    """The caller's ballots (the secretariat: all)."""
+    return {"ballots": [service.ballot_dict(b, current_user) for b in service.ballots_for(current_user)]}
+
+
+@api.get("/ballots/<int:ballot_id>")
+@login_required
+def get_ballot(ballot_id: int) -> dict[str, Any]:
+    return service.ballot_dict(service.get_ballot_for(current_user, ballot_id), current_user)
+
+
+@api.post("/ballots/<int:ballot_id>/issue")
+@login_required
+def issue_ballot(ballot_id: int) -> dict[str, Any]:
+    """Send the ballot to its recipients."""
+    ballot = service.issue_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
+    return service.ballot_dict(ballot, current_user)
+
+
+@api.post("/ballots/<int:ballot_id>/responses")
+@api.input(ResponseIn, arg_name="data")
+@login_required
+def submit_response(ballot_id: int, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Answer, sign with the PIN-unlocked key, validate, record: 201 with the receipt."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    revision, _ = service.submit_response(ballot, answers=data["answers"], pin=data["pin"],
+                                          idempotency_key=_key(), actor=current_user)
+    return revision.receipt(), 201
+
+
+@api.post("/ballots/<int:ballot_id>/slip")
+@api.input(SlipIn, arg_name="data")
+@login_required
+def prepare_slip(ballot_id: int, data: dict[str, Any]) -> FlaskResponse:
+    """The unsigned slip for the caller's answers, to sign with their own tool."""
+    draft = service.prepare_slip(service.get_ballot_for(current_user, ballot_id), answers=data["answers"],
+                                 actor=current_user)
+    return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")
+
+
+@api.get("/ballots/<int:ballot_id>/slip.pdf")
+@login_required
+def slip_pdf(ballot_id: int) -> FlaskResponse:
+    """The unsigned slip: ``?answers=<JSON list>`` or ``?draft=<id>`` of one prepared before."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    if request.args.get("draft"):
+        draft = db.session.get(SlipDraft, request.args.get("draft", type=int) or 0)
+        if draft is None or draft.user_id != current_user.id or draft.ballot_id != ballot.id:
+            raise BallotNotFound()
+        return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")
+    try:
+        answers = json.loads(request.args.get("answers", ""))
+        if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
+            raise ValueError
+    except ValueError:
+        raise BallotInvalid("invalid_answers") from None
+    draft = service.prepare_slip(ballot, answers=answers, actor=current_user)
+    return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")
+
+
+@api.post("/ballots/<int:ballot_id>/responses/upload")
+@login_required
+def upload_signed_slip(ballot_id: int) -> tuple[dict[str, Any], int]:
+    """A slip signed with the member's own tool (multipart ``file``)."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise BallotInvalid("not_a_pdf", fields={"file": ["missing"]})
+    data = upload.read()
+    if not data.startswith(b"%PDF-"):
+        raise UnsupportedType()
+    revision, _ = service.upload_signed_slip(ballot, data=data, idempotency_key=_key(), actor=current_user)
+    return revision.receipt(), 201
+
+
+def _revision(ballot_id: int, response_id: int) -> ResponseRevision:
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    version = request.args.get("version", type=int)
+    from ballots.models import Response
+
+    response = db.session.get(Response, response_id)
+    if response is None or response.ballot_id != ballot.id:
+        raise BallotNotFound()
+    if response.user_id != current_user.id and not current_user.is_secretariat:
+        raise BallotNotFound()
+    revisions = response.revisions
+    chosen = revisions[-1] if version is None else next((r for r in revisions if r.version == version), None)
+    if chosen is None:
+        raise BallotNotFound()
+    return chosen
+
+
+@api.get("/ballots/<int:ballot_id>/responses/<int:response_id>/pdf")
+@login_required
+def response_pdf(ballot_id: int, response_id: int) -> FlaskResponse:
+    """The signed slip (``?version=N`` for an earlier one): the member and the secretariat only."""
+    revision = _revision(ballot_id, response_id)
+    return _pdf(revision.slip_pdf, f"phieu-{ballot_id}-{response_id}-v{revision.version}.pdf")
+
+
+@api.get("/ballots/<int:ballot_id>/responses")
+@login_required
+def list_responses(ballot_id: int) -> dict[str, Any]:
+    """Every answer and every version (the secretariat)."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    service.require_secretariat(current_user)
+    from ballots.models import Response
+
+    out = []
+    for response in db.session.query(Response).filter_by(ballot_id=ballot.id).order_by(Response.user_id):
+        out.append({"id": response.id, "user_id": response.user_id, "current_version": response.current_version,
+                    "versions": [{**r.receipt(), "answers": r.answers, "method": r.method}
+                                 for r in response.revisions]})
+    return {"responses": out}
+
+
+@api.post("/ballots/<int:ballot_id>/close")
+@login_required
+def close_ballot(ballot_id: int) -> dict[str, Any]:
+    """The secretariat closes the ballot: the tally is fixed and the report signed."""
+    ballot = service.close_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
+    return {**service.ballot_dict(ballot, current_user), "tally": ballot.tally}
+
+
+@api.get("/ballots/<int:ballot_id>/tally")
+@login_required
+def tally(ballot_id: int) -> dict[str, Any]:
+    """Per question; the fixed tally once closed, the running one before (secretariat only)."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    if ballot.status != BallotStatus.CLOSED:
+        service.require_secretariat(current_user)
+    rows = ballot.tally if ballot.status == BallotStatus.CLOSED else service.compute_tally(ballot)
+    return {"ballot_id": ballot.id, "status": ballot.status, "non_answer_policy": ballot.non_answer_policy,
+            "questions": rows}
+
+
+@api.get("/ballots/<int:ballot_id>/report.pdf")
+@login_required
+def report_pdf(ballot_id: int) -> FlaskResponse:
+    """The summary report signed by the Government Office."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    if ballot.status != BallotStatus.CLOSED or ballot.report_pdf is None:
+        raise BallotConflict("ballot_not_closed")
+    return _pdf(ballot.report_pdf, f"bao-cao-{ballot_id}.pdf")
+
+
+@api.get("/ballots/<int:ballot_id>/export.zip")
+@login_required
+def export_zip(ballot_id: int) -> FlaskResponse:
+    """A BagIt bag of a closed ballot: signed slips, the report, a manifest (secretariat)."""
+    from ballots.export import export_bag_zip
+
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    service.require_secretariat(current_user)
+    if ballot.status != BallotStatus.CLOSED:
+        raise BallotConflict("ballot_not_closed")
+    return FlaskResponse(export_bag_zip(ballot), mimetype="application/zip",
+                         headers={"Content-Disposition": f'attachment; filename="ballot-{ballot_id}.zip"'})

@@ -1,0 +1,335 @@
+"""Members' signing credentials: built-in CA certificates, imported PKCS#12, PKCS#11 tokens.
+
+Keys are kept only encrypted under the member's PIN; wrong PINs are counted and lock signing
+after ``PIN_ATTEMPTS``. The built-in CA and the Government Office's organisation key live in
+``DATA_DIR/ca``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from pyhanko.sign import signers
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecabinet import audit
+from ecabinet.auth.models import User
+from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
+from ecabinet.signing import (
+    BuiltinCA,
+    InvalidKeyFile,
+    WrongPin,
+    build_signer,
+    encrypt_private_key,
+    import_pkcs12,
+    load_private_key,
+    open_pkcs11_signer,
+)
+from ecabinet.signing.keys import PIN_KDF_ROUNDS
+
+ORGANISATION = "Chính phủ Việt Nam"
+OFFICE = "Văn phòng Chính phủ"
+
+
+class WrongPinError(Forbidden):
+    default_code = "wrong_pin"
+
+    @property
+    def message(self) -> str:
+        return str(_l("The PIN is wrong."))
+
+
+class SigningLocked(Forbidden):
+    default_code = "signing_locked"
+
+    @property
+    def message(self) -> str:
+        return str(_l("Signing is locked after too many wrong PINs. Ask the administrator to unlock it."))
+
+
+class NoCredential(Conflict):
+    default_code = "no_signing_credential"
+
+    @property
+    def message(self) -> str:
+        return str(_l("You have no signing certificate yet. Ask the administrator to issue one."))
+
+
+class TokenUnavailable(AppError):
+    status = 503
+    default_code = "signing_token_unavailable"
+
+    @property
+    def message(self) -> str:
+        return str(_l("The signing token cannot be reached."))
+
+
+class CredentialKind(enum.StrEnum):
+    BUILTIN = "builtin"
+    PKCS12 = "pkcs12"
+    PKCS11 = "pkcs11"
+
+
+class SigningCredential(db.Model):
+    """A member's certificate and how to reach its key; only the newest active one signs."""
+
+    __tablename__ = "signing_credentials"
+    __table_args__ = (Index("ix_signing_credentials_user_active", "user_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    #: the signing certificate (DER) and the CA certificates to embed (concatenated PEM)
+    cert_der: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    serial: Mapped[str] = mapped_column(String(64), default="")
+    #: PKCS#8 encrypted under the PIN (builtin, pkcs12); empty for pkcs11
+    key_pem: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    pkcs11_module: Mapped[str] = mapped_column(String(500), default="")
+    token_label: Mapped[str] = mapped_column(String(200), default="")
+    key_label: Mapped[str] = mapped_column(String(200), default="")
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.cert_der)
+
+    @property
+    def chain(self) -> list[x509.Certificate]:
+        return x509.load_pem_x509_certificates(self.chain_pem) if self.chain_pem else []
+
+    def as_dict(self) -> dict[str, Any]:
+        cert = self.certificate
+        return {"id": self.id, "user_id": self.user_id, "kind": self.kind, "subject": cert.subject.rfc4514_string(),
+                "serial": self.serial, "not_after": cert.not_valid_after_utc.isoformat(),
+                "locked": self.locked, "active": self.active, "revoked": self.revoked_at is not None}
+
+
+_cas: dict[Path, BuiltinCA] = {}
+
+
+def ca_directory() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "ca"
+
+
+def builtin_ca() -> BuiltinCA:
+    """The built-in CA of this deployment (created on first use; ``init`` creates it up front)."""
+    directory = ca_directory()
+    if directory not in _cas:
+        _cas[directory] = BuiltinCA.create_or_load(directory, organisation=ORGANISATION)
+    return _cas[directory]
+
+
+def init_ca_step() -> None:
+    """``init`` step: create the built-in CA and the Government Office's organisation key."""
+    builtin_ca()
+    office_signer()
+
+
+def trust_roots() -> list[x509.Certificate]:
+    """The built-in root plus every PEM in ``TRUSTED_ROOTS_DIR`` (default DATA_DIR/trusted_roots)."""
+    roots = [builtin_ca().root_certificate]
+    directory = Path(current_app.config.get("TRUSTED_ROOTS_DIR") or Path(current_app.config["DATA_DIR"]) / "trusted_roots")
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.pem")) + sorted(directory.glob("*.crt")):
+            roots.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+    return roots
+
+
+def crls_for(cert: x509.Certificate) -> list[bytes]:
+    """The built-in CA's CRLs when it issued ``cert``; other CAs' status is not fetched."""
+    ca = builtin_ca()
+    if cert.issuer == ca.issuing_certificate.subject:
+        return ca.crls()
+    return []
+
+
+def _kdf_rounds() -> int:
+    return int(current_app.config.get("PIN_KDF_ROUNDS", PIN_KDF_ROUNDS))
+
+
+def _pem(certs: list[x509.Certificate]) -> bytes:
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+
+
+def _fit(value: str) -> str:
+    """X.520 caps these name attributes at 64 characters (cryptography counts UTF-8 bytes)."""
+    encoded = value.encode()[:64]
+    return encoded.decode(errors="ignore").strip()
+
+
+def _check_pin(pin: str) -> None:
+    if not (4 <= len(pin) <= 64):
+        raise Invalid(fields={"pin": ["The PIN must have 4 to 64 characters."]})
+
+
+def _store(user: User, kind: CredentialKind, cert: x509.Certificate, chain: list[x509.Certificate], *,
+           actor: Any, key_pem: bytes | None = None, **token: str) -> SigningCredential:
+    with write_transaction():
+        for old in db.session.scalars(select(SigningCredential).where(
+                SigningCredential.user_id == user.id, SigningCredential.active.is_(True))):
+            old.active = False
+        credential = SigningCredential(user_id=user.id, kind=str(kind), cert_der=cert.public_bytes(serialization.Encoding.DER),
+                                       chain_pem=_pem(chain), serial=format(cert.serial_number, "x"),
+                                       key_pem=key_pem, **token)
+        db.session.add(credential)
+        db.session.flush()
+        audit.record(actor, "credential.issued" if kind == CredentialKind.BUILTIN else "credential.imported",
+                     credential, {"user_id": user.id, "kind": str(kind), "serial": credential.serial,
+                                  "subject": cert.subject.rfc4514_string()})
+    return credential
+
+
+def issue_credential(user: User, pin: str, *, actor: Any, key_type: str = "p256") -> SigningCredential:
+    """Give ``user`` a non-repudiation certificate from the built-in CA; the key is kept under the PIN."""
+    _check_pin(pin)
+    ca = builtin_ca()
+    key, cert = ca.issue_signing_certificate(common_name=_fit(user.full_name), organisation=_fit(user.organisation or OFFICE),
+                                             title=_fit(user.title) or None, username=user.username,
+                                             key_type=key_type)  # type: ignore[arg-type]
+    return _store(user, CredentialKind.BUILTIN, cert, ca.chain, actor=actor,
+                  key_pem=encrypt_private_key(key, pin, rounds=_kdf_rounds()))
+
+
+def import_credential(user: User, p12: bytes, password: str | None, pin: str, *, actor: Any) -> SigningCredential:
+    """Take a member's existing PKCS#12 (e.g. from the Government Cipher Committee's CA)."""
+    _check_pin(pin)
+    try:
+        key, cert, chain = import_pkcs12(p12, password)
+    except InvalidKeyFile as error:
+        raise Invalid("invalid_key_file", str(error)) from None
+    return _store(user, CredentialKind.PKCS12, cert, chain, actor=actor,
+                  key_pem=encrypt_private_key(key, pin, rounds=_kdf_rounds()))
+
+
+def register_pkcs11_credential(user: User, *, module: str, token_label: str, key_label: str,
+                               cert: x509.Certificate, chain: list[x509.Certificate],
+                               actor: Any) -> SigningCredential:
+    """Sign for ``user`` with a key held in a PKCS#11 token or HSM."""
+    return _store(user, CredentialKind.PKCS11, cert, chain, actor=actor, pkcs11_module=module,
+                  token_label=token_label, key_label=key_label)
+
+
+def revoke_credential(credential: SigningCredential, *, actor: Any) -> None:
+    """Revoke a certificate: the built-in CA lists it on its CRL and signing stops."""
+    with write_transaction():
+        credential.revoked_at = utcnow()
+        credential.active = False
+        if credential.certificate.issuer == builtin_ca().issuing_certificate.subject:
+            builtin_ca().revoke(credential.certificate.serial_number)
+        audit.record(actor, "credential.revoked", credential, {"serial": credential.serial})
+
+
+def unlock_credential(credential: SigningCredential, *, actor: Any) -> None:
+    """The administrator clears the wrong-PIN counter."""
+    with write_transaction():
+        credential.failed_attempts = 0
+        credential.locked = False
+        audit.record(actor, "credential.unlocked", credential, {"user_id": credential.user_id})
+
+
+def active_credential(user: User) -> SigningCredential | None:
+    return db.session.scalar(select(SigningCredential).where(
+        SigningCredential.user_id == user.id, SigningCredential.active.is_(True),
+        SigningCredential.revoked_at.is_(None)).order_by(SigningCredential.id.desc()).limit(1))
+
+
+def _wrong_pin(credential_id: int, user: User) -> None:
+    limit = int(current_app.config.get("PIN_ATTEMPTS", 5))
+    with write_transaction():
+        credential = db.session.get(SigningCredential, credential_id)
+        assert credential is not None
+        credential.failed_attempts += 1
+        credential.locked = credential.failed_attempts >= limit
+        audit.record(user, "credential.wrong_pin", credential,
+                     {"failed_attempts": credential.failed_attempts, "locked": credential.locked})
+
+
+def _reset_attempts(credential: SigningCredential) -> None:
+    if credential.failed_attempts:
+        with write_transaction():
+            credential.failed_attempts = 0
+
+
+@contextmanager
+def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, SigningCredential]]:
+    """The user's signer, unlocked by ``pin`` for one signature (the key is parsed once)."""
+    credential = active_credential(user)
+    if credential is None:
+        raise NoCredential()
+    if credential.locked:
+        raise SigningLocked()
+    if not pin:
+        raise WrongPinError()
+    if credential.kind == CredentialKind.PKCS11:
+        try:
+            token = open_pkcs11_signer(credential.pkcs11_module, credential.token_label, credential.key_label, pin,
+                                       signing_cert=credential.certificate, chain=credential.chain)
+        except WrongPin:
+            _wrong_pin(credential.id, user)
+            raise WrongPinError() from None
+        except Exception:
+            raise TokenUnavailable() from None
+        _reset_attempts(credential)
+        try:
+            yield token, credential
+        finally:
+            token.close()
+        return
+    try:
+        key = load_private_key(credential.key_pem or b"", pin)
+    except WrongPin:
+        _wrong_pin(credential.id, user)
+        raise WrongPinError() from None
+    _reset_attempts(credential)
+    yield build_signer(key, credential.certificate, credential.chain), credential
+
+
+_office: dict[Path, signers.Signer] = {}
+
+
+def office_signer() -> signers.Signer:
+    """The Government Office's organisation signer (reports); its key sits next to the CA."""
+    directory = ca_directory()
+    if directory in _office:
+        return _office[directory]
+    ca = builtin_ca()
+    key_path, cert_path, pass_path = directory / "office.key.pem", directory / "office.crt.pem", directory / "office-passphrase"
+    if not cert_path.exists():
+        passphrase = secrets.token_urlsafe(32)
+        key, cert = ca.issue_signing_certificate(common_name=OFFICE, organisation=ORGANISATION,
+                                                 username="vpcp", valid_days=3650)
+        for path, data in ((pass_path, passphrase.encode()),
+                           (key_path, encrypt_private_key(key, passphrase, rounds=_kdf_rounds()))):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key = load_private_key(key_path.read_bytes(), pass_path.read_text())
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    _office[directory] = build_signer(key, cert, ca.chain)
+    return _office[directory]
+
+
+def is_revoked(cert: x509.Certificate) -> bool:
+    """Whether a credential holding ``cert`` was revoked here (whatever CA issued it)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return db.session.scalar(select(SigningCredential.id).where(
+        SigningCredential.cert_der == der, SigningCredential.revoked_at.is_not(None)).limit(1)) is not None

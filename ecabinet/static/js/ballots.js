@@ -1,0 +1,68 @@
+// Ballot pages: answer + PIN (signed on the server), secretariat editor and live board.
+(function () {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  async function call(method, path, body, key) {
+    const headers = { "Content-Type": "application/json", "X-CSRFToken": csrf };
+    if (key) headers["Idempotency-Key"] = key;
+    const res = await fetch("/api/v1" + path, { method, headers, credentials: "same-origin",
+      body: body ? JSON.stringify(body) : undefined });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw (data.error || { message: res.statusText });
+    return data;
+  }
+  const card = document.getElementById("ballot");
+  const ballotId = card && Number(card.dataset.ballotId);
+  const form = document.getElementById("answer-form");
+  if (form) {
+    // one key per form view: a retry after a lost answer returns the same receipt, never a second slip
+    const key = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random();
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const status = document.getElementById("answer-status");
+      const answers = [...form.querySelectorAll("fieldset[data-question-id]")].map((fs) => ({
+        question_id: Number(fs.dataset.questionId),
+        choice: (fs.querySelector("input[type=radio]:checked") || {}).value,
+        comment: fs.querySelector("textarea").value,
+      }));
+      const pin = form.elements.pin.value;
+      form.elements.pin.value = "";
+      status.textContent = "…";
+      try {
+        const r = await call("POST", `/ballots/${ballotId}/responses`, { answers, pin }, key);
+        status.textContent = `✓ v${r.version} · ${r.signed_at} · ${r.sha256}`;
+        setTimeout(() => location.reload(), 1500);
+      } catch (e) { status.textContent = e.message; }
+    });
+  }
+  document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {
+    try { await call("POST", `/ballots/${ballotId}/${b.dataset.action}`); location.reload(); }
+    catch (e) { alert(e.message); }
+  }));
+  const board = document.getElementById("board");
+  if (board && window.io) {
+    const socket = window.io();
+    socket.on("connect", () => socket.emit("join_ballot", { ballot_id: ballotId }, () => {}));
+    socket.on("ballot.answered", (ev) => {
+      const li = board.querySelector(`[data-user-id="${ev.user_id}"] .status`);
+      if (li) li.textContent = "✓ " + new Date(ev.answered_at).toLocaleString("vi-VN");
+    });
+    socket.on("ballot.closed", () => location.reload());
+  }
+  const editor = document.getElementById("ballot-editor");
+  if (editor) {
+    editor.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = editor.elements;
+      try {
+        const b = await call("POST", "/ballots", {
+          title: f.title.value, summary: f.summary.value,
+          questions: f.questions.value.split("\n").map((s) => s.trim()).filter(Boolean),
+          deadline: new Date(f.deadline.value).toISOString(),
+          recipient_ids: [...editor.querySelectorAll("input[name=recipient]:checked")].map((i) => Number(i.value)),
+        });
+        location.href = `/ballots/${b.id}`;
+      } catch (e) { document.getElementById("editor-status").textContent = e.message; }
+    });
+  }
+})();

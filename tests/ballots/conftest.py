@@ -1,0 +1,114 @@
+"""Ballot fixtures: members with certificates (a fast PIN KDF), an issued ballot, poppler tools."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ballots import service
+from ballots.models import Ballot
+from ecabinet import keystore
+from ecabinet.database import utcnow
+
+PIN = "123456"
+
+
+@pytest.fixture(autouse=True)
+def fast_pin_kdf(app: Any) -> None:
+    # the production PBKDF2 cost (0.3 s per unlock) only slows the suite; the format is the same
+    app.config["PIN_KDF_ROUNDS"] = 1000
+
+
+@pytest.fixture
+def members(cast: Any) -> list[Any]:
+    """The five recipients, each with a certificate from the built-in CA under PIN 123456."""
+    people = [cast.chair, cast.member_a, cast.member_b, cast.delegate, cast.outsider]
+    for user in [*people[:4], cast.guest]:
+        keystore.issue_credential(user, PIN, actor=None)
+    return people[:4]
+
+
+@pytest.fixture
+def make_ballot(cast: Any, members: list[Any]) -> Callable[..., Ballot]:
+    def make(issue: bool = True, recipients: list[Any] | None = None, **kw: Any) -> Ballot:
+        ballot = service.create_ballot(
+            title=kw.pop("title", "Dự thảo Nghị định về chuyển đổi số"),
+            summary="Văn phòng Chính phủ xin ý kiến.",
+            questions=kw.pop("questions", ["Đồng ý ban hành?", "Đồng ý hiệu lực từ 01/01/2027?"]),
+            recipient_ids=[u.id for u in (recipients or members)],
+            deadline=kw.pop("deadline", utcnow() + timedelta(days=2)), actor=cast.secretary, **kw)
+        if issue:
+            service.issue_ballot(ballot, actor=cast.secretary)
+        return ballot
+
+    return make
+
+
+def answers_for(ballot: Ballot, *choices: str, comment: str = "") -> list[dict[str, Any]]:
+    picked = choices or ("agree",) * len(ballot.questions)
+    return [{"question_id": q.id, "choice": c, "comment": comment} for q, c in zip(ballot.questions, picked, strict=True)]
+
+
+@pytest.fixture(scope="session")
+def pdfsig(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], list[str]]:
+    executable = shutil.which("pdfsig")
+    if executable is None:
+        pytest.skip("poppler-utils not installed")
+    directory = tmp_path_factory.mktemp("pdfsig")
+
+    def run(data: bytes) -> list[str]:
+        path = directory / "doc.pdf"
+        path.write_bytes(data)
+        out = subprocess.run([executable, str(path)], capture_output=True, text=True, check=False)  # noqa: S603
+        return re.findall(r"Signature Validation: (.+)", out.stdout)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def pdftotext(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
+    executable = shutil.which("pdftotext")
+    if executable is None:
+        pytest.skip("poppler-utils not installed")
+    directory = tmp_path_factory.mktemp("pdftotext")
+
+    def run(data: bytes) -> str:
+        path = directory / "doc.pdf"
+        path.write_bytes(data)
+        out = subprocess.run([executable, "-enc", "UTF-8", str(path), "-"],  # noqa: S603
+                             capture_output=True, text=True, check=True)
+        return out.stdout
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A SoftHSM2 token (module, label, pin); reuses SOFTHSM2_CONF when the session already set one."""
+    import os
+
+    from ecabinet.signing import find_softhsm_module
+
+    module, util = find_softhsm_module(), shutil.which("softhsm2-util")
+    if module is None or util is None:
+        if os.environ.get("CI"):
+            pytest.fail("softhsm2 is required in CI")
+        pytest.skip("softhsm2 not installed")
+    label, pin = "ecabinet-ballots", "246810"
+    with pytest.MonkeyPatch.context() as mp:
+        if not os.environ.get("SOFTHSM2_CONF"):
+            directory = tmp_path_factory.mktemp("softhsm")
+            (directory / "tokens").mkdir()
+            conf = directory / "softhsm2.conf"
+            conf.write_text(f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\n"
+                            "log.level = ERROR\n")
+            mp.setenv("SOFTHSM2_CONF", str(conf))
+        subprocess.run([util, "--init-token", "--free", "--label", label, "--so-pin", "12345678",  # noqa: S603
+                        "--pin", pin], check=True, capture_output=True)
+        yield module, label, pin
