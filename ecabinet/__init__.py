@@ -19,12 +19,17 @@ LANGUAGES = ("vi", "en")
 
 
 def select_locale() -> str:
-    """The user's explicit choice (language switch) first, then Accept-Language, then Vietnamese."""
+    """The user's explicit choice first; the browser UI is otherwise Vietnamese (tablets often ship
+    with an English system language); API clients choose with Accept-Language, Vietnamese by default."""
     if not has_request_context():
         return "vi"
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
+    from ecabinet.auth.loader import BROWSER_SESSION_KEY
+
+    if BROWSER_SESSION_KEY in session or not request.path.startswith("/api/"):
+        return "vi"
     return request.accept_languages.best_match(LANGUAGES, default="vi") or "vi"
 
 

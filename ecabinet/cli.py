@@ -27,7 +27,7 @@ INIT_STEPS: list = []
 @cli.command("init")
 def init_command() -> None:
     """Create or upgrade the schema and the built-in certificate authority (safe to run twice)."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     for step in INIT_STEPS:
         step()
     click.echo(f"Database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")

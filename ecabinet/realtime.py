@@ -330,6 +330,9 @@ def sweep_once() -> None:
     if not snapshot:
         return
     valid = valid_session_ids(sorted({c.auth_session_id for _, c in snapshot}), utcnow())
+    # one query for every connected user: the checks below then run from the identity map
+    users = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_({c.user_id for _, c in snapshot if c.meetings})))}
     allowed: dict[tuple[int, int], bool] = {}
     for sid, connection in snapshot:
         if connection.auth_session_id not in valid:
@@ -338,7 +341,7 @@ def sweep_once() -> None:
         for meeting_id in list(connection.meetings):
             key = (connection.user_id, meeting_id)
             if key not in allowed:
-                user = db.session.get(User, connection.user_id)
+                user = users.get(connection.user_id)
                 allowed[key] = user is not None and may_join(user, meeting_id)
             if not allowed[key]:
                 _leave(sid, meeting_id)
