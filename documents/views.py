@@ -8,6 +8,7 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, String
 from apiflask.validators import Length, OneOf, Range
+from marshmallow import EXCLUDE
 from flask import request, send_file
 from flask_login import current_user, login_required
 
@@ -33,6 +34,9 @@ class UploadIn(Schema):
 
 
 class VersionIn(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a client may resend the upload's other fields
+
     file = File(required=True)
 
 
