@@ -61,6 +61,8 @@ class Config:
         self.TOKEN_TTL_HOURS = int(os.environ.get("ECABINET_TOKEN_TTL_HOURS", "12"))
         self.RATELIMIT_LOGIN = os.environ.get("ECABINET_RATELIMIT_LOGIN", "10 per minute;100 per hour")
         self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
+        # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1)
+        self.PROXY_COUNT = int(os.environ.get("ECABINET_PROXY_COUNT", "0"))
 
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SESSION_COOKIE_NAME = "__Host-ecabinet" if self.PRODUCTION else "ecabinet_session"

@@ -9,12 +9,13 @@ from typing import Any
 
 from apiflask import APIFlask
 from flask import has_request_context, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots")
+DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes")
 LANGUAGES = ("vi", "en")
 
 
@@ -41,8 +42,12 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
                    static_folder=str(Path(__file__).parent / "static"))
     app.config.from_object(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.config["PROXY_COUNT"]:
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config["DATA_DIR"].mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
