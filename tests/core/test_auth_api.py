@@ -94,3 +94,12 @@ def test_openapi_document_covers_the_api(client):
     assert spec["openapi"].startswith("3.")
     assert {"/api/v1/auth/token", "/api/v1/auth/logout", "/api/v1/me"} <= set(spec["paths"])
     assert not [path for path in spec["paths"] if not path.startswith("/api/v1/")]
+
+
+def test_every_api_route_is_in_the_openapi_document(app, client):
+    import re
+
+    documented = set(client.get("/api/v1/openapi.json").get_json()["paths"])
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(rule)) for rule in app.url_map.iter_rules()
+              if str(rule).startswith("/api/v1/")} - {"/api/v1/openapi.json"}
+    assert routes - documented == set()
