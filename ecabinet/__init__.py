@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from apiflask import APIFlask
@@ -17,6 +18,13 @@ from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes")
 LANGUAGES = ("vi", "en")
+# app.extensions key: start functions the server runs in the background (see add_background_task)
+BACKGROUND_TASKS = "ecabinet.background_tasks"
+
+
+def add_background_task(app: APIFlask, start: Callable[[APIFlask], None]) -> None:
+    """Have the server (not the CLI or tests) start ``start(app)``, e.g. closing ballots at their deadline."""
+    app.extensions.setdefault(BACKGROUND_TASKS, []).append(start)
 
 
 def select_locale() -> str:

@@ -2,13 +2,13 @@
 
 gevent rather than threading: at hundreds of tablets it costs a fraction of the CPU and memory per
 delivered event (shared/reference/performance.md §2). The standard library must be patched before
-anything imports it, so the process starts through ``SERVE_COMMAND``, never by importing this module.
+anything imports it, so the server process is always started with ``SERVE_COMMAND``.
 """
 
 import argparse
 import sys
 
-from ecabinet import create_app
+from ecabinet import BACKGROUND_TASKS, create_app
 from ecabinet.extensions import socketio
 from ecabinet.realtime import start_sweeper
 
@@ -23,5 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app(async_mode="gevent")
     start_sweeper(app)
+    for start_task in app.extensions.get(BACKGROUND_TASKS, ()):
+        start_task(app)
     print(f"e-Cabinet listening on http://{args.host}:{args.port}/", flush=True)
     socketio.run(app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=False)
