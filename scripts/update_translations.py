@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TRANSLATIONS = ROOT / "ecabinet" / "translations"
-SOURCES = ["ecabinet.messages_vi", "meetings.messages_vi", "meetings.live.messages_vi", "documents.messages_vi", "ballots.messages_vi"]
+SOURCES = ["ecabinet.messages_vi", "meetings.messages_vi", "meetings.live.messages_vi", "documents.messages_vi", "ballots.messages_vi", "meetings.minutes.messages_vi"]
 
 
 def vietnamese() -> dict[str, str]:

@@ -1,0 +1,34 @@
+"""Minutes ("biên bản") drawn from the session record, signed by the secretary then the chair; the archive."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from ecabinet import errors
+from meetings.minutes import models  # noqa: F401  (tables register with the metadata)
+
+errors.MESSAGES.update({
+    "meeting_not_closed": _l("Minutes can be drawn up only after the session is closed."),
+    "minutes_not_found": _l("The minutes have not been drawn up yet."),
+    "minutes_signing_started": _l("The minutes are being signed and can no longer change."),
+    "minutes_already_signed": _l("The minutes are already signed."),
+    "secretary_must_sign_first": _l("The secretary signs the minutes before the chair."),
+    "not_a_minutes_signer": _l("Only the secretary and the chair of the meeting sign its minutes."),
+    "meeting_not_archived": _l("The archive is available once the minutes are signed."),
+    "minutes_signing_failed": _l("The signed minutes could not be validated; nothing was recorded."),
+})
+
+_registered = False
+
+
+def init_app(app: Flask) -> None:
+    """Register the minutes routes and the ``archive`` command group."""
+    global _registered
+    from meetings.minutes.views import api
+
+    app.register_blueprint(api)
+    if not _registered:
+        from ecabinet.cli import cli
+        from meetings.minutes.cli import archive_group
+
+        cli.add_command(archive_group)
+        _registered = True

@@ -1,0 +1,14 @@
+"""Vietnamese for the minutes' messages."""
+
+VI = {
+    "Minutes can be drawn up only after the session is closed.": "Chỉ lập biên bản sau khi phiên họp kết thúc.",
+    "The minutes have not been drawn up yet.": "Biên bản chưa được lập.",
+    "The minutes are being signed and can no longer change.": "Biên bản đang được ký, không thể thay đổi.",
+    "The minutes are already signed.": "Biên bản đã được ký.",
+    "The secretary signs the minutes before the chair.": "Thư ký phải ký biên bản trước Chủ tọa.",
+    "Only the secretary and the chair of the meeting sign its minutes.":
+        "Chỉ Thư ký và Chủ tọa phiên họp được ký biên bản.",
+    "The archive is available once the minutes are signed.": "Hồ sơ lưu trữ chỉ có sau khi biên bản được ký.",
+    "The signed minutes could not be validated; nothing was recorded.":
+        "Không xác thực được biên bản đã ký; chưa có gì được ghi nhận.",
+}

@@ -1,0 +1,88 @@
+"""/api/v1 minutes and archive routes: parse → access → service → serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response
+from flask_login import current_user, login_required
+
+from ecabinet.errors import Conflict, Forbidden, NotFound
+from meetings.minutes import archive, service
+from meetings.minutes.models import MinutesStatus
+from meetings.minutes.schemas import NarrativeIn, PdfQuery, SignIn
+from meetings.models import Meeting, MeetingStatus
+
+api = APIBlueprint("minutes_api", __name__, url_prefix="/api/v1", tag="Minutes and archive")
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    from meetings.access import get_meeting_for
+
+    return get_meeting_for(current_user, meeting_id)
+
+
+def _may_read_drafts(meeting: Meeting) -> bool:
+    return current_user.is_secretariat or meeting.chair_id == current_user.id
+
+
+@api.post("/meetings/<int:meeting_id>/minutes")
+@login_required
+def generate(meeting_id: int) -> tuple[dict[str, Any], int]:
+    """The secretariat draws up the minutes from the session record (a new draft version each time)."""
+    return service.minutes_dict(service.generate_minutes(_meeting(meeting_id), actor=current_user)), 201
+
+
+@api.patch("/meetings/<int:meeting_id>/minutes")
+@api.input(NarrativeIn, arg_name="body")
+@login_required
+def edit(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The secretariat edits the narrative part (a new draft version; earlier ones stay)."""
+    return service.minutes_dict(service.edit_narrative(_meeting(meeting_id), body["narrative"], actor=current_user))
+
+
+@api.get("/meetings/<int:meeting_id>/minutes")
+@login_required
+def show(meeting_id: int) -> dict[str, Any]:
+    """The minutes with their versions (drafts: the secretariat and the chair only)."""
+    meeting = _meeting(meeting_id)
+    minutes = service.get_minutes(meeting)
+    if minutes.status != MinutesStatus.SIGNED and not _may_read_drafts(meeting):
+        raise NotFound("minutes_not_found")
+    return service.minutes_dict(minutes)
+
+
+@api.get("/meetings/<int:meeting_id>/minutes.pdf")
+@api.input(PdfQuery, location="query", arg_name="query")
+@login_required
+def minutes_pdf(meeting_id: int, query: dict[str, Any]) -> Response:
+    """The latest signed state of the minutes, or a draft version (``?version=N``)."""
+    meeting = _meeting(meeting_id)
+    minutes = service.get_minutes(meeting)
+    if (minutes.status != MinutesStatus.SIGNED or query.get("version")) and not _may_read_drafts(meeting):
+        raise NotFound("minutes_not_found")
+    data = service.current_pdf(minutes, query.get("version"))
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="bien-ban-{meeting.id}.pdf"'})
+
+
+@api.post("/meetings/<int:meeting_id>/minutes/sign")
+@api.input(SignIn, arg_name="body")
+@login_required
+def sign(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The secretary signs first, then the chair; the chair's signature archives the meeting."""
+    return service.minutes_dict(service.sign_minutes(_meeting(meeting_id), pin=body["pin"], actor=current_user))
+
+
+@api.get("/meetings/<int:meeting_id>/archive.zip")
+@login_required
+def archive_zip(meeting_id: int) -> Response:
+    """The BagIt bag of an archived meeting (the secretariat and the chair)."""
+    meeting = _meeting(meeting_id)
+    if not _may_read_drafts(meeting):
+        raise Forbidden("chair_or_secretariat_only")
+    if meeting.status != MeetingStatus.ARCHIVED:
+        raise Conflict("meeting_not_archived")
+    return Response(archive.export_bag_zip(meeting), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.id}.zip"'})
