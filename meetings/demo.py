@@ -43,7 +43,7 @@ def dossier_pdf(title: str, number: str, body: str, when: datetime) -> bytes:
     """A Decree-30 dossier with Vietnamese text over a few pages."""
     story = [*pdf.decree30_header([body], number, pdf.place_date("Hà Nội", when)), *pdf.title_block(title)]
     for round_ in range(3):
-        story.append(pdf.paragraph(f"<b>{['I', 'II', 'III'][round_]}. NỘI DUNG {round_ + 1}</b>"))
+        story.append(pdf.paragraph(f"{['I', 'II', 'III'][round_]}. NỘI DUNG {round_ + 1}"))
         story.extend(pdf.paragraph(text) for text in BODY * 3)
     return pdf.build_document(story, title=title, author=body).pdf
 

@@ -18,6 +18,7 @@ web = Blueprint("meetings_web", __name__)
 
 STATUS_LABELS = {"draft": "Bản nháp", "published": "Đã phát hành", "in_session": "Đang họp",
                  "closed": "Đã kết thúc", "archived": "Đã lưu trữ"}
+ROLE_LABELS = {"member": "Thành viên", "delegate": "Người được ủy quyền", "guest": "Đại biểu mời"}
 
 
 def home_section(user: User) -> dict[str, Any]:
@@ -55,4 +56,4 @@ def meeting_page(meeting_id: int) -> str:
                  if not u.has_role(Role.ADMIN)]
         paper = paper_saved(meeting)
     return render_template("meetings/meeting.html", meeting=meeting, data=data, users=users, paper=paper,
-                           labels=STATUS_LABELS, may_position=access.may_take_position(meeting, current_user))
+                           labels=STATUS_LABELS, role_labels=ROLE_LABELS, may_position=access.may_take_position(meeting, current_user))
