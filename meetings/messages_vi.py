@@ -76,4 +76,7 @@ VI = {
     'min': 'phút',
     'pages': 'trang',
     'printed pages avoided': 'trang giấy không phải in',
+    'Edit the meeting': 'Sửa thông tin phiên họp',
+    'Save': 'Lưu',
+    'Hà Nội time': 'giờ Hà Nội',
 }

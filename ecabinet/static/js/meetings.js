@@ -44,7 +44,7 @@
 
   onSubmit("meeting-form", async (form) => {
     const body = formData(form);
-    body.starts_at = new Date(body.starts_at).toISOString();
+    body.starts_at = `${body.starts_at}:00+07:00`;
     const meeting = await send("POST", form.dataset.api, body);
     window.location.href = `/meetings/${meeting.id}`;
   });
@@ -53,6 +53,12 @@
   const api = root.dataset.api;
   const reload = () => window.location.reload();
 
+  onSubmit("edit-form", async (form) => {
+    const body = formData(form);
+    // the page shows Hà Nội time (UTC+7); the API wants an offset
+    if (body.starts_at) body.starts_at = `${body.starts_at}:00+07:00`;
+    await send("PATCH", api, body); reload();
+  });
   onSubmit("item-form", async (form) => { await send("POST", `${api}/agenda`, formData(form)); reload(); });
   onSubmit("participant-form", async (form) => {
     const body = formData(form);
