@@ -4,43 +4,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_login import current_user
+from flask import request
 from flask_socketio import join_room
 
 from ballots import service
+from ecabinet import realtime
+from ecabinet.auth.models import User
+from ecabinet.database import db
 from ecabinet.errors import AppError, Forbidden, Invalid, NotAuthenticated
 from ecabinet.extensions import socketio
 
-_registered = False
+
+
+def _socket_user() -> User:
+    # the connection registry of ecabinet.realtime holds who authenticated this socket
+    connection = realtime._connections.get(request.sid)
+    user = db.session.get(User, connection.user_id) if connection else None
+    if user is None:
+        raise NotAuthenticated()
+    return user
 
 
 def register() -> None:
-    global _registered
-    if _registered:
-        return
-    _registered = True
+    """Bind the handlers to the app's Socket.IO server (a new one per ``create_app``)."""
 
     @socketio.on("join_ballot")
     def on_join_ballot(payload: Any = None) -> dict[str, Any]:
-        """The secretariat's board joins ``ballot:<id>``; it then receives ``ballot.answered``/``ballot.closed``."""
+        """Sent by the secretariat's board; it then receives ``ballot.answered`` and ``ballot.closed``."""
         try:
-            if not current_user.is_authenticated:
-                raise NotAuthenticated()
+            user = _socket_user()
             ballot_id = payload.get("ballot_id") if isinstance(payload, dict) else None
             if not isinstance(ballot_id, int):
-                raise Invalid()
-            ballot = service.get_ballot_for(current_user, ballot_id)
-            if not current_user.is_secretariat:
+                raise Invalid(fields={"ballot_id": "required"})
+            ballot = service.get_ballot_for(user, ballot_id)
+            if not user.is_secretariat:
                 raise Forbidden("secretariat_only")
             join_room(service.room(ballot.id))
             return {"ok": True, "answered": service.answered_count(ballot)}
         except AppError as error:
             return {"ok": False, **error.body()}
+        finally:
+            db.session.remove()
 
     @socketio.on("join_ballots")
     def on_join_ballots(payload: Any = None) -> dict[str, Any]:
-        """A member's tablet joins its own room: ``ballot.issued`` and ``ballot.reminder`` reach it there."""
-        if not current_user.is_authenticated:
-            return {"ok": False, **NotAuthenticated().body()}
-        join_room(service.user_room(current_user.id))
-        return {"ok": True}
+        """Sent by a member's tablet; ``ballot.issued`` and ``ballot.reminder`` for that member arrive there."""
+        try:
+            user = _socket_user()
+            join_room(service.user_room(user.id))
+            return {"ok": True}
+        except AppError as error:
+            return {"ok": False, **error.body()}
+        finally:
+            db.session.remove()
