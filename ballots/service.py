@@ -27,7 +27,7 @@ from ballots.models import (
 from ecabinet import audit, keystore
 from ecabinet.auth.models import Role, User
 from ecabinet.database import after_commit, db, utcnow, write_transaction
-from ecabinet.errors import NotFound
+from ecabinet.errors import Conflict, NotFound
 from ecabinet.extensions import socketio
 from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
 
@@ -184,6 +184,8 @@ def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: s
     _require_recipient(ballot, actor)
     previous = _existing_receipt(ballot, actor, idempotency_key)
     if previous is not None:
+        if previous.answers != _answers(ballot, answers):
+            raise Conflict("idempotency_key_reused")
         return previous, False
     _check_open(ballot, actor, "server")
     clean = _answers(ballot, answers)

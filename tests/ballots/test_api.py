@@ -208,6 +208,7 @@ def test_same_idempotency_key_returns_the_same_receipt(api: Any, cast: Any, make
     assert first.status_code == again.status_code == 201
     assert first.get_json() == again.get_json()
     assert db.session.scalar(select(func.count()).select_from(ResponseRevision)) == 1
+    assert_error(_answer(api, cast.member_a, ballot, "disagree", "agree", key="k-1"), 409, "idempotency_key_reused")
 
 
 def test_concurrent_submissions_never_make_two_current_answers(app: Any, api: Any, cast: Any,
