@@ -295,3 +295,11 @@ def test_home_page_lists_the_inbox(app: Any, cast: Any, make_ballot: Any, client
     with app.test_request_context():
         section = home_section(cast.member_a)
     assert [item["title"] for item in section["items"]] == [ballot.title]
+
+
+def test_unknown_attached_document_is_refused(api: Any, cast: Any, members: list[Any]) -> None:
+    response = api(cast.secretary).post("/ballots", {
+        "title": "Có hồ sơ", "questions": ["Câu?"], "recipient_ids": [m.id for m in members],
+        "deadline": (utcnow() + timedelta(days=1)).isoformat(), "document_ids": [987654]})
+    assert_error(response, 422, "unknown_document")
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
