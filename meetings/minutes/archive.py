@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from ecabinet import audit, keystore, realtime, storage
+from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.signing import SignatureRejected, validate_signed_pdf
 from meetings.live.models import Vote
@@ -42,8 +43,9 @@ def _safe(name: str) -> str:
     return _SAFE.sub("_", name)[:80] or "file"
 
 
-def _meeting_json(meeting: Meeting) -> dict[str, Any]:
+def _meeting_json(meeting: Meeting, secretary: User) -> dict[str, Any]:
     return {
+        "minutes_signers": {"secretary": secretary.username, "chair": meeting.chair.username},
         "id": meeting.id, "title": meeting.title, "kind": meeting.kind, "location": meeting.location,
         "status": meeting.status, "starts_at": meeting.starts_at.isoformat(), "chair_id": meeting.chair_id,
         "started_at": service._iso(meeting.started_at), "closed_at": service._iso(meeting.closed_at),
@@ -93,7 +95,7 @@ def export_bag_zip(meeting: Meeting) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / f"meeting-{meeting.id}"
         root.mkdir()
-        _json(root / "meeting.json", _meeting_json(meeting))
+        _json(root / "meeting.json", _meeting_json(meeting, minutes.secretary))
         documents = list(db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
                                             .order_by(Document.id)))
         listed = []
@@ -188,13 +190,17 @@ def _verify_dir(root: Path, trust_roots: list[x509.Certificate] | None, result: 
     except (OSError, ValueError) as error:
         result.fail(f"bag content: {error}")
         return result
-    usernames = {p["user_id"]: p.get("username") for p in meeting["participants"]}
+    signers = meeting.get("minutes_signers", {})
     try:
         blob = (data / "minutes.pdf").read_bytes()
         report = validate_signed_pdf(blob, trust_roots=trust_roots, allow_later_signatures=True,
-                                     expected_signer=lambda info: info.username == usernames.get(meeting["chair_id"]))
+                                     expected_signer=lambda info: info.username == signers.get("chair"))
         if len(report.signatures) != 2:
             raise SignatureRejected("signature_count")
+        first, second = report.signatures
+        if (first.field_name, first.username) != (service.FIELD_NAMES["secretary"], signers.get("secretary")) \
+                or second.field_name != service.FIELD_NAMES["chair"]:
+            raise SignatureRejected("signers_out_of_order")
         result.lines.append("ok   minutes.pdf: " + ", ".join(s.subject for s in report.signatures))
     except (OSError, SignatureRejected) as error:
         result.fail(f"minutes.pdf: {getattr(error, 'code', error)}")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import bagit
 import sqlalchemy as sa
 
 from ecabinet import audit
-from ecabinet.database import db
+from ecabinet.database import db, utcnow
 from ecabinet.realtime import MeetingEvent
 from documents.models import Document, DocumentVersion
 from meetings.minutes.models import MinutesVersion
@@ -202,3 +203,54 @@ def test_archive_is_a_valid_bag_and_the_verifier_catches_a_flipped_byte(closed_s
     bad = Path(tmp_path / "bad.zip")
     bad.write_bytes(bytes(corrupted))
     assert runner.invoke(args=["ecabinet", "archive", "verify", str(bad)]).exit_code != 0
+
+
+def test_archive_carries_the_signed_slips_and_report_of_a_ballot_on_the_meetings_documents(closed_session, cast,
+                                                                                           app, tmp_path):
+    from ballots import service as ballots
+
+    clients, meeting_id = closed_session.clients, closed_session.meeting_id
+    document_id = db.session.scalar(sa.select(Document.id).where(Document.meeting_id == meeting_id))
+    ballot = ballots.create_ballot(title="Xin ý kiến dự án Luật", summary="Văn phòng Chính phủ xin ý kiến.",
+                                   questions=["Đồng ý?"], recipient_ids=[cast.chair.id], document_ids=[document_id],
+                                   deadline=utcnow() + timedelta(days=1), actor=cast.secretary)
+    ballots.issue_ballot(ballot, actor=cast.secretary)
+    ballots.submit_response(ballot, answers=[{"question_id": ballot.questions[0].id, "choice": "agree", "comment": ""}],
+                            pin=PIN, idempotency_key=None, actor=cast.chair)
+    ballots.close_ballot(ballot, actor=cast.secretary)
+    clients["secretary"].post(f"/meetings/{meeting_id}/minutes")
+    _sign_both(closed_session)
+    bag_zip = tmp_path / "archive.zip"
+    bag_zip.write_bytes(clients["chair"].get(f"/meetings/{meeting_id}/archive.zip").data)
+    with zipfile.ZipFile(bag_zip) as archive:
+        names = archive.namelist()
+    assert f"meeting-{meeting_id}/data/ballots/{ballot.id}/report.pdf" in names
+    assert any(n.startswith(f"meeting-{meeting_id}/data/ballots/{ballot.id}/slips/") for n in names)
+    verified = app.test_cli_runner().invoke(args=["ecabinet", "archive", "verify", str(bag_zip)])
+    assert verified.exit_code == 0, verified.output
+    assert f"ok   ballots/{ballot.id}/report.pdf" in verified.output
+
+
+def test_verifier_checks_signatures_and_the_chain_even_with_rewritten_manifests(closed_session, app, tmp_path):
+    import json
+
+    clients, meeting_id = closed_session.clients, closed_session.meeting_id
+    clients["secretary"].post(f"/meetings/{meeting_id}/minutes")
+    _sign_both(closed_session)
+    with zipfile.ZipFile(io.BytesIO(clients["secretary"].get(f"/meetings/{meeting_id}/archive.zip").data)) as archive:
+        archive.extractall(tmp_path)
+    root = tmp_path / f"meeting-{meeting_id}"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["ecabinet", "archive", "verify", "--bag-roots", str(root)]).exit_code == 0
+
+    records = json.loads((root / "data/audit.json").read_text(encoding="utf-8"))
+    records[1]["actor"] = "someone-else"
+    (root / "data/audit.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    bagit.Bag(str(root)).save(manifests=True)
+    refused = runner.invoke(args=["ecabinet", "archive", "verify", str(root)])
+    assert refused.exit_code != 0 and "FAIL audit chain: record 2" in refused.output
+
+    (root / "data/minutes.pdf").write_bytes((root / "data/minutes-drafts/v1.pdf").read_bytes())
+    bagit.Bag(str(root)).save(manifests=True)
+    refused = runner.invoke(args=["ecabinet", "archive", "verify", str(root)])
+    assert refused.exit_code != 0 and "FAIL minutes.pdf" in refused.output
