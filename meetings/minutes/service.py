@@ -30,7 +30,7 @@ FIELD_NAMES = {"secretary": "ThuKy", "chair": "ChuToa"}
 
 class SigningFailed(AppError):
     status = 500
-    code = "minutes_signing_failed"
+    default_code = "minutes_signing_failed"
 
 
 def require_secretariat(actor: User) -> None:
@@ -214,7 +214,7 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
     with keystore.unlocked_signer(actor, pin) as (signer, credential):
         signed = sign_pdf(before, signer, field_name=FIELD_NAMES[role], box=tuple(rect), page=page,
                           reason=f"{'Thư ký' if role == 'secretary' else 'Chủ tọa'} ký biên bản phiên họp",
-                          location=pdf.PLACE, signer_name_text=[f"Ký bởi: {actor.full_name}", actor.title or ""],
+                          location=pdf.PLACE, signer_name_text=[f"Ký bởi: {actor.full_name}", *([actor.title] if actor.title else [])],
                           timestamper_url=current_app.config.get("TSA_URL"))
         cert = credential.certificate
     try:

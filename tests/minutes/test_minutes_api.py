@@ -122,10 +122,13 @@ def test_secretary_signs_first_then_the_chair_and_the_meeting_is_archived(closed
     assert_error(clients["secretary"].post(f"/meetings/{meeting_id}/minutes/sign", json={"pin": PIN}), 409,
                  "minutes_already_signed")
     assert _status(meeting_id) == "closed"
+    assert_error(clients["member_a"].get(f"/meetings/{meeting_id}/minutes"), 404, "minutes_not_found")
     second = clients["chair"].post(f"/meetings/{meeting_id}/minutes/sign", json={"pin": PIN})
     assert second.status_code == 200 and second.get_json()["status"] == "signed"
     assert _status(meeting_id) == "archived"
     assert _events(meeting_id)[-1] == "minutes.signed"
+    shown = clients["member_a"].get(f"/meetings/{meeting_id}/minutes").get_json()
+    assert shown["status"] == "signed" and shown["signed_at"] and shown["secretary_signed_at"]
     signed = clients["member_a"].get(f"/meetings/{meeting_id}/minutes.pdf")
     assert signed.status_code == 200
     assert pdfsig(signed.data) == ["Signature is Valid.", "Signature is Valid."]
