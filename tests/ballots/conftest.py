@@ -86,29 +86,3 @@ def pdftotext(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str
         return out.stdout
 
     return run
-
-
-@pytest.fixture(scope="session")
-def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A SoftHSM2 token (module, label, pin); reuses SOFTHSM2_CONF when the session already set one."""
-    import os
-
-    from ecabinet.signing import find_softhsm_module
-
-    module, util = find_softhsm_module(), shutil.which("softhsm2-util")
-    if module is None or util is None:
-        if os.environ.get("CI"):
-            pytest.fail("softhsm2 is required in CI")
-        pytest.skip("softhsm2 not installed")
-    label, pin = "ecabinet-ballots", "246810"
-    with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("SOFTHSM2_CONF"):
-            directory = tmp_path_factory.mktemp("softhsm")
-            (directory / "tokens").mkdir()
-            conf = directory / "softhsm2.conf"
-            conf.write_text(f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\n"
-                            "log.level = ERROR\n")
-            mp.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run([util, "--init-token", "--free", "--label", label, "--so-pin", "12345678",  # noqa: S603
-                        "--pin", pin], check=True, capture_output=True)
-        yield module, label, pin

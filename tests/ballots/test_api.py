@@ -242,34 +242,6 @@ def test_concurrent_submissions_never_make_two_current_answers(app: Any, api: An
     assert db.session.scalar(select(Response.current_version)) == 4
 
 
-def test_pkcs11_credential_signs_an_answer(api: Any, cast: Any, make_ballot: Any, softhsm_token: Any,
-                                           pdfsig: Any) -> None:
-    module, label, pin = softhsm_token
-    import pkcs11
-    from cryptography.hazmat.primitives import serialization
-    from pkcs11 import Attribute, KeyType
-    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
-
-    key_label = f"member-b-{utcnow().timestamp()}"
-    token = pkcs11.lib(module).get_token(token_label=label)
-    with token.open(rw=True, user_pin=pin) as session:
-        params = session.create_domain_parameters(
-            KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
-        public, _ = params.generate_keypair(store=True, label=key_label)
-        public_key = serialization.load_der_public_key(encode_ec_public_key(public))
-    ca = keystore.builtin_ca()
-    cert = ca.certify_public_key(public_key, common_name=cast.member_b.full_name, organisation="Bộ Y tế",
-                                 username=cast.member_b.username)
-    keystore.register_pkcs11_credential(cast.member_b, module=module, token_label=label, key_label=key_label,
-                                        cert=cert, chain=ca.chain, actor=cast.admin)
-    ballot = make_ballot()
-    assert_error(_answer(api, cast.member_b, ballot, pin="000000"), 403, "wrong_pin")
-    response = _answer(api, cast.member_b, ballot, pin=pin)
-    assert response.status_code == 201, response.get_json()
-    slip = api(cast.member_b).get(f"/ballots/{ballot.id}/responses/{response.get_json()['id']}/pdf").get_data()
-    assert pdfsig(slip) == ["Signature is Valid."]
-
-
 def test_b_t_with_a_timestamp_authority(app: Any, api: Any, cast: Any, make_ballot: Any, pdfsig: Any) -> None:
     from tests.signing.local_tsa import LocalTSA
 
