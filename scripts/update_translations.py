@@ -24,9 +24,14 @@ def vietnamese() -> dict[str, str]:
     merged: dict[str, str] = {}
     for name in SOURCES:
         try:
-            merged.update(importlib.import_module(name).VI)
+            source = importlib.import_module(name).VI
         except ModuleNotFoundError:
             continue
+        for msgid, text in source.items():
+            if merged.get(msgid, text) != text:
+                raise SystemExit(f"{name} translates {msgid!r} as {text!r}, another package as {merged[msgid]!r}: "
+                                 "use a distinct English msgid for each meaning")
+            merged[msgid] = text
     return merged
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,21 @@ from ecabinet.auth.service import token_hash
 from ecabinet.database import db, utcnow
 
 TEST_PASSWORD = "correct-horse-battery"
+
+
+def _softhsm_config() -> None:
+    """SoftHSM reads SOFTHSM2_CONF once per process, when the module is first loaded: give the whole
+    run one token directory, whichever test loads it first."""
+    if os.environ.get("SOFTHSM2_CONF"):
+        return
+    directory = Path(tempfile.mkdtemp(prefix="ecabinet-softhsm-"))
+    (directory / "tokens").mkdir()
+    conf = directory / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+
+
+_softhsm_config()
 _PASSWORD_HASH = hash_password(TEST_PASSWORD)
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -42,7 +42,9 @@ def test_chair_and_member_pages_update_each_other(app, cast, database_url, tmp_p
         chair.fill("#vote-form input[name=question]", "Thông qua Tờ trình về dự án Luật?")
         chair.click("#vote-form button[type=submit]")
         member.wait_for_selector(".vote[data-status=open]")
-        member.click(".vote[data-status=open] button:has-text('Tán thành')")
+        agree = member.locator(".vote[data-status=open] [data-choice=agree]")
+        assert agree.inner_text() == "Tán thành"
+        agree.click()
         chair.wait_for_selector(".vote[data-status=open] .muted:has-text('1 /')")
         assert "Biểu quyết" in member.content()
     finally:

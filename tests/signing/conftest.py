@@ -184,37 +184,17 @@ def tsa(ca: BuiltinCA) -> Iterator[LocalTSA]:
 
 
 @pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftToken]:
-    """A fresh SoftHSM2 token; SOFTHSM2_CONF points at a temp config for the whole session."""
+def softhsm() -> Iterator[SoftToken]:
+    """A fresh SoftHSM2 token in the run's token directory (SOFTHSM2_CONF, set in tests/conftest.py)."""
     module = _required(find_softhsm_module(), "softhsm2")
     util = _required(shutil.which("softhsm2-util"), "softhsm2")
-    directory = tmp_path_factory.mktemp("softhsm")
-    (directory / "tokens").mkdir()
-    conf = directory / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\n"
-        "log.level = ERROR\n"
+    token = SoftToken(module, f"ecabinet-test-{os.getpid()}", "123456")
+    subprocess.run(  # noqa: S603
+        [util, "--init-token", "--free", "--label", token.label, "--so-pin", "12345678", "--pin", token.pin],
+        check=True,
+        capture_output=True,
     )
-    token = SoftToken(module, "ecabinet-test", "123456")
-    with pytest.MonkeyPatch.context() as mp:
-        # SoftHSM reads this once, when python-pkcs11 first loads the module in this process
-        mp.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run(  # noqa: S603
-            [
-                util,
-                "--init-token",
-                "--free",
-                "--label",
-                token.label,
-                "--so-pin",
-                "12345678",
-                "--pin",
-                token.pin,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield token
+    yield token
 
 
 def _required(path: str | None, package: str) -> str:

@@ -115,11 +115,13 @@
       if (vote.status === "open") {
         if (box.dataset.canVote) {
           ["agree", "disagree", "abstain"].forEach(function (choice) {
-            card.append(button(box.dataset["label" + choice.charAt(0).toUpperCase() + choice.slice(1)], function () {
+            const cast = button(box.dataset["label" + choice.charAt(0).toUpperCase() + choice.slice(1)], function () {
               api("POST", "/votes/" + vote.id + "/cast", { choice: choice }).then(function (answer) {
                 localStorage.setItem("receipt:vote:" + vote.id, JSON.stringify(answer.receipt));
               });
-            }));
+            });
+            cast.dataset.choice = choice;
+            card.append(cast);
           });
         }
         if (box.dataset.canClose) card.append(button(box.dataset.labelClose, function () { api("POST", "/votes/" + vote.id + "/close"); }));
