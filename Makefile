@@ -7,7 +7,7 @@ test:  ## set up and run the whole test suite (SQLite, then PostgreSQL)
 	scripts/test.sh
 
 bench:
-	.venv/bin/python -m bench.run_all
+	.venv/bin/python -m bench.live_push
 
 translations:
 	.venv/bin/python scripts/update_translations.py
