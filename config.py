@@ -61,6 +61,10 @@ class Config:
         self.TOKEN_TTL_HOURS = int(os.environ.get("ECABINET_TOKEN_TTL_HOURS", "12"))
         self.RATELIMIT_LOGIN = os.environ.get("ECABINET_RATELIMIT_LOGIN", "10 per minute;100 per hour")
         self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
+        #: how a member who did not answer counts in a ballot's tally: not_counted | agree
+        self.BALLOT_NON_ANSWER_POLICY = os.environ.get("ECABINET_BALLOT_NON_ANSWER_POLICY", "not_counted")
+        #: PEM files of further trusted roots (e.g. the Government Cipher Committee's CA)
+        self.TRUSTED_ROOTS_DIR = os.environ.get("ECABINET_TRUSTED_ROOTS_DIR") or str(self.DATA_DIR / "trusted_roots")
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1)
         self.PROXY_COUNT = int(os.environ.get("ECABINET_PROXY_COUNT", "0"))
 

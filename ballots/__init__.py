@@ -20,4 +20,7 @@ def init_app(app: Flask) -> None:
 
     if demo_step not in DEMO_STEPS:
         DEMO_STEPS.append(demo_step)
-    app.config.setdefault("BALLOT_NON_ANSWER_POLICY", "not_counted")
+    from ballots.service import start_ballot_scheduler
+    from ecabinet import add_background_task
+
+    add_background_task(app, start_ballot_scheduler)

@@ -43,4 +43,11 @@ VI = {
     "Issue": "Phát hành",
     "Close": "Kết thúc",
     "Summary report": "Báo cáo tổng hợp ý kiến",
+    'Closed': 'Đã kết thúc',
+    'Dossier': 'Hồ sơ',
+    'Draft': 'Dự thảo',
+    'Questions (one per line)': 'Câu hỏi (mỗi dòng một câu)',
+    'Recipients': 'Thành viên được lấy ý kiến',
+    'Save draft': 'Lưu dự thảo',
+    'Summary': 'Tóm tắt nội dung',
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -31,9 +30,6 @@ PLACE = "Hà Nội"
 ANSWERS_FILE = "answers.json"
 TALLY_FILE = "tally.json"
 CHOICE_VI = {"agree": "Đồng ý", "disagree": "Không đồng ý", "other": "Ý kiến khác"}
-# ReportLab's TrueType subsetting shares per-face state between documents: two threads rendering
-# at once can corrupt each other's subset (IndexError in makeSubset), so renders take turns
-_RENDER_LOCK = threading.Lock()
 POLICY_VI = {
     "not_counted": "Thành viên không trả lời được tính là không tán thành.",
     "agree": "Thành viên không trả lời trong thời hạn được coi là đồng ý.",
@@ -66,10 +62,9 @@ def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: d
     story.extend(signature_blocks([SignatureBlockSpec("member", user.title or "Thành viên Chính phủ",
                                                       user.full_name, box_width=70 * mm, box_height=26 * mm)]))
     payload = slip_payload(ballot, user, answers, at)
-    with _RENDER_LOCK:
-        return build_document(story, title=f"Phiếu lấy ý kiến {ballot.number}", author=user.full_name,
-                              subject=ballot.title, metadata_attachments={
-                                  ANSWERS_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})
+    return build_document(story, title=f"Phiếu lấy ý kiến {ballot.number}", author=user.full_name,
+                          subject=ballot.title, metadata_attachments={
+                              ANSWERS_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})
 
 
 def read_slip_answers(pdf_bytes: bytes) -> dict[str, Any] | None:
@@ -107,7 +102,6 @@ def render_report(ballot: Any, tally: list[dict[str, Any]], answered: int, at: d
     payload = {"ballot_id": ballot.id, "ballot_number": ballot.number, "policy": ballot.non_answer_policy,
                "total_members": len(ballot.recipients), "question_ids": [q.id for q in ballot.questions],
                "tally": tally, "slips": list(slips)}
-    with _RENDER_LOCK:
-        return build_document(story, title=f"Báo cáo tổng hợp ý kiến {ballot.number}",
-                              author="Văn phòng Chính phủ", subject=ballot.title, metadata_attachments={
-                                  TALLY_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})
+    return build_document(story, title=f"Báo cáo tổng hợp ý kiến {ballot.number}",
+                          author="Văn phòng Chính phủ", subject=ballot.title, metadata_attachments={
+                              TALLY_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})

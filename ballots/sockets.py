@@ -17,9 +17,8 @@ from ecabinet.extensions import socketio
 
 
 def _socket_user() -> User:
-    # the connection registry of ecabinet.realtime holds who authenticated this socket
-    connection = realtime._connections.get(request.sid)
-    user = db.session.get(User, connection.user_id) if connection else None
+    user_id = realtime.socket_user_id(request.sid)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         raise NotAuthenticated()
     return user

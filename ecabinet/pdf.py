@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
@@ -310,6 +311,11 @@ def _no_decoration(canvas: Canvas, doc: SimpleDocTemplate) -> None:
     return None
 
 
+# ReportLab's TrueType subsetting shares per-face state between documents: two threads rendering
+# at once corrupt each other's subset (IndexError in makeSubset), so renders take turns.
+_RENDER_LOCK = threading.Lock()
+
+
 def build_document(flowables: Iterable[Flowable], *, page_numbers: bool = True, title: str = "",
                    author: str = "", subject: str = "",
                    metadata_attachments: dict[str, bytes] | None = None) -> BuiltDocument:
@@ -333,7 +339,8 @@ def build_document(flowables: Iterable[Flowable], *, page_numbers: bool = True, 
     token = _placements.set(recorded)
     try:
         later = _draw_page_number if page_numbers else _no_decoration
-        doc.build(list(flowables), onFirstPage=_no_decoration, onLaterPages=later)
+        with _RENDER_LOCK:
+            doc.build(list(flowables), onFirstPage=_no_decoration, onLaterPages=later)
     finally:
         _placements.reset(token)
     pdf = out.getvalue()

@@ -236,6 +236,12 @@ def _authenticate(auth: Any) -> Any:
     return None
 
 
+def socket_user_id(sid: str) -> int | None:
+    """The user who authenticated this socket (handlers authorise from it, never from the payload)."""
+    connection = _connections.get(sid)
+    return connection.user_id if connection else None
+
+
 def _error_ack(error: AppError) -> dict[str, Any]:
     return {"ok": False, **error.body()}
 
