@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ from ballots import pdf, rules
 from ballots.models import Ballot
 from ecabinet import keystore
 from ecabinet.auth.models import User
+from ecabinet.bags import VerifyResult, unpacked_bag, zip_bag
 from ecabinet.database import db
 from ecabinet.signing import SignatureRejected, validate_signed_pdf
 
@@ -44,47 +42,14 @@ def export_bag_zip(ballot: Ballot) -> bytes:
             "report_sha256": ballot.report_sha256, "slips": slips}, ensure_ascii=False, indent=2), encoding="utf-8")
         bagit.make_bag(str(root), {"Source-Organization": keystore.OFFICE, "External-Description":
                                    f"Phiếu lấy ý kiến {ballot.number}"}, checksums=["sha256"])
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(root.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(root.parent).as_posix())
-        return buffer.getvalue()
-
-
-@dataclass
-class VerifyResult:
-    ok: bool = True
-    lines: list[str] = field(default_factory=list)
-
-    def fail(self, line: str) -> None:
-        self.ok = False
-        self.lines.append(f"FAIL {line}")
+        return zip_bag(root)
 
 
 def verify_bag(path: Path) -> VerifyResult:
     """Manifest, the report's signature, every slip's signature and the re-tally; no database."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if path.is_file():
-            try:
-                with zipfile.ZipFile(path) as archive:
-                    for member in archive.namelist():
-                        if member.startswith("/") or ".." in Path(member).parts:
-                            result = VerifyResult()
-                            result.fail(f"unsafe path in archive: {member}")
-                            return result
-                    archive.extractall(tmp)
-            except zipfile.BadZipFile:
-                result = VerifyResult()
-                result.fail("not a zip file")
-                return result
-            roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
-            if len(roots) != 1:
-                result = VerifyResult()
-                result.fail("the archive must hold exactly one bag")
-                return result
-            return _verify_dir(roots[0])
-        return _verify_dir(path)
+    result = VerifyResult()
+    with unpacked_bag(path, result) as root:
+        return _verify_dir(root) if root is not None else result
 
 
 def _verify_dir(root: Path) -> VerifyResult:

@@ -9,12 +9,9 @@ ballots/<number>/... (signed slips and reports of ballots on this meeting's docu
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from sqlalchemy import select
 
 from ecabinet import audit, keystore, realtime, storage
 from ecabinet.auth.models import User
+from ecabinet.bags import VerifyResult, unpacked_bag, zip_bag
 from ecabinet.database import db
 from ecabinet.signing import SignatureRejected, validate_signed_pdf
 from meetings.live.models import Vote
@@ -127,22 +125,7 @@ def export_bag_zip(meeting: Meeting) -> bytes:
         bagit.make_bag(str(root), {"Source-Organization": keystore.OFFICE,
                                    "External-Description": f"Hồ sơ phiên họp: {meeting.title}",
                                    "External-Identifier": f"meeting-{meeting.id}"}, checksums=["sha256"])
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-            for path in sorted(root.rglob("*")):
-                if path.is_file():
-                    out.write(path, path.relative_to(root.parent).as_posix())
-        return buffer.getvalue()
-
-
-@dataclass
-class VerifyResult:
-    ok: bool = True
-    lines: list[str] = field(default_factory=list)
-
-    def fail(self, line: str) -> None:
-        self.ok = False
-        self.lines.append(f"FAIL {line}")
+        return zip_bag(root)
 
 
 def verify_bag(path: Path, trust_roots: list[x509.Certificate] | None = None) -> VerifyResult:
@@ -152,24 +135,8 @@ def verify_bag(path: Path, trust_roots: list[x509.Certificate] | None = None) ->
     data directory's built-in CA when there is one, so a bag cannot vouch for itself there.
     """
     result = VerifyResult()
-    with tempfile.TemporaryDirectory() as tmp:
-        if path.is_file():
-            try:
-                with zipfile.ZipFile(path) as archive:
-                    for member in archive.namelist():
-                        if member.startswith("/") or ".." in Path(member).parts:
-                            result.fail(f"unsafe path in archive: {member}")
-                            return result
-                    archive.extractall(tmp)
-            except (zipfile.BadZipFile, OSError, ValueError) as error:
-                result.fail(f"not a readable zip file ({error.__class__.__name__})")
-                return result
-            roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
-            if len(roots) != 1:
-                result.fail("the archive must hold exactly one bag")
-                return result
-            return _verify_dir(roots[0], trust_roots, result)
-        return _verify_dir(path, trust_roots, result)
+    with unpacked_bag(path, result) as root:
+        return _verify_dir(root, trust_roots, result) if root is not None else result
 
 
 def _verify_dir(root: Path, trust_roots: list[x509.Certificate] | None, result: VerifyResult) -> VerifyResult:
