@@ -122,12 +122,13 @@ class Tablet:
 
 
 class Http:
-    """The chair's (or secretariat's) HTTP commands against a server process."""
+    """The chair's (or secretariat's) HTTP commands against a server process; no pooled sockets
+    are left behind for the garbage collector to report."""
 
     def __init__(self, server_url: str, token: str) -> None:
         self.url = server_url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
 
     def post(self, path: str, json: Any = None) -> requests.Response:
-        return self.session.post(f"{self.url}/api/v1{path}", json=json, timeout=10)
+        with requests.Session() as session:
+            return session.post(f"{self.url}/api/v1{path}", json=json, headers=self.headers, timeout=10)
