@@ -4,10 +4,12 @@ ECABINET_TEST_DATABASE_URL), bearer-token API clients and a named cast of users.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +226,40 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["error"]["code"] == code, body
     assert body["error"]["message"]
     return body["error"]
+
+
+def _poppler(name: str) -> str:
+    path = shutil.which(name)
+    require_service(path is not None, f"{name} (apt-get install poppler-utils)")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pdfsig(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], list[str]]:
+    """Poppler's pdfsig, an implementation that is not ours: each signature's "Signature Validation"."""
+    executable = _poppler("pdfsig")
+    directory = tmp_path_factory.mktemp("pdfsig")
+
+    def run(data: bytes) -> list[str]:
+        path = directory / "doc.pdf"
+        path.write_bytes(data)
+        result = subprocess.run([executable, str(path)], capture_output=True, text=True, check=False)  # noqa: S603
+        return re.findall(r"Signature Validation: (.+)", result.stdout)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def pdftotext(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
+    """The text poppler extracts from a PDF (UTF-8)."""
+    executable = _poppler("pdftotext")
+    directory = tmp_path_factory.mktemp("pdftotext")
+
+    def run(data: bytes) -> str:
+        path = directory / "doc.pdf"
+        path.write_bytes(data)
+        result = subprocess.run([executable, "-enc", "UTF-8", str(path), "-"],  # noqa: S603
+                                capture_output=True, text=True, check=True)
+        return result.stdout
+
+    return run

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -55,34 +52,3 @@ def answers_for(ballot: Ballot, *choices: str, comment: str = "") -> list[dict[s
     return [{"question_id": q.id, "choice": c, "comment": comment} for q, c in zip(ballot.questions, picked, strict=True)]
 
 
-@pytest.fixture(scope="session")
-def pdfsig(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], list[str]]:
-    executable = shutil.which("pdfsig")
-    if executable is None:
-        pytest.skip("poppler-utils not installed")
-    directory = tmp_path_factory.mktemp("pdfsig")
-
-    def run(data: bytes) -> list[str]:
-        path = directory / "doc.pdf"
-        path.write_bytes(data)
-        out = subprocess.run([executable, str(path)], capture_output=True, text=True, check=False)  # noqa: S603
-        return re.findall(r"Signature Validation: (.+)", out.stdout)
-
-    return run
-
-
-@pytest.fixture(scope="session")
-def pdftotext(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
-    executable = shutil.which("pdftotext")
-    if executable is None:
-        pytest.skip("poppler-utils not installed")
-    directory = tmp_path_factory.mktemp("pdftotext")
-
-    def run(data: bytes) -> str:
-        path = directory / "doc.pdf"
-        path.write_bytes(data)
-        out = subprocess.run([executable, "-enc", "UTF-8", str(path), "-"],  # noqa: S603
-                             capture_output=True, text=True, check=True)
-        return out.stdout
-
-    return run

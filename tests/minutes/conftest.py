@@ -4,10 +4,6 @@ a conclusion; the secretary and the chair hold certificates under PIN 123456."""
 from __future__ import annotations
 
 import io
-import re
-import shutil
-import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,38 +68,4 @@ def closed_session(cast: Any, api: Any) -> Session:
     return Session(meeting_id, scenario.items, clients, vote_id)
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} (poppler-utils) is required")
-    return path
 
-
-@pytest.fixture(scope="session")
-def pdfsig(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], list[str]]:
-    """Run poppler's pdfsig and return each signature's "Signature Validation" verdict."""
-    executable = _tool("pdfsig")
-    directory = tmp_path_factory.mktemp("pdfsig")
-
-    def run(data: bytes) -> list[str]:
-        path = directory / "doc.pdf"
-        path.write_bytes(data)
-        result = subprocess.run([executable, str(path)], capture_output=True, text=True, check=False)  # noqa: S603
-        return re.findall(r"Signature Validation: (.+)", result.stdout)
-
-    return run
-
-
-@pytest.fixture(scope="session")
-def pdftotext(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
-    executable = _tool("pdftotext")
-    directory = tmp_path_factory.mktemp("pdftotext")
-
-    def run(data: bytes) -> str:
-        path = directory / "doc.pdf"
-        path.write_bytes(data)
-        result = subprocess.run([executable, "-layout", str(path), "-"], capture_output=True, text=True,  # noqa: S603
-                                check=True)
-        return result.stdout
-
-    return run

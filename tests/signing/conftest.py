@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -157,22 +156,6 @@ def assert_rejected(validate: Callable[..., ValidationReport]) -> Callable[..., 
 
     return _assert
 
-
-@pytest.fixture(scope="session")
-def pdfsig(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], list[str]]:
-    """Run poppler's pdfsig and return each signature's "Signature Validation" verdict."""
-    executable = _required(shutil.which("pdfsig"), "poppler-utils")
-    directory = tmp_path_factory.mktemp("pdfsig")
-
-    def _run(data: bytes) -> list[str]:
-        path = directory / "doc.pdf"
-        path.write_bytes(data)
-        result = subprocess.run(  # noqa: S603
-            [executable, str(path)], capture_output=True, text=True, check=False
-        )
-        return re.findall(r"Signature Validation: (.+)", result.stdout)
-
-    return _run
 
 
 @pytest.fixture(scope="session")
