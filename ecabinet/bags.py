@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bagit
+
 
 @dataclass
 class VerifyResult:
@@ -56,3 +58,14 @@ def unpacked_bag(path: Path, result: VerifyResult) -> Iterator[Path | None]:
             yield None
             return
         yield roots[0]
+
+
+def manifest_valid(root: Path, result: VerifyResult) -> bool:
+    """Check the bag's SHA-256 manifests; a failure is recorded in ``result``."""
+    try:
+        bagit.Bag(str(root)).validate()
+    except (bagit.BagError, bagit.BagValidationError) as error:
+        result.fail(f"BagIt manifest: {error}")
+        return False
+    result.lines.append("ok   BagIt manifest (sha256)")
+    return True

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from ecabinet import audit, keystore, realtime, storage
 from ecabinet.auth.models import User
-from ecabinet.bags import VerifyResult, unpacked_bag, zip_bag
+from ecabinet.bags import VerifyResult, manifest_valid, unpacked_bag, zip_bag
 from ecabinet.database import db
 from ecabinet.signing import SignatureRejected, validate_signed_pdf
 from meetings.live.models import Vote
@@ -140,11 +140,7 @@ def verify_bag(path: Path, trust_roots: list[x509.Certificate] | None = None) ->
 
 
 def _verify_dir(root: Path, trust_roots: list[x509.Certificate] | None, result: VerifyResult) -> VerifyResult:
-    try:
-        bagit.Bag(str(root)).validate()
-        result.lines.append("ok   BagIt manifest (sha256)")
-    except (bagit.BagError, bagit.BagValidationError) as error:
-        result.fail(f"BagIt manifest: {error}")
+    if not manifest_valid(root, result):
         return result
     data = root / "data"
     if trust_roots is None:
