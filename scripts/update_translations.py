@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -17,6 +18,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TRANSLATIONS = ROOT / "ecabinet" / "translations"
+CATALOG_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 SOURCES = ["ecabinet.messages_vi", "meetings.messages_vi", "meetings.live.messages_vi", "documents.messages_vi", "ballots.messages_vi", "meetings.minutes.messages_vi"]
 
 
@@ -40,13 +42,18 @@ def main() -> int:
     TRANSLATIONS.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
                     "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot), str(ROOT)],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                   check=True, cwd=ROOT, capture_output=True)
     with pot.open("rb") as handle:
         template = read_po(handle)
+    # a fixed date keeps the generated catalogs byte-identical between runs of the set-up
+    template.creation_date = template.revision_date = CATALOG_DATE
+    with pot.open("wb") as handle:
+        write_po(handle, template, width=100, omit_header=False)
     translations = vietnamese()
     missing = []
     for lang in ("vi", "en"):
         catalog = read_po(pot.open("rb"), locale=lang)
+        catalog.creation_date = catalog.revision_date = CATALOG_DATE
         for message in catalog:
             if not message.id:
                 continue
@@ -63,7 +70,6 @@ def main() -> int:
             write_po(handle, catalog, width=100)
         with (folder / "messages.mo").open("wb") as handle:
             write_mo(handle, catalog)
-    del template
     if missing:
         print("No Vietnamese for:", *missing, sep="\n  ")
         return 1
