@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -97,3 +98,84 @@ def demo_command() -> None:
 
     for line in load_demo():
         click.echo(line)
+
+
+class _BackupGroup(AppGroup):
+    """``backup DEST`` is short for ``backup create DEST``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+backup_group = _BackupGroup("backup", help="Online backups: `backup DEST` writes one, `backup verify SRC` checks one.")
+cli.add_command(backup_group)
+
+
+@backup_group.command("create")
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup_create_command(dest: Path) -> None:
+    """Write a consistent backup (database, then stored files, keys, manifest) to the new directory DEST
+    while the app keeps running. It holds secret keys: store it like them."""
+    from ecabinet.backup import BackupError, create_backup
+
+    try:
+        summary = create_backup(dest)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    for line in summary.lines():
+        click.echo(line)
+    if summary.manifest["database"]["audit"]["problem"]:
+        sys.exit(1)
+
+
+@backup_group.command("verify", with_appcontext=False)
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--manifest-sha256", default=None, help="The manifest SHA-256 printed when the backup was made.")
+def backup_verify_command(src: Path, manifest_sha256: str | None) -> None:
+    """Check every byte of the backup SRC against its manifest; exit 1 on any difference."""
+    from ecabinet.backup import BackupError, verify_backup
+
+    try:
+        summary = verify_backup(src, manifest_sha256=manifest_sha256)
+    except BackupError as error:
+        click.echo(f"Backup BROKEN: {error}", err=True)
+        sys.exit(1)
+    for line in summary.lines():
+        click.echo(line)
+    click.echo("Backup intact.")
+
+
+@cli.command("restore", with_appcontext=False)
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--data-dir", required=True, type=click.Path(path_type=Path), help="A new, empty data directory.")
+@click.option("--database-url", default=None,
+              help="An empty target database (PostgreSQL: required); SQLite defaults to DATA_DIR/ecabinet.sqlite.")
+@click.option("--manifest-sha256", default=None, help="The manifest SHA-256 printed when the backup was made.")
+def restore_command(src: Path, data_dir: Path, database_url: str | None, manifest_sha256: str | None) -> None:
+    """Verify the backup SRC, then restore it into an empty data directory and database."""
+    from ecabinet.backup import BackupError, restore_backup, schema_status
+
+    try:
+        summary, url, chain = restore_backup(src, data_dir=data_dir, database_url=database_url,
+                                             manifest_sha256=manifest_sha256)
+    except BackupError as error:
+        click.echo(f"Restore REFUSED: {error}", err=True)
+        sys.exit(1)
+    for line in summary.lines():
+        click.echo(line)
+    click.echo(f"Restored into {data_dir.resolve()} and {url}.")
+    schema = schema_status(summary.manifest["database"]["alembic_heads"])
+    if schema == "older":
+        click.echo("The backup's schema is older than this code: run `flask --app wsgi ecabinet init` next.")
+    elif schema == "unknown":
+        click.echo("The backup was made by a newer version (unknown migrations): run that version's code on it.",
+                   err=True)
+    if chain["problem"]:
+        click.echo(f"Audit chain BROKEN at record #{chain['problem']['record_id']}: {chain['problem']['reason']}",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"Audit chain intact ({chain['records']} records).")
+    click.echo(f"Start with ECABINET_DATA_DIR={data_dir.resolve()}"
+               + ("" if database_url is None else " and ECABINET_DATABASE_URL set to that database") + ".")
