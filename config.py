@@ -61,6 +61,8 @@ class Config:
         self.TOKEN_TTL_HOURS = int(os.environ.get("ECABINET_TOKEN_TTL_HOURS", "12"))
         self.RATELIMIT_LOGIN = os.environ.get("ECABINET_RATELIMIT_LOGIN", "10 per minute;100 per hour")
         self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
+        #: how long a key unlocked by a correct PIN is held in memory for the next answers (0: never)
+        self.SIGNING_SESSION_SECONDS = int(os.environ.get("ECABINET_SIGNING_SESSION_SECONDS", "900"))
         #: how a member who did not answer counts in a ballot's tally: not_counted | agree
         self.BALLOT_NON_ANSWER_POLICY = os.environ.get("ECABINET_BALLOT_NON_ANSWER_POLICY", "not_counted")
         #: PEM files of further trusted roots (e.g. the Government Cipher Committee's CA)

@@ -1,31 +1,38 @@
 """Members' signing credentials: built-in CA certificates, imported PKCS#12, PKCS#11 tokens.
 
 Keys are kept only encrypted under the member's PIN; wrong PINs are counted and lock signing
-after ``PIN_ATTEMPTS``. The built-in CA and the Government Office's organisation key live in
-``DATA_DIR/ca``.
+after ``PIN_ATTEMPTS``. After a correct PIN the parsed key is held in memory for
+``SIGNING_SESSION_SECONDS`` (a signing session, like a token's login), so later answers check the
+PIN against a keyed hash instead of paying the 0.3 s key derivation again. The built-in CA and the
+Government Office's organisation key live in ``DATA_DIR/ca``.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from pyhanko.sign import signers
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, select
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, event, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
-from ecabinet.auth.models import User
+from ecabinet.auth.models import AuthSession, User
 from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
 from ecabinet.signing import (
@@ -186,6 +193,7 @@ def _store(user: User, kind: CredentialKind, cert: x509.Certificate, chain: list
         for old in db.session.scalars(select(SigningCredential).where(
                 SigningCredential.user_id == user.id, SigningCredential.active.is_(True))):
             old.active = False
+            signing_sessions().evict(old.id)
         credential = SigningCredential(user_id=user.id, kind=str(kind), cert_der=cert.public_bytes(serialization.Encoding.DER),
                                        chain_pem=_pem(chain), serial=format(cert.serial_number, "x"),
                                        key_pem=key_pem, **token)
@@ -232,6 +240,7 @@ def revoke_credential(credential: SigningCredential, *, actor: Any) -> None:
     with write_transaction():
         credential.revoked_at = utcnow()
         credential.active = False
+        signing_sessions().evict(credential.id)
         if credential.certificate.issuer == builtin_ca().issuing_certificate.subject:
             builtin_ca().revoke(credential.certificate.serial_number)
         audit.record(actor, "credential.revoked", credential, {"serial": credential.serial})
@@ -253,6 +262,7 @@ def active_credential(user: User) -> SigningCredential | None:
 
 def _wrong_pin(credential_id: int, user: User) -> None:
     limit = int(current_app.config.get("PIN_ATTEMPTS", 5))
+    signing_sessions().evict(credential_id)
     with write_transaction():
         credential = db.session.get(SigningCredential, credential_id)
         assert credential is not None
@@ -268,9 +278,117 @@ def _reset_attempts(credential: SigningCredential) -> None:
             credential.failed_attempts = 0
 
 
+_clock = time.monotonic
+
+
+@dataclass(frozen=True)
+class _HeldKey:
+    signer: signers.Signer
+    pin_mac: bytes
+    #: the encrypted key this entry was unlocked from: a re-keyed credential never matches
+    key_digest: bytes
+    user_id: int
+    opened_at: datetime
+    expires_at: float
+
+
+class SigningSessions:
+    """Members' unlocked keys held in this process for a short time, keyed by credential.
+
+    Like a hardware token's logged-in session, but every use still needs the PIN: it is checked
+    in constant time against an HMAC under a per-process random key, never stored itself. The
+    database stays authoritative: a held key is used only while its credential is the member's
+    active one, unlocked, with no wrong PIN counted and no logout since it was unlocked, so lock,
+    revoke, replacement and logout in another server process take effect too.
+    """
+
+    def __init__(self) -> None:
+        self._mac_key = secrets.token_bytes(32)
+        self._held: dict[int, _HeldKey] = {}
+        self._lock = threading.Lock()
+
+    def _mac(self, pin: str) -> bytes:
+        return hmac.new(self._mac_key, pin.encode(), hashlib.sha256).digest()
+
+    def hold(self, credential: SigningCredential, signer: signers.Signer, pin: str, seconds: float) -> None:
+        held = _HeldKey(signer=signer, pin_mac=self._mac(pin), key_digest=_key_digest(credential),
+                        user_id=credential.user_id, opened_at=utcnow(), expires_at=_clock() + seconds)
+        with self._lock:
+            self._held[credential.id] = held
+
+    def held(self, credential: SigningCredential) -> _HeldKey | None:
+        """The unexpired entry for this very credential, or None (expired entries are dropped)."""
+        now = _clock()
+        with self._lock:
+            for expired in [cid for cid, entry in self._held.items() if entry.expires_at <= now]:
+                del self._held[expired]
+            entry = self._held.get(credential.id)
+        if entry is None or not hmac.compare_digest(entry.key_digest, _key_digest(credential)):
+            return None
+        return entry
+
+    def pin_matches(self, entry: _HeldKey, pin: str) -> bool:
+        return hmac.compare_digest(entry.pin_mac, self._mac(pin))
+
+    def evict(self, credential_id: int) -> None:
+        with self._lock:
+            self._held.pop(credential_id, None)
+
+    def evict_user(self, user_id: int) -> None:
+        with self._lock:
+            for cid in [cid for cid, entry in self._held.items() if entry.user_id == user_id]:
+                del self._held[cid]
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+def signing_sessions() -> SigningSessions:
+    """This app's held keys (one table per app, so test apps never share keys)."""
+    sessions = current_app.extensions.get("ecabinet.signing_sessions")
+    if sessions is None:
+        sessions = current_app.extensions["ecabinet.signing_sessions"] = SigningSessions()
+    return sessions  # type: ignore[no-any-return]
+
+
+def _session_seconds() -> float:
+    return max(0.0, float(current_app.config.get("SIGNING_SESSION_SECONDS", 0)))
+
+
+def _key_digest(credential: SigningCredential) -> bytes:
+    return hashlib.sha256(credential.key_pem or b"").digest()
+
+
+@event.listens_for(AuthSession.revoked_at, "set")
+def _logout_evicts(target: AuthSession, value: datetime | None, old: Any, initiator: Any) -> None:
+    # memory hygiene in this process; other processes refuse the entry through _logged_out_since
+    if value is not None and target.user_id is not None and has_app_context():
+        signing_sessions().evict_user(target.user_id)
+
+
+def _logged_out_since(user_id: int, moment: datetime) -> bool:
+    return db.session.scalar(select(AuthSession.id).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at >= moment).limit(1)) is not None
+
+
+def _held_signer(credential: SigningCredential, user: User, pin: str) -> signers.Signer | None:
+    """The held signer when the PIN matches; a wrong PIN is counted (and evicts) here."""
+    sessions = signing_sessions()
+    entry = sessions.held(credential)
+    if entry is None:
+        return None
+    if credential.failed_attempts or _logged_out_since(user.id, entry.opened_at):
+        sessions.evict(credential.id)
+        return None
+    if not sessions.pin_matches(entry, pin):
+        _wrong_pin(credential.id, user)
+        raise WrongPinError()
+    return entry.signer
+
+
 @contextmanager
 def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, SigningCredential]]:
-    """The user's signer, unlocked by ``pin`` for one signature (the key is parsed once)."""
+    """The user's signer, unlocked by ``pin`` (a held key when a signing session is open)."""
     credential = active_credential(user)
     if credential is None:
         raise NoCredential()
@@ -279,6 +397,7 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
     if not pin:
         raise WrongPinError()
     if credential.kind == CredentialKind.PKCS11:
+        # the token keeps the key and checks the PIN itself: nothing is held here
         try:
             token = open_pkcs11_signer(credential.pkcs11_module, credential.token_label, credential.key_label, pin,
                                        signing_cert=credential.certificate, chain=credential.chain)
@@ -293,13 +412,21 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
         finally:
             token.close()
         return
+    seconds = _session_seconds()
+    held = _held_signer(credential, user, pin) if seconds else None
+    if held is not None:
+        yield held, credential
+        return
     try:
         key = load_private_key(credential.key_pem or b"", pin)
     except WrongPin:
         _wrong_pin(credential.id, user)
         raise WrongPinError() from None
     _reset_attempts(credential)
-    yield build_signer(key, credential.certificate, credential.chain), credential
+    signer = build_signer(key, credential.certificate, credential.chain)
+    if seconds:
+        signing_sessions().hold(credential, signer, pin, seconds)
+    yield signer, credential
 
 
 _office: dict[Path, signers.Signer] = {}
