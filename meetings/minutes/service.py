@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ecabinet import audit, keystore, realtime, storage
 from ecabinet.auth.models import User
@@ -21,7 +23,7 @@ from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
 from meetings.live.models import SpeakerRequest, Vote, VoteParticipation
 from meetings.minutes import pdf
 from meetings.minutes.models import Minutes, MinutesStatus, MinutesVersion
-from meetings.models import Meeting, MeetingStatus, ParticipantRole
+from meetings.models import Meeting, MeetingStatus, Participant, ParticipantRole
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,14 @@ def _iso(value: Any) -> str | None:
 
 def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
     """What happened, read from the meeting's rows: the facts a draft is drawn from (JSON-ready)."""
-    members = [p for p in meeting.participants if p.role == ParticipantRole.MEMBER]
-    delegates = [p for p in meeting.participants if p.role == ParticipantRole.DELEGATE and p.approved_at is not None]
+    from documents.models import Document
+
+    # one query per kind of row, not one per participant, vote or item (bench/minutes_pdf.py): the
+    # participants' users stay in the identity map, so s.user and row.user below need no query either
+    participants = list(db.session.scalars(select(Participant).where(Participant.meeting_id == meeting.id)
+                                           .options(selectinload(Participant.user)).order_by(Participant.id)))
+    members = [p for p in participants if p.role == ParticipantRole.MEMBER]
+    delegates = [p for p in participants if p.role == ParticipantRole.DELEGATE and p.approved_at is not None]
     stand_ins = {d.represents_user_id: d for d in delegates if d.checked_in_at is not None}
     present, absent = [], []
     for p in members:
@@ -69,13 +77,19 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
                            "represented_by": {"user_id": delegate.user_id, "full_name": delegate.user.full_name,
                                               "title": delegate.user.title} if delegate else None})
     guests = [{"user_id": p.user_id, "full_name": p.user.full_name, "title": p.user.title}
-              for p in meeting.participants if p.role == ParticipantRole.GUEST and p.checked_in_at is not None]
-    from documents.models import Document
-
+              for p in participants if p.role == ParticipantRole.GUEST and p.checked_in_at is not None]
     speakers = list(db.session.scalars(select(SpeakerRequest).where(
         SpeakerRequest.meeting_id == meeting.id, SpeakerRequest.granted_at.is_not(None))
         .order_by(SpeakerRequest.granted_at, SpeakerRequest.id)))
     votes = list(db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.opened_at, Vote.id)))
+    named: dict[int, list[VoteParticipation]] = defaultdict(list)
+    for row in db.session.scalars(select(VoteParticipation).join(Vote).where(
+            Vote.meeting_id == meeting.id, Vote.secret.is_(False)).order_by(VoteParticipation.id)):
+        named[row.vote_id].append(row)
+    documents_of: dict[int, list[Document]] = defaultdict(list)
+    for document in db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
+                                       .options(selectinload(Document.versions)).order_by(Document.id)):
+        documents_of[document.agenda_item_id].append(document)
 
     def speaker_rows(item_id: int | None) -> list[dict[str, Any]]:
         return [{"user_id": s.user_id, "full_name": s.user.full_name, "title": s.user.title,
@@ -87,9 +101,8 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
         for vote in votes:
             if vote.agenda_item_id != item_id:
                 continue
-            names = [] if vote.secret else [
-                {"full_name": row.user.full_name, "choice": row.choice} for row in db.session.scalars(
-                    select(VoteParticipation).where(VoteParticipation.vote_id == vote.id).order_by(VoteParticipation.id))]
+            names = [] if vote.secret else [{"full_name": row.user.full_name, "choice": row.choice}
+                                            for row in named[vote.id]]
             rows.append({"id": vote.id, "question": vote.question, "secret": vote.secret, "status": vote.status,
                          "opened_at": _iso(vote.opened_at), "closed_at": _iso(vote.closed_at),
                          "result": vote.result, "names": names})
@@ -97,7 +110,7 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
 
     items = []
     for item in meeting.agenda:
-        documents = db.session.scalars(select(Document).where(Document.agenda_item_id == item.id).order_by(Document.id))
+        documents = documents_of[item.id]
         items.append({
             "id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
             "adopted_without_discussion": item.adopted_without_discussion, "conclusion": item.conclusion or "",
