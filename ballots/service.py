@@ -232,14 +232,12 @@ def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | No
         return previous, False
     _check_open(ballot, actor, "upload")
     try:
-        report = validate_signed_pdf(data, trust_roots=keystore.trust_roots(), expected_signer=_is_member_cert(actor))
-        cert = report.certificate
-        crls = keystore.crls_for(cert)
-        if crls:
-            report = validate_signed_pdf(data, trust_roots=keystore.trust_roots(),
-                                         expected_signer=_is_member_cert(actor), crls=crls)
+        # the signer is known only once the file is read: the CRLs are chosen for it, in one pass
+        report = validate_signed_pdf(data, trust_roots=keystore.trust_roots(), expected_signer=_is_member_cert(actor),
+                                     crls=keystore.crls_for)
     except SignatureRejected as rejected:
         raise BallotInvalid(rejected.code, _l_rejected(rejected)) from None
+    cert = report.certificate
     if keystore.is_revoked(cert):
         raise BallotInvalid("certificate_revoked", _l_rejected(SignatureRejected("certificate_revoked")))
     draft = db.session.scalar(select(SlipDraft).where(

@@ -176,6 +176,45 @@ class Scenario:
             return seconds
         return step
 
+    def _app_sign(self, key_type: str, built: Any) -> tuple[bytes, Any]:
+        """The slip signed as ``submit_response`` signs it (held key, the app's ``sign_pdf``)."""
+        from ecabinet.signing import sign_pdf
+
+        user, placement = self.members[key_type], built.signature_boxes["member"]
+        with self.keystore.unlocked_signer(user, PIN) as (signer, credential):
+            t0 = time.perf_counter()
+            signed = sign_pdf(built.pdf, signer, field_name="ThanhVien", box=placement.rect,
+                              page=placement.page_index, reason=f"Trả lời phiếu lấy ý kiến {self.ballot.number}",
+                              location=self.pdf.PLACE, signer_name_text=[f"Ký bởi: {user.full_name}", user.title])
+            return signed, (time.perf_counter() - t0, credential.certificate)
+
+    def app_sign_step(self, key_type: str) -> Callable[[], float]:
+        """The signing part of an answer alone (performance.md §9 S1: ≤ 1.5× bare)."""
+        def step() -> float:
+            _, (seconds, _) = self._app_sign(key_type, self._slip(key_type))
+            return seconds
+        return step
+
+    def app_render_step(self, key_type: str) -> Callable[[], float]:
+        """The rendering part of an answer alone (ReportLab story, embedded answers)."""
+        return lambda: timed(lambda: self._slip(key_type))[0]
+
+    def app_validate_step(self, key_type: str) -> Callable[[], float]:
+        """The fail-closed validation part of an answer alone, as ``submit_response`` calls it."""
+        import hashlib
+
+        from ecabinet.signing import validate_signed_pdf
+
+        def step() -> float:
+            built = self._slip(key_type)
+            signed, (_, cert) = self._app_sign(key_type, built)
+            seconds, _ = timed(lambda: validate_signed_pdf(
+                signed, trust_roots=self.keystore.trust_roots(),
+                expected_first_revision_sha256=hashlib.sha256(built.pdf).hexdigest(), expected_signer=cert,
+                crls=self.keystore.crls_for(cert)))
+            return seconds
+        return step
+
     def upload_pair(self) -> tuple[Callable[[], float], Callable[[], float]]:
         """Bare validation and the app's upload of the same externally signed slip, prepared untimed."""
         user = self.members["p256"]
@@ -222,10 +261,14 @@ def run(pairs: int, unlock_samples: int) -> dict[str, Any]:
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-signing-")))
     try:
         bare_validation, upload = scenario.upload_pair()
-        steps = {"bare_pyhanko_p256": scenario.bare_step("p256"), "app_answer_p256": scenario.app_step("p256"),
+        steps = {"bare_pyhanko_p256": scenario.bare_step("p256"), "app_sign_p256": scenario.app_sign_step("p256"),
+                 "app_answer_p256": scenario.app_step("p256"),
                  "bare_pyhanko_rsa2048": scenario.bare_step("rsa2048"),
+                 "app_sign_rsa2048": scenario.app_sign_step("rsa2048"),
                  "app_answer_rsa2048": scenario.app_step("rsa2048"),
                  "bare_pyhanko_p256_stock_font": scenario.bare_step("p256", stock_font=True),
+                 "app_render_p256": scenario.app_render_step("p256"),
+                 "app_validate_p256": scenario.app_validate_step("p256"),
                  "bare_validation": bare_validation, "app_upload": upload}
         values = interleave(steps, pairs, warmup=2)
         unlock = scenario.unlock_costs(unlock_samples)
@@ -237,12 +280,18 @@ def run(pairs: int, unlock_samples: int) -> dict[str, Any]:
     result["ratios"] = {
         "answer_vs_bare_pyhanko_p256": pair_ratios(values["app_answer_p256"], values["bare_pyhanko_p256"]),
         "answer_vs_bare_pyhanko_rsa2048": pair_ratios(values["app_answer_rsa2048"], values["bare_pyhanko_rsa2048"]),
+        "sign_vs_bare_pyhanko_p256": pair_ratios(values["app_sign_p256"], values["bare_pyhanko_p256"]),
+        "sign_vs_bare_pyhanko_rsa2048": pair_ratios(values["app_sign_rsa2048"], values["bare_pyhanko_rsa2048"]),
+        "sign_rsa2048_vs_p256": pair_ratios(values["app_sign_rsa2048"], values["app_sign_p256"]),
+        "render_vs_bare_pyhanko_p256": pair_ratios(values["app_render_p256"], values["bare_pyhanko_p256"]),
+        "validate_vs_bare_pyhanko_p256": pair_ratios(values["app_validate_p256"], values["bare_pyhanko_p256"]),
         "answer_vs_bare_pyhanko_stock_font_p256": pair_ratios(values["app_answer_p256"],
                                                               values["bare_pyhanko_p256_stock_font"]),
         "answer_rsa2048_vs_p256": pair_ratios(values["app_answer_rsa2048"], values["app_answer_p256"]),
         "upload_vs_bare_validation": pair_ratios(values["app_upload"], values["bare_validation"]),
     }
     targets = {"answer_vs_bare_pyhanko_p256": 1.5, "answer_vs_bare_pyhanko_rsa2048": 1.5,
+               "sign_vs_bare_pyhanko_p256": 1.5, "sign_vs_bare_pyhanko_rsa2048": 1.5, "sign_rsa2048_vs_p256": 1.3,
                "answer_rsa2048_vs_p256": 1.3, "upload_vs_bare_validation": 2.0}
     result["targets"] = {name: {"at_most": limit, "met": result["ratios"][name]["median"] <= limit}
                          for name, limit in targets.items()}

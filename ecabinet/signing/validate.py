@@ -110,6 +110,9 @@ class ValidationReport:
 
 
 SignerCheck: TypeAlias = Callable[[SignatureInfo], bool] | x509.Certificate
+#: CRLs (DER), or a function giving them for a signer's certificate, so that a caller who does not
+#: know the signer yet (an uploaded slip) still validates once, with the right CRLs
+CrlSource: TypeAlias = Sequence[bytes] | Callable[[x509.Certificate], Sequence[bytes]]
 
 
 def validate_signed_pdf(
@@ -118,7 +121,7 @@ def validate_signed_pdf(
     trust_roots: Sequence[x509.Certificate],
     expected_first_revision_sha256: str | None = None,
     expected_signer: SignerCheck | None = None,
-    crls: Sequence[bytes] = (),
+    crls: CrlSource = (),
     allow_later_signatures: bool = False,
 ) -> ValidationReport:
     """Validate every signature of ``data`` or raise :class:`SignatureRejected`.
@@ -129,6 +132,7 @@ def validate_signed_pdf(
     ``expected_signer`` (a predicate or the expected certificate) applies to the last
     signature. With ``crls`` every certificate in each chain must be covered by one of them
     (revocation "require" mode); without, revocation is not checked (no fetching, ever).
+    ``crls`` may be a function of each signer's certificate returning the CRLs to use.
     """
     try:
         return _validate(
@@ -152,7 +156,7 @@ def _validate(
     trust_roots: Sequence[x509.Certificate],
     expected_first_revision_sha256: str | None,
     expected_signer: SignerCheck | None,
-    crls: Sequence[bytes],
+    crls: CrlSource,
     allow_later_signatures: bool,
 ) -> ValidationReport:
     reader, signatures = _read(data)
@@ -160,6 +164,8 @@ def _validate(
         raise SignatureRejected("not_signed")
     if len(signatures) > 1 and not allow_later_signatures:
         raise SignatureRejected("signature_not_whole_file")
+    if callable(crls):
+        crls = _crls_for_signers(signatures, crls)
     roots = [to_asn1(root) for root in trust_roots]
     context = _context(roots, crls)
     signature_revisions = {sig.signed_revision for sig in signatures}
@@ -204,6 +210,16 @@ def _validate(
         first_revision_sha256=first_revision[-1] if first_revision else None,
         signatures=infos,
     )
+
+
+def _crls_for_signers(
+    signatures: list[EmbeddedPdfSignature], source: Callable[[x509.Certificate], Sequence[bytes]]
+) -> list[bytes]:
+    found: dict[bytes, None] = {}
+    for embedded in signatures:
+        cert = x509.load_der_x509_certificate(embedded.signer_cert.dump())
+        found.update(dict.fromkeys(source(cert)))
+    return list(found)
 
 
 def _context(roots: list[asn1_x509.Certificate], crls: Sequence[bytes]) -> ValidationContext:

@@ -138,6 +138,30 @@ def test_revoked_certificate(
     assert_rejected(signed, "certificate_revoked", crls=ca.crls())
 
 
+def test_crls_chosen_for_the_signer_in_one_pass(
+    ca: BuiltinCA,
+    issue: Callable[..., Member],
+    ballot_pdf: bytes,
+    sign: Sign,
+    validate: Validate,
+    assert_rejected: Rejected,
+) -> None:
+    member = issue("uploader")
+    signed = sign(ballot_pdf, member)
+    asked: list[int] = []
+
+    def crls_for(cert: object) -> list[bytes]:
+        asked.append(cert.serial_number)  # type: ignore[attr-defined]
+        return ca.crls()
+
+    assert validate(signed, crls=crls_for).username == "uploader"
+    assert asked == [member.cert.serial_number]
+    ca.revoke(member.cert.serial_number)
+    assert_rejected(signed, "certificate_revoked", crls=crls_for)
+    # a signer whose CA publishes no CRL here is validated without revocation, as with crls=()
+    assert validate(signed, crls=lambda cert: []).username == "uploader"
+
+
 def test_missing_crl_for_part_of_the_chain_is_not_a_pass(
     ca: BuiltinCA, signed_ballot: bytes, assert_rejected: Rejected
 ) -> None:
