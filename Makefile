@@ -8,6 +8,7 @@ test:  ## set up and run the whole test suite (SQLite, then PostgreSQL)
 
 bench:
 	.venv/bin/python -m bench.live_push
+	.venv/bin/python -m bench.signing
 
 translations:
 	.venv/bin/python scripts/update_translations.py
