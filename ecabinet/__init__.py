@@ -16,7 +16,7 @@ from config import Config
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes")
+DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes", "meetings.notices", "search")
 LANGUAGES = ("vi", "en")
 # app.extensions key: start functions the server runs in the background (see add_background_task)
 BACKGROUND_TASKS = "ecabinet.background_tasks"

@@ -1,0 +1,39 @@
+"""Conclusion notices ("thông báo kết luận"): the signed notice of a meeting and the follow-up tasks it assigns."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from ecabinet import errors
+from meetings.notices import models  # noqa: F401  (tables register with the metadata)
+
+errors.MESSAGES.update({
+    "notice_meeting_not_closed": _l("A conclusion notice can be drawn up only after the session is closed."),
+    "notice_exists": _l("This meeting already has a conclusion notice."),
+    "notice_no_conclusions": _l("The meeting has no conclusions to announce yet."),
+    "notice_issued": _l("The conclusion notice is issued and can no longer change."),
+    "notice_not_issued": _l("The conclusion notice is not issued yet: its tasks cannot be updated."),
+    "notice_signing_failed": _l("The signed conclusion notice could not be validated; nothing was recorded."),
+    "task_description_required": _l("Describe the task."),
+    "task_item_invalid": _l("The agenda item is not part of this meeting."),
+    "task_owner_invalid": _l("The person responsible must be an active member of the Government."),
+    "task_deadline_past": _l("The deadline cannot be before today."),
+    "task_note_required": _l("Write a note about the progress."),
+    "task_owner_only": _l("Only the person responsible for the task or the secretariat can report on it."),
+    "task_done": _l("The task is done. The secretariat can reopen it."),
+    "task_already_done": _l("The task is already done."),
+    "task_not_done": _l("Only a finished task can be reopened."),
+})
+
+
+def init_app(app: Flask) -> None:
+    """Register the notice and task routes, the pages, the home section and the ``join_tasks`` socket handler."""
+    from ecabinet import web as core_web
+    from meetings.notices import sockets
+    from meetings.notices.views import api
+    from meetings.notices.web import home_section, web
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    sockets.register()
+    if home_section not in core_web.HOME_SECTIONS:
+        core_web.HOME_SECTIONS.append(home_section)

@@ -1,0 +1,419 @@
+"""The only writer of conclusion notices and their follow-up tasks.
+
+Each call runs in one write transaction with one audit record; task and notice events go to the
+owners' user rooms and the secretariat's room after the commit. Notices never write to the meeting:
+an archived meeting stays exactly as it was signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from cryptography import x509
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from ecabinet import audit, keystore, storage
+from ecabinet.auth.models import Role, User
+from ecabinet.database import after_commit, db, utcnow, write_transaction
+from ecabinet.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from ecabinet.extensions import socketio
+from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
+from meetings.access import participant_of
+from meetings.models import Meeting, MeetingStatus, ParticipantRole
+from meetings.notices import pdf, rules
+from meetings.notices.models import ConclusionNotice, NoticeStatus, NoticeTask, TaskStatus, TaskUpdate
+from meetings.notices.rules import TaskAction
+
+log = logging.getLogger(__name__)
+SECRETARIAT_ROOM = "tasks:secretariat"
+_AUDIT_ACTIONS = {TaskAction.PROGRESS: "task.progress_reported", TaskAction.COMPLETE: "task.completed",
+                  TaskAction.REOPEN: "task.reopened"}
+
+
+class SigningFailed(AppError):
+    status = 500
+    default_code = "notice_signing_failed"
+
+
+def user_room(user_id: int) -> str:
+    """A user's own room (the same name the ballots use: one room per person, whatever the domain)."""
+    return f"user:{user_id}"
+
+
+def _emit(event: str, data: dict[str, Any], rooms: Sequence[str]) -> None:
+    for room in dict.fromkeys(rooms):
+        after_commit(lambda room=room: socketio.emit(event, data, to=room))  # type: ignore[misc]
+
+
+def require_secretariat(actor: User) -> None:
+    if not actor.is_secretariat:
+        raise Forbidden("secretariat_only")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def today() -> date:
+    return rules.hanoi_today(utcnow())
+
+
+# --- visibility --------------------------------------------------------------------------------------
+
+def _owns_a_task(notice: ConclusionNotice, user: User) -> bool:
+    return any(task.owner_user_id == user.id for task in notice.tasks)
+
+
+def may_see_notice(notice: ConclusionNotice, meeting: Meeting, user: User) -> bool:
+    """Drafts: the secretariat. Issued: also the chair, the meeting's members and delegates, and task owners.
+
+    Guests are left out: they see only the items they were invited to, and a notice concludes every item.
+    """
+    if user.is_secretariat:
+        return True
+    if notice.status != NoticeStatus.ISSUED:
+        return False
+    if meeting.chair_id == user.id or _owns_a_task(notice, user):
+        return True
+    participant = participant_of(meeting, user)
+    return participant is not None and participant.role != ParticipantRole.GUEST
+
+
+def _meeting_of(notice: ConclusionNotice) -> Meeting:
+    meeting = db.session.get(Meeting, notice.meeting_id)
+    assert meeting is not None
+    return meeting
+
+
+def get_notice_for(user: User, notice_id: int) -> ConclusionNotice:
+    """The notice, or NotFound when unknown or not visible to ``user``."""
+    notice = db.session.get(ConclusionNotice, notice_id)
+    if notice is None or not may_see_notice(notice, _meeting_of(notice), user):
+        raise NotFound()
+    return notice
+
+
+def notices_for(user: User, meeting: Meeting | None = None) -> list[ConclusionNotice]:
+    query = select(ConclusionNotice).order_by(ConclusionNotice.id.desc())
+    if meeting is not None:
+        query = query.where(ConclusionNotice.meeting_id == meeting.id)
+    return [n for n in db.session.scalars(query) if may_see_notice(n, _meeting_of(n), user)]
+
+
+def notice_of(meeting: Meeting) -> ConclusionNotice | None:
+    return db.session.scalar(select(ConclusionNotice).where(ConclusionNotice.meeting_id == meeting.id))
+
+
+def may_see_task(task: NoticeTask, user: User) -> bool:
+    return user.is_secretariat or may_see_notice(task.notice, _meeting_of(task.notice), user)
+
+
+def get_task_for(user: User, task_id: int) -> NoticeTask:
+    task = db.session.get(NoticeTask, task_id)
+    if task is None or not may_see_task(task, user):
+        raise NotFound()
+    return task
+
+
+# --- drafting -----------------------------------------------------------------------------------------
+
+def _require_concluded(meeting: Meeting) -> None:
+    # a notice is its own document: allowed after the archive, which it leaves untouched
+    if meeting.status not in (MeetingStatus.CLOSED, MeetingStatus.ARCHIVED):
+        raise Conflict("notice_meeting_not_closed")
+
+
+def _require_draft(notice: ConclusionNotice) -> None:
+    if notice.status != NoticeStatus.DRAFT:
+        raise Conflict("notice_issued")
+
+
+def _checked_tasks(meeting: Meeting, tasks: Sequence[dict[str, Any]], *, first: int = 0) -> list[dict[str, Any]]:
+    """Each task's description, owner (an active member), agenda item (of this meeting) and deadline (not past)."""
+    item_ids = {item.id for item in meeting.agenda}
+    now = today()
+    out = []
+    for index, task in enumerate(tasks, first):
+        where = f"tasks[{index}]"
+        description = (task.get("description") or "").strip()
+        if not description:
+            raise Invalid("task_description_required", fields={f"{where}.description": "required"})
+        item_id = task.get("agenda_item_id")
+        if item_id is not None and item_id not in item_ids:
+            raise Invalid("task_item_invalid", fields={f"{where}.agenda_item_id": "not an item of this meeting"})
+        owner = db.session.get(User, task["owner_user_id"])
+        if owner is None or not owner.active or not owner.has_role(Role.MEMBER):
+            raise Invalid("task_owner_invalid", fields={f"{where}.owner_user_id": "not an active member"})
+        if task["deadline"] < now:
+            raise Invalid("task_deadline_past", fields={f"{where}.deadline": "before today"})
+        out.append({"agenda_item_id": item_id, "description": description, "owner_user_id": owner.id,
+                    "deadline": task["deadline"]})
+    return out
+
+
+def _add_tasks(notice: ConclusionNotice, checked: list[dict[str, Any]]) -> list[NoticeTask]:
+    added = []
+    for row in checked:
+        task = NoticeTask(notice_id=notice.id, position=len(notice.tasks) + 1, **row)
+        db.session.add(task)
+        notice.tasks.append(task)
+        added.append(task)
+    db.session.flush()
+    return added
+
+
+def _task_audit(tasks: Sequence[NoticeTask]) -> list[dict[str, Any]]:
+    return [{"id": t.id, "owner_user_id": t.owner_user_id, "deadline": t.deadline.isoformat(),
+             "agenda_item_id": t.agenda_item_id, "description": t.description} for t in tasks]
+
+
+def create_notice(meeting: Meeting, *, intro: str, tasks: Sequence[dict[str, Any]], actor: User) -> ConclusionNotice:
+    """Draft the meeting's notice from its conclusions (closed or archived meetings only; one per meeting)."""
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(meeting)
+        _require_concluded(meeting)
+        if notice_of(meeting) is not None:
+            raise Conflict("notice_exists")
+        if not any((item.conclusion or "").strip() for item in meeting.agenda):
+            raise Conflict("notice_no_conclusions")
+        checked = _checked_tasks(meeting, tasks)
+        notice = ConclusionNotice(meeting_id=meeting.id, intro=intro.strip(), created_by_id=actor.id)
+        db.session.add(notice)
+        db.session.flush()
+        added = _add_tasks(notice, checked)
+        audit.record(actor, "notice.created", notice, {"meeting_id": meeting.id, "intro": notice.intro,
+                                                       "tasks": _task_audit(added)})
+    return notice
+
+
+def edit_notice(notice: ConclusionNotice, *, intro: str | None, tasks: Sequence[dict[str, Any]] | None,
+                actor: User) -> ConclusionNotice:
+    """Rewrite the draft's intro and/or replace its task list; an issued notice never changes."""
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(notice)
+        _require_draft(notice)
+        data: dict[str, Any] = {"meeting_id": notice.meeting_id}
+        if intro is not None:
+            notice.intro = data["intro"] = intro.strip()
+        if tasks is not None:
+            checked = _checked_tasks(_meeting_of(notice), tasks)
+            notice.tasks.clear()
+            db.session.flush()
+            data["tasks"] = _task_audit(_add_tasks(notice, checked))
+        notice.updated_at = utcnow()
+        audit.record(actor, "notice.edited", notice, data)
+    return notice
+
+
+def add_task(notice: ConclusionNotice, task: dict[str, Any], *, actor: User) -> NoticeTask:
+    """Add one follow-up task to a draft."""
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(notice)
+        _require_draft(notice)
+        (added,) = _add_tasks(notice, _checked_tasks(_meeting_of(notice), [task], first=len(notice.tasks)))
+        notice.updated_at = utcnow()
+        audit.record(actor, "notice.task_added", notice, {"meeting_id": notice.meeting_id,
+                                                          "tasks": _task_audit([added])})
+    return added
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"id": user.id, "full_name": user.full_name, "title": user.title, "organisation": user.organisation}
+
+
+def notice_record(notice: ConclusionNotice, meeting: Meeting) -> dict[str, Any]:
+    """What the notice says: the meeting, its conclusions as they stand now, the intro and the tasks (JSON-ready)."""
+    return {
+        "meeting": {"id": meeting.id, "title": meeting.title, "kind": str(meeting.kind), "location": meeting.location,
+                    "starts_at": _iso(meeting.starts_at), "started_at": _iso(meeting.started_at),
+                    "closed_at": _iso(meeting.closed_at)},
+        "chair": {"user_id": meeting.chair_id, "full_name": meeting.chair.full_name, "title": meeting.chair.title},
+        "intro": notice.intro,
+        "items": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
+                   "conclusion": item.conclusion or ""} for item in meeting.agenda],
+        "tasks": [{"id": t.id, "position": t.position, "agenda_item_id": t.agenda_item_id,
+                   "description": t.description, "owner": _person(t.owner), "deadline": t.deadline.isoformat()}
+                  for t in notice.tasks],
+    }
+
+
+def preview_pdf(notice: ConclusionNotice) -> bytes:
+    """An unsigned, unnumbered rendering of a draft for the secretariat to proofread."""
+    return pdf.render_notice(notice_record(notice, _meeting_of(notice)), number_symbol=None, at=utcnow()).pdf
+
+
+def _next_number(year: int) -> int:
+    # serialised by write_transaction: numbers have no gaps and no duplicates (Decree 30 Art. 15)
+    highest = db.session.scalar(select(func.max(ConclusionNotice.number)).where(ConclusionNotice.year == year))
+    return (highest or 0) + 1
+
+
+def _office_certificate() -> x509.Certificate:
+    return x509.load_der_x509_certificate(keystore.office_signer().signing_cert.dump())
+
+
+def issue_notice(notice: ConclusionNotice, *, actor: User) -> ConclusionNotice:
+    """Number, render, sign with the Government Office's key and validate; then the notice is immutable.
+
+    Signing runs inside the write transaction on purpose: the number, the signed PDF and the record
+    commit together or not at all, so a failed signature leaves no gap in the year's numbering.
+    """
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(notice)
+        _require_draft(notice)
+        meeting = _meeting_of(notice)
+        db.session.refresh(meeting)
+        _require_concluded(meeting)
+        record = notice_record(notice, meeting)
+        if not any(item["conclusion"].strip() for item in record["items"]):
+            raise Conflict("notice_no_conclusions")
+        now = utcnow()
+        year = rules.hanoi_today(now).year
+        number = _next_number(year)
+        symbol = f"{number:02d}/{pdf.SYMBOL}"
+        built = pdf.render_notice(record, number_symbol=symbol, at=now)
+        box = built.signature_boxes["office"]
+        signed = sign_pdf(built.pdf, keystore.office_signer(), field_name=pdf.FIELD_NAME, box=box.rect,
+                          page=box.page_index, reason=f"Ban hành Thông báo kết luận số {symbol}",
+                          location=pdf.PLACE, signer_name_text=["Văn phòng Chính phủ", "Chính phủ"],
+                          timestamper_url=current_app.config.get("TSA_URL"))
+        unsigned_sha = hashlib.sha256(built.pdf).hexdigest()
+        try:
+            report = validate_signed_pdf(signed, trust_roots=keystore.trust_roots(),
+                                         expected_first_revision_sha256=unsigned_sha,
+                                         expected_signer=_office_certificate())
+        except SignatureRejected as rejected:
+            log.error("own signature on notice %s refused by validation: %s", notice.id, rejected.code)
+            raise SigningFailed() from None
+        storage.put(built.pdf)
+        notice.signed_sha256 = storage.put(signed)
+        notice.unsigned_sha256 = unsigned_sha
+        notice.status = NoticeStatus.ISSUED
+        notice.content = record
+        notice.year, notice.number = year, number
+        notice.issued_at = notice.updated_at = now
+        notice.issued_by_id = actor.id
+        audit.record(actor, "notice.issued", notice, {
+            "meeting_id": meeting.id, "number": symbol, "sha256": notice.signed_sha256,
+            "signer_subject": report.subject, "level": report.level, "task_ids": [t.id for t in notice.tasks]})
+        payload = {"notice_id": notice.id, "meeting_id": meeting.id, "number": symbol, "issued_at": now.isoformat(),
+                   "task_ids": [t.id for t in notice.tasks]}
+        _emit("notice.issued", payload, [SECRETARIAT_ROOM, *(user_room(t.owner_user_id) for t in notice.tasks)])
+    return notice
+
+
+def notice_pdf(notice: ConclusionNotice) -> bytes:
+    """The signed PDF of an issued notice; a draft preview otherwise (the caller checks who may see drafts)."""
+    if notice.signed_sha256:
+        return storage.get(notice.signed_sha256)
+    return preview_pdf(notice)
+
+
+# --- follow-up tasks -----------------------------------------------------------------------------------
+
+def _update_task(task: NoticeTask, action: TaskAction, note: str, *, actor: User) -> NoticeTask:
+    """Move a task of an issued notice: the owner reports progress, the secretariat completes or reopens."""
+    if not rules.may_act(action, is_owner=task.owner_user_id == actor.id, is_secretariat=actor.is_secretariat):
+        raise Forbidden("secretariat_only" if action != TaskAction.PROGRESS else "task_owner_only")
+    note = note.strip()
+    if action == TaskAction.PROGRESS and not note:
+        raise Invalid("task_note_required", fields={"note": "required"})
+    with write_transaction():
+        db.session.refresh(task)
+        if task.notice.status != NoticeStatus.ISSUED:
+            raise Conflict("notice_not_issued")
+        before = task.status
+        task.status = rules.next_status(before, action)
+        now = utcnow()
+        task.updated_at = now
+        task.done_at = now if task.status == TaskStatus.DONE else None
+        if note:
+            task.last_note = note
+        db.session.add(TaskUpdate(task_id=task.id, actor_id=actor.id, action=str(action), from_status=str(before),
+                                  to_status=str(task.status), note=note, at=now))
+        db.session.flush()
+        audit.record(actor, _AUDIT_ACTIONS[action], task, {"notice_id": task.notice_id, "from": str(before),
+                                                           "to": str(task.status), "note": note})
+        _emit("task.updated", task_dict(task), [user_room(task.owner_user_id), SECRETARIAT_ROOM])
+    return task
+
+
+def report_progress(task: NoticeTask, *, note: str, actor: User) -> NoticeTask:
+    """The owner (or the secretariat for them) reports progress: open → in progress, with a note."""
+    return _update_task(task, TaskAction.PROGRESS, note, actor=actor)
+
+
+def complete_task(task: NoticeTask, *, note: str, actor: User) -> NoticeTask:
+    """The secretariat marks the task done."""
+    return _update_task(task, TaskAction.COMPLETE, note, actor=actor)
+
+
+def reopen_task(task: NoticeTask, *, note: str, actor: User) -> NoticeTask:
+    """The secretariat reopens a done task (back to in progress)."""
+    return _update_task(task, TaskAction.REOPEN, note, actor=actor)
+
+
+def _status_filter(query: Select[Any], status: str, on: date) -> Select[Any]:
+    if status == rules.OVERDUE:
+        return query.where(NoticeTask.status != TaskStatus.DONE, NoticeTask.deadline < on)
+    query = query.where(NoticeTask.status == status)
+    return query if status == TaskStatus.DONE else query.where(NoticeTask.deadline >= on)
+
+
+def list_tasks(user: User, *, mine: bool = False, status: str | None = None, owner_user_id: int | None = None,
+               meeting_id: int | None = None, notice_id: int | None = None) -> list[NoticeTask]:
+    """Tasks of issued notices, by deadline. Members only ever get their own; the secretariat filters all."""
+    query = (select(NoticeTask).join(ConclusionNotice, NoticeTask.notice_id == ConclusionNotice.id)
+             .where(ConclusionNotice.status == NoticeStatus.ISSUED)
+             .order_by(NoticeTask.deadline, NoticeTask.id))
+    if mine or not user.is_secretariat:
+        query = query.where(NoticeTask.owner_user_id == user.id)
+    if owner_user_id is not None:
+        query = query.where(NoticeTask.owner_user_id == owner_user_id)
+    if meeting_id is not None:
+        query = query.where(ConclusionNotice.meeting_id == meeting_id)
+    if notice_id is not None:
+        query = query.where(NoticeTask.notice_id == notice_id)
+    if status is not None:
+        query = _status_filter(query, status, today())
+    return list(db.session.scalars(query))
+
+
+# --- payloads ------------------------------------------------------------------------------------------
+
+def task_dict(task: NoticeTask, *, history: bool = False, on: date | None = None) -> dict[str, Any]:
+    """A task as the API shows it; ``status`` is the shown one (``overdue`` when past its deadline)."""
+    on = on or today()
+    out = {"id": task.id, "notice_id": task.notice_id, "meeting_id": task.notice.meeting_id,
+           "number": task.notice.number_symbol, "position": task.position, "agenda_item_id": task.agenda_item_id,
+           "description": task.description, "owner": _person(task.owner), "owner_user_id": task.owner_user_id,
+           "deadline": task.deadline.isoformat(), "status": rules.shown_status(task.status, task.deadline, on),
+           "work_status": str(task.status), "overdue": rules.is_overdue(task.status, task.deadline, on),
+           "last_note": task.last_note, "updated_at": _iso(task.updated_at), "done_at": _iso(task.done_at)}
+    if history:
+        out["history"] = [{"action": u.action, "from": u.from_status, "to": u.to_status, "note": u.note,
+                           "at": _iso(u.at), "actor": {"id": u.actor_id, "full_name": u.actor.full_name}}
+                          for u in task.updates]
+    return out
+
+
+def notice_dict(notice: ConclusionNotice) -> dict[str, Any]:
+    meeting = _meeting_of(notice)
+    record = notice.content or notice_record(notice, meeting)
+    on = today()
+    return {"id": notice.id, "meeting_id": notice.meeting_id, "meeting_title": meeting.title,
+            "meeting_status": str(meeting.status), "status": str(notice.status), "number": notice.number_symbol,
+            "intro": notice.intro, "items": record["items"],
+            "tasks": [task_dict(t, on=on) for t in notice.tasks],
+            "created_at": _iso(notice.created_at), "updated_at": _iso(notice.updated_at),
+            "issued_at": _iso(notice.issued_at), "sha256": notice.signed_sha256,
+            "pdf_url": f"/api/v1/notices/{notice.id}/pdf"}

@@ -1,0 +1,79 @@
+// Conclusion notice editor (secretariat), task list (owner) and tracker (secretariat); writes go through the API.
+(function () {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const statusBox = document.getElementById("notice-status");
+  function say(text) { if (statusBox) { statusBox.hidden = false; statusBox.textContent = text; } }
+  function newKey() { return (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random(); }
+  async function call(method, path, body, key) {
+    const headers = { "Content-Type": "application/json", "X-CSRFToken": csrf };
+    if (key) headers["Idempotency-Key"] = key;
+    const res = await fetch("/api/v1" + path, { method, headers, credentials: "same-origin",
+      body: body ? JSON.stringify(body) : undefined });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw (data.error || { message: res.statusText });
+    return data;
+  }
+  async function act(promise) {
+    try { await promise; location.reload(); } catch (e) { say(e.message); }
+  }
+
+  const notice = document.getElementById("notice");
+  if (notice) {
+    const meetingId = Number(notice.dataset.meetingId);
+    const noticeId = Number(notice.dataset.noticeId);
+    // one key per page view: a retried click returns the same draft instead of a conflict
+    const createKey = newKey();
+    const create = document.getElementById("create-notice");
+    if (create) create.addEventListener("click", () => act(call("POST", `/meetings/${meetingId}/notices`, {}, createKey)));
+    const intro = document.getElementById("intro-form");
+    if (intro) intro.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      act(call("PATCH", `/notices/${noticeId}`, { intro: intro.elements.intro.value }));
+    });
+    const taskForm = document.getElementById("task-form");
+    const taskKey = newKey();
+    if (taskForm) taskForm.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const f = taskForm.elements;
+      act(call("POST", `/notices/${noticeId}/tasks`, {
+        description: f.description.value, owner_user_id: Number(f.owner_user_id.value), deadline: f.deadline.value,
+        agenda_item_id: f.agenda_item_id.value ? Number(f.agenda_item_id.value) : null,
+      }, taskKey));
+    });
+    const issue = document.getElementById("issue-notice");
+    if (issue) issue.addEventListener("click", () => { issue.disabled = true; say("…"); act(call("POST", `/notices/${noticeId}/issue`)); });
+  }
+
+  const tasks = document.getElementById("tasks");
+  if (tasks) {
+    tasks.querySelectorAll("li[data-task-id]").forEach((li) => {
+      const id = Number(li.dataset.taskId);
+      const form = li.querySelector(".progress-form");
+      if (form) form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        act(call("POST", `/tasks/${id}/progress`, { note: form.elements.note.value }));
+      });
+      li.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click",
+        () => act(call("POST", `/tasks/${id}/${b.dataset.action}`, {}))));
+    });
+    const filter = document.getElementById("task-filter");
+    if (filter) {
+      filter.elements.status.value = new URLSearchParams(location.search).get("status") || "";
+      filter.addEventListener("change", () => {
+        const status = filter.elements.status.value;
+        location.search = status ? `?status=${encodeURIComponent(status)}` : "";
+      });
+    }
+    if (window.io) {
+      // the server sends task.updated for this user's tasks (every task to the secretariat)
+      const socket = window.io();
+      socket.on("connect", () => socket.emit("join_tasks", {}, () => {}));
+      socket.on("task.updated", (task) => {
+        const li = document.getElementById(`task-${task.id}`);
+        if (li && li.dataset.status !== task.status) location.reload();
+      });
+      socket.on("notice.issued", () => location.reload());
+    }
+  }
+})();
