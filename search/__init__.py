@@ -1,0 +1,33 @@
+"""Search across meetings, dossiers, conclusions and ballots, insensitive to Vietnamese diacritics."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from ecabinet import errors
+from search import models  # noqa: F401  (tables register with the metadata)
+
+errors.MESSAGES.update({
+    "search_query_empty": _l("Enter at least one word to search for."),
+    "search_query_too_long": _l("The search text is too long (at most 200 characters)."),
+})
+
+_registered = False
+
+
+def init_app(app: Flask) -> None:
+    """Register the search API and page, the index listener, and the ``search`` command group."""
+    global _registered
+    from search import index
+    from search.views import api
+    from search.web import web
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    index.install()
+    if not _registered:
+        from ecabinet.cli import INIT_STEPS, cli
+        from search.cli import fill_if_empty, search_group
+
+        cli.add_command(search_group)
+        INIT_STEPS.append(fill_if_empty)
+        _registered = True
