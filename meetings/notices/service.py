@@ -26,7 +26,13 @@ from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
 from meetings.access import participant_of
 from meetings.models import Meeting, MeetingStatus, ParticipantRole
 from meetings.notices import pdf, rules
-from meetings.notices.models import ConclusionNotice, NoticeStatus, NoticeTask, TaskStatus, TaskUpdate
+from meetings.notices.models import (
+    ConclusionNotice,
+    NoticeStatus,
+    NoticeTask,
+    TaskStatus,
+    TaskUpdate,
+)
 from meetings.notices.rules import TaskAction
 
 log = logging.getLogger(__name__)

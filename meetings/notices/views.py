@@ -11,7 +11,14 @@ from flask_login import current_user, login_required
 from ecabinet.idempotency import idempotent
 from meetings.access import get_meeting_for
 from meetings.notices import service
-from meetings.notices.schemas import NoticeIn, NoticePatch, ProgressIn, TaskIn, TaskNoteIn, TaskQuery
+from meetings.notices.schemas import (
+    NoticeIn,
+    NoticePatch,
+    ProgressIn,
+    TaskIn,
+    TaskNoteIn,
+    TaskQuery,
+)
 
 api = APIBlueprint("notices_api", __name__, url_prefix="/api/v1", tag="Conclusion notices and tasks")
 
@@ -81,7 +88,8 @@ def issue_notice(notice_id: int) -> dict[str, Any]:
 def notice_pdf(notice_id: int) -> Response:
     """The signed notice; for a draft (the secretariat only), an unsigned preview."""
     notice = service.get_notice_for(current_user, notice_id)
-    name = f"thong-bao-ket-luan-{notice.year}-{notice.number:02d}.pdf" if notice.number else f"du-thao-tb-{notice.id}.pdf"
+    name = (f"thong-bao-ket-luan-{notice.year}-{notice.number:02d}.pdf" if notice.number
+            else f"du-thao-tb-{notice.id}.pdf")
     return Response(service.notice_pdf(notice), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"})
 

@@ -68,7 +68,8 @@ def meeting_notice_page(meeting_id: int) -> Any:
     if current_user.is_secretariat:
         members = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name))
                    if u.has_role(Role.MEMBER)]
-    return render_template("notices/notice.html", meeting=meeting, notice=service.notice_dict(notice) if notice else None,
+    shown = service.notice_dict(notice) if notice else None
+    return render_template("notices/notice.html", meeting=meeting, notice=shown,
                            members=members, labels=STATUS_LABELS, secretariat=current_user.is_secretariat,
                            deadline_text=pdf.deadline_text, owner_body=pdf.owner_body,
                            concluded=str(meeting.status) in ("closed", "archived"))

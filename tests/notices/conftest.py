@@ -38,7 +38,8 @@ def run_session(cast: Any, api: Any, conclusions: list[str] = CONCLUSIONS) -> Co
         assert clients[name].post(f"/meetings/{meeting_id}/checkin").status_code == 201
     for item_id, text in zip(item_ids, conclusions, strict=False):
         assert chair.post(f"/meetings/{meeting_id}/agenda/{item_id}/activate").status_code == 200
-        assert secretary.put(f"/meetings/{meeting_id}/agenda/{item_id}/conclusion", json={"text": text}).status_code == 200
+        answer = secretary.put(f"/meetings/{meeting_id}/agenda/{item_id}/conclusion", json={"text": text})
+        assert answer.status_code == 200
     assert chair.post(f"/meetings/{meeting_id}/session/close").get_json()["status"] == "closed"
     return Concluded(meeting_id, item_ids, clients)
 
