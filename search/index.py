@@ -170,8 +170,10 @@ def _put(connection: sa.Connection, kind: EntryKind, object_id: int, *, title: s
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         simple = sa.cast("simple", REGCONFIG)
-        values["vector"] = (sa.func.setweight(sa.func.to_tsvector(simple, folded_title), "A")
-                            .op("||")(sa.func.setweight(sa.func.to_tsvector(simple, folded_body), "B")))
+        # setweight takes a "char" label, which a bound VARCHAR does not match: hence the literals
+        values["vector"] = (sa.func.setweight(sa.func.to_tsvector(simple, folded_title), sa.literal_column("'A'"))
+                            .op("||")(sa.func.setweight(sa.func.to_tsvector(simple, folded_body),
+                                                        sa.literal_column("'B'"))))
     key = (_entries.c.kind == str(kind)) & (_entries.c.object_id == object_id)
     entry_id = connection.scalar(select(_entries.c.id).where(key))
     if entry_id is None:

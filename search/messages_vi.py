@@ -15,6 +15,7 @@ VI = {
     "Conclusion": "Kết luận",
     "Opinion ballot": "Phiếu lấy ý kiến",
     "Nothing found that you may see.": "Không tìm thấy kết quả nào trong phạm vi bạn được xem.",
-    "Diacritics are optional: \"nghi dinh\" also finds \"Nghị định\".": "Có thể gõ không dấu: \"nghi dinh\" cũng tìm được \"Nghị định\".",
+    "Diacritics are optional: \"nghi dinh\" also finds \"Nghị định\".":
+        "Có thể gõ không dấu: \"nghi dinh\" cũng tìm được \"Nghị định\".",
     "results": "kết quả",
 }
