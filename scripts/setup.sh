@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 WITH_TEST=${1:-}
 
 apt_packages=(poppler-utils)
-[ "$WITH_TEST" = "test" ] && apt_packages+=(softhsm2 chromium)
+[ "$WITH_TEST" = "test" ] && apt_packages+=(softhsm2 chromium nginx-light)
 missing=()
 for pkg in "${apt_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then
