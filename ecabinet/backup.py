@@ -155,7 +155,8 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     env = {**os.environ}
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
-    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    # URL.set() ignores None, so the password is dropped with the named tuple's own _replace()
+    conninfo = url._replace(drivername="postgresql", password=None).render_as_string(hide_password=False)
     return conninfo, env
 
 
