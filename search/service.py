@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.orm import selectinload
 
 from ballots.models import Ballot
 from ballots.service import ballots_for, get_ballot_for
@@ -67,7 +68,12 @@ def search(user: User, query: str, *, kind: str | None = None, limit: int = 20) 
     terms = parse_query(query)
     limit = max(1, min(limit, MAX_RESULTS))
     results: list[Result] = []
-    for entry in _ranked(terms, _scope(user), kind, limit * 2 + 10):
+    scope = _scope(user)
+    if scope is None:
+        return []
+    entries = _ranked(terms, scope, kind, limit * 2 + 10)
+    loaded = _preload(entries)  # noqa: F841  (held so the checks below find the objects in the identity map)
+    for entry in entries:
         if _visible(entry, user):
             results.append(_result(entry, terms))
             if len(results) == limit:
@@ -75,8 +81,8 @@ def search(user: User, query: str, *, kind: str | None = None, limit: int = 20) 
     return results
 
 
-def _scope(user: User) -> sa.ColumnElement[bool]:
-    """A superset (never wider than the access rules) of what ``user`` may see, as SQL."""
+def _scope(user: User) -> sa.ColumnElement[bool] | None:
+    """A superset (never wider than the access rules) of what ``user`` may see, as SQL; None for nothing."""
     e = SearchEntry.__table__.c
     readable = [str(level) for level in Confidentiality if user.may_read(level)]
     level_ok = (e.kind != str(EntryKind.DOCUMENT)) | e.confidentiality.in_(readable)
@@ -93,6 +99,8 @@ def _scope(user: User) -> sa.ColumnElement[bool]:
         else:
             full.append(meeting.id)
     ballots = [b.id for b in ballots_for(user)]
+    if not (full or guest_meetings or ballots):
+        return None
     is_ballot = e.kind == str(EntryKind.BALLOT)
     return level_ok & sa.or_(
         is_ballot & e.object_id.in_(ballots),
@@ -119,6 +127,24 @@ def _ranked(terms: text.Terms, scope: sa.ColumnElement[bool], kind: str | None, 
                  .order_by(rank))
     return list(db.session.scalars(query.order_by(SearchEntry.updated_at.desc(), SearchEntry.id.desc())
                                    .limit(limit)))
+
+
+def _preload(entries: list[SearchEntry]) -> list[object]:
+    """Load the candidates' meetings (with participants), documents and ballots in three queries."""
+    def ids(*kinds: EntryKind, attr: str = "object_id") -> set[int]:
+        return {getattr(e, attr) for e in entries if e.kind in kinds and getattr(e, attr) is not None}
+
+    meeting_ids = ids(*[k for k in EntryKind if k != EntryKind.BALLOT], attr="meeting_id")
+    loaded: list[object] = []
+    if meeting_ids:
+        loaded += db.session.scalars(select(Meeting).where(Meeting.id.in_(meeting_ids))
+                                     .options(selectinload(Meeting.participants))).all()
+    if document_ids := ids(EntryKind.DOCUMENT):
+        loaded += db.session.scalars(select(Document).where(Document.id.in_(document_ids))).all()
+    if ballot_ids := ids(EntryKind.BALLOT):
+        loaded += db.session.scalars(select(Ballot).where(Ballot.id.in_(ballot_ids))
+                                     .options(selectinload(Ballot.recipients))).all()
+    return loaded
 
 
 def _visible(entry: SearchEntry, user: User) -> bool:
