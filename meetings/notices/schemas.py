@@ -16,6 +16,10 @@ class TaskIn(Schema):
     deadline = Date(required=True)
 
 
+class NewTaskIn(TaskIn):
+    """One task added to a draft (its own name in the OpenAPI document: TaskIn is also nested in NoticeIn)."""
+
+
 class NoticeIn(Schema):
     intro = String(load_default="", validate=Length(max=50_000))
     tasks = List(Nested(TaskIn), load_default=list, validate=Length(max=200))

@@ -12,10 +12,10 @@ from ecabinet.idempotency import idempotent
 from meetings.access import get_meeting_for
 from meetings.notices import service
 from meetings.notices.schemas import (
+    NewTaskIn,
     NoticeIn,
     NoticePatch,
     ProgressIn,
-    TaskIn,
     TaskNoteIn,
     TaskQuery,
 )
@@ -66,7 +66,7 @@ def edit_notice(notice_id: int, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @api.post("/notices/<int:notice_id>/tasks")
-@api.input(TaskIn, arg_name="body")
+@api.input(NewTaskIn, arg_name="body")
 @login_required
 @idempotent
 def add_task(notice_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -263,3 +264,15 @@ def test_a_signature_that_fails_validation_records_nothing(concluded, cast, monk
     monkeypatch.undo()
     # no number was used up by the failure
     assert secretary.post(f"/notices/{notice_id}/issue").get_json()["number"] == "01/TB-VPCP"
+
+
+def test_concurrent_issues_get_distinct_numbers_without_gaps(cast, api, ministries):
+    sessions = [run_session(cast, api) for _ in range(4)]
+    secretary = sessions[0].clients["secretary"]
+    drafts = [secretary.post(f"/meetings/{s.meeting_id}/notices", json={}).get_json()["id"] for s in sessions]
+    clients = [api(cast.secretary) for _ in drafts]
+    with ThreadPoolExecutor(max_workers=len(drafts)) as pool:
+        answers = list(pool.map(lambda pair: pair[0].post(f"/notices/{pair[1]}/issue"), zip(clients, drafts,
+                                                                                             strict=True)))
+    assert [a.status_code for a in answers] == [200] * len(drafts)
+    assert sorted(a.get_json()["number"] for a in answers) == ["01/TB-VPCP", "02/TB-VPCP", "03/TB-VPCP", "04/TB-VPCP"]
