@@ -18,13 +18,13 @@ from typing import Any
 
 import socketio
 from flask import request, session
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, join_room
 from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet.database import UTCDateTime, after_commit, db, utcnow
-from ecabinet.errors import AppError, Invalid, NotFound
+from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,24 @@ def events_after(meeting_id: int, last_seq: int) -> list[dict[str, Any]]:
 # --- who may join a meeting room: decided by the meetings package -------------------------------
 
 JoinAuthorizer = Callable[[Any, int], bool]
+#: (meeting_id, user ids in its room) -> the ids that may stay; the sweeper's batch form of may_join
+RoomAuthorizer = Callable[[int, set[int]], set[int]]
 _join_authorizer: JoinAuthorizer | None = None
+_room_authorizer: RoomAuthorizer | None = None
 
 
-def set_join_authorizer(authorizer: JoinAuthorizer) -> None:
-    global _join_authorizer
+def set_join_authorizer(authorizer: JoinAuthorizer, *, room_authorizer: RoomAuthorizer | None = None) -> None:
+    global _join_authorizer, _room_authorizer
     _join_authorizer = authorizer
+    _room_authorizer = room_authorizer
+
+
+def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
+    if _room_authorizer is not None:
+        return _room_authorizer(meeting_id, user_ids)
+    from ecabinet.auth.models import User
+
+    return {uid for uid in user_ids if (user := db.session.get(User, uid)) is not None and may_join(user, meeting_id)}
 
 
 def may_join(user: Any, meeting_id: int) -> bool:
@@ -254,7 +266,9 @@ def register_socket_handlers() -> None:
         """Sent by every client; refused without a valid token or session cookie."""
         auth_session = _authenticate(auth)
         if auth_session is None:
-            raise ConnectionRefusedError({"code": "not_authenticated"})
+            # the client library shows the first argument as the error's message and the second as its data
+            refusal = NotAuthenticated()
+            raise ConnectionRefusedError(refusal.code, refusal.body())
         with _connections_lock:
             _connections[request.sid] = _Connection(auth_session.user_id, auth_session.id)
         db.session.remove()
@@ -268,13 +282,11 @@ def register_socket_handlers() -> None:
     @socketio_ext.on("join")
     def on_join(payload: Any = None) -> dict[str, Any]:
         """A tablet joins a meeting room; it gets an ack, the missed events in order, then live ones."""
-        from ecabinet.auth.models import User
-
         try:
             meeting_id, last_seq = _parse_join(payload)
             connection = _connections.get(request.sid)
-            user = db.session.get(User, connection.user_id) if connection else None
-            if user is None or not may_join(user, meeting_id):
+            # the room form of the rule: a reconnect storm of N tablets must not scan N participants each
+            if connection is None or connection.user_id not in who_may_stay(meeting_id, {connection.user_id}):
                 raise NotFound()
             seq = current_seq(meeting_id)
             manager = _manager()
@@ -328,28 +340,30 @@ def disconnect_auth_session(auth_session_id: int) -> None:
 
 
 def sweep_once() -> None:
-    """Drop sockets whose login ended and rooms their user may no longer see."""
-    from ecabinet.auth.models import User
+    """Drop sockets whose login ended and rooms their user may no longer see.
+
+    It runs on the gevent hub every second next to the broadcasts, so it costs a few queries per
+    process whatever the number of tablets (one for the logins, two per meeting with a room), and
+    it yields between meetings.
+    """
     from ecabinet.auth.service import valid_session_ids
 
     snapshot = list(_connections.items())
     if not snapshot:
         return
     valid = valid_session_ids(sorted({c.auth_session_id for _, c in snapshot}), utcnow())
-    # one query for every connected user: the checks below then run from the identity map
-    users = {user.id: user for user in db.session.scalars(
-        select(User).where(User.id.in_({c.user_id for _, c in snapshot if c.meetings})))}
-    allowed: dict[tuple[int, int], bool] = {}
+    rooms: dict[int, list[tuple[str, int]]] = {}
     for sid, connection in snapshot:
         if connection.auth_session_id not in valid:
             socketio_ext.server.disconnect(sid, namespace="/")
             continue
         for meeting_id in list(connection.meetings):
-            key = (connection.user_id, meeting_id)
-            if key not in allowed:
-                user = users.get(connection.user_id)
-                allowed[key] = user is not None and may_join(user, meeting_id)
-            if not allowed[key]:
+            rooms.setdefault(meeting_id, []).append((sid, connection.user_id))
+    for meeting_id, members in rooms.items():
+        socketio_ext.sleep(0)
+        allowed = who_may_stay(meeting_id, {user_id for _, user_id in members})
+        for sid, user_id in members:
+            if user_id not in allowed:
                 _leave(sid, meeting_id)
                 socketio_ext.emit("removed", {"meeting_id": meeting_id}, to=sid)
 

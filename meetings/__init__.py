@@ -43,7 +43,11 @@ def init_app(app: Flask) -> None:
         meeting = db.session.get(Meeting, meeting_id)
         return meeting is not None and access.may_see_meeting(meeting, user)  # type: ignore[arg-type]
 
-    realtime.set_join_authorizer(may_join)
+    def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
+        meeting = db.session.get(Meeting, meeting_id)
+        return access.users_who_may_see_meeting(meeting, user_ids) if meeting is not None else set()
+
+    realtime.set_join_authorizer(may_join, room_authorizer=who_may_stay)
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)
     from meetings.demo import demo_step

@@ -8,6 +8,7 @@ import signal
 import time
 
 import pytest
+import sqlalchemy as sa
 import redis
 import socketio
 
@@ -184,3 +185,34 @@ def test_logout_disconnects_the_users_sockets_within_two_seconds(world):
     while tablet.client.connected and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not tablet.client.connected
+
+
+def test_a_member_removed_from_the_meeting_leaves_the_room_within_two_seconds(world, cast):
+    from ecabinet.database import db, write_transaction
+    from meetings.models import Participant
+
+    scenario, tokens, serve = world
+    server = serve()
+    meeting_id = scenario.meeting.id
+    staying = Tablet(server.url, tokens["member_a"], meeting_id).connect()
+    removed = Tablet(server.url, tokens["member_b"], meeting_id).connect()
+    notices: list[dict] = []
+    removed.client.on("removed", notices.append)
+    chair = Http(server.url, tokens["chair"])
+    chair.post(f"/meetings/{meeting_id}/session/start")
+    assert removed.wait_for_seq(1)
+    # no removal endpoint yet: the row goes the way a future service would take it out
+    db.session.rollback()
+    with write_transaction():
+        db.session.delete(db.session.scalar(sa.select(Participant).where(Participant.meeting_id == meeting_id,
+                                                                         Participant.user_id == cast.member_b.id)))
+    deadline = time.monotonic() + 2
+    while not notices and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert notices == [{"meeting_id": meeting_id}]
+    chair.post(f"/meetings/{meeting_id}/agenda/{scenario.items[0].id}/activate")
+    assert staying.wait_for_seq(2)
+    time.sleep(0.3)
+    assert removed.applied == [1] and removed.client.connected
+    staying.close()
+    removed.close()
