@@ -18,7 +18,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,10 +288,9 @@ def deployment(production_database: str,
     assert init.returncode == 0, init.stderr[-3000:]
     backends = [ServerProcess(data_dir, production_database, message_queue=REDIS_URL,
                               origins=[public_url]) for _ in range(2)]
-    for backend in backends:
+    for backend in backends:  # one at a time: two imports at once can outlast the start timeout
         backend.env.update(env)
-    with ThreadPoolExecutor(len(backends)) as pool:
-        list(pool.map(ServerProcess.start, backends))
+        backend.start()
 
     # docs/DEPLOY.md, "nginx": render the template with this deployment's values
     values = {"ECABINET_BACKENDS": " ".join(map(Deployment.address, backends)),
