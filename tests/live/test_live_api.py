@@ -189,3 +189,33 @@ def test_events_catch_up_over_http(room):
     caught = clients["member_b"].get(f"/meetings/{meeting_id}/events?after=1").get_json()["events"]
     assert [(e["seq"], e["type"]) for e in caught] == [(2, "attendance.changed")]
     assert_error(clients["outsider"].get(f"/meetings/{meeting_id}/events"), 404, "not_found")
+
+
+@pytest.mark.parametrize(("secret", "chair_choice", "passed", "decided_by_chair"), [
+    (False, "agree", True, True),
+    (False, "disagree", False, True),
+    # a secret vote keeps no one's choice, the chair's included, so nothing can break the tie: it does not pass
+    # (and announcing the chair's side as the winner would itself reveal how the chair voted)
+    (True, "agree", False, False),
+    (True, "disagree", False, False),
+])
+def test_a_tie_follows_the_chair_in_a_named_vote_only(room, cast, secret, chair_choice, passed, decided_by_chair):
+    from meetings.live.models import VoteParticipation
+    from meetings.models import Participant, ParticipantRole
+
+    scenario, clients = room
+    # a fourth member makes an even room: chair and member_a against member_b and the outsider, or the reverse
+    db.session.add(Participant(meeting_id=scenario.meeting.id, user_id=cast.outsider.id, role=ParticipantRole.MEMBER))
+    db.session.commit()
+    meeting_id = start(room)
+    vote_id = clients["chair"].post(f"/meetings/{meeting_id}/votes",
+                                    json={"question": "Hoà phiếu", "secret": secret}).get_json()["id"]
+    other = "disagree" if chair_choice == "agree" else "agree"
+    for name, choice in (("chair", chair_choice), ("member_a", chair_choice), ("member_b", other), ("outsider", other)):
+        assert clients[name].post(f"/votes/{vote_id}/cast", json={"choice": choice}).status_code == 201
+    result = clients["chair"].post(f"/votes/{vote_id}/close").get_json()
+    assert (result["agree"], result["disagree"], result["total_members"]) == (2, 2, 4)
+    assert (result["tie"], result["passed"], result["decided_by_chair"]) == (True, passed, decided_by_chair)
+    stored = [row.choice for row in db.session.scalars(sa.select(VoteParticipation)
+                                                       .where(VoteParticipation.vote_id == vote_id))]
+    assert all(choice is None for choice in stored) if secret else all(choice is not None for choice in stored)
