@@ -300,11 +300,12 @@ def verify_backup(src: Path, *, manifest_sha256: str | None = None) -> BackupSum
         database = manifest["database"]
         ok = (manifest["format"] == FORMAT and database["kind"] in DATABASE_FILES
               and database["file"] == DATABASE_FILES[database["kind"]] and database["file"] in listed)
+        newer = int(manifest["format_version"]) > FORMAT_VERSION
     except (ValueError, KeyError, TypeError) as error:
         raise BackupError(f"{MANIFEST} is damaged ({error.__class__.__name__})") from error
     if not ok:
         raise BackupError(f"{MANIFEST} does not describe an e-Cabinet backup")
-    if manifest["format_version"] > FORMAT_VERSION:
+    if newer:
         raise BackupError(f"backup format {manifest['format_version']} is newer than this version understands")
     present = {path.relative_to(src).as_posix() for path in src.rglob("*") if not path.is_dir()}
     present.discard(MANIFEST)

@@ -374,6 +374,22 @@ def test_backup_refuses_an_existing_destination_or_one_inside_the_data_directory
     assert not [p for p in backup.parent.iterdir() if p.name.startswith(".")]
 
 
+def test_a_broken_audit_chain_is_backed_up_and_restored_but_reported(app, live_state, target, tmp_path_factory):
+    db.session.execute(sa.text("UPDATE audit_records SET data = '{\"edited\": true}' WHERE id = 3"))
+    db.session.commit()
+    dest = tmp_path_factory.mktemp("backups") / "evidence"
+    result = app.test_cli_runner().invoke(args=["ecabinet", "backup", str(dest)])
+    assert result.exit_code == 1
+    assert "WARNING: the audit chain is BROKEN at record #3" in result.output
+    assert app.test_cli_runner().invoke(args=["ecabinet", "backup", "verify", str(dest)]).exit_code == 0
+    data_dir, restore_url = target
+    args = ["ecabinet", "restore", str(dest), "--data-dir", str(data_dir)]
+    restored = app.test_cli_runner().invoke(args=args + (["--database-url", restore_url] if restore_url else []))
+    assert restored.exit_code == 1
+    assert "Audit chain BROKEN at record #3: content does not match its hash (edited)" in restored.output
+    assert rows(_url_of(data_dir, restore_url), "SELECT data FROM audit_records WHERE id = 3") == [('{"edited": true}',)]
+
+
 def test_the_database_password_reaches_neither_the_command_line_nor_the_output():
     # a database named like the password, so that pg_dump's own error message repeats it
     url = sa.engine.make_url(PG_ADMIN_URL).set(password="s3cret-pw", database="s3cret-pw")
