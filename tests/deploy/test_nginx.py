@@ -39,6 +39,7 @@ from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import AuthSession, User
 from ecabinet.database import db
 from tests.conftest import PG_ADMIN_URL, TEST_PASSWORD, Cast, require_service
+from tests.documents import corpus
 from tests.live.harness import ROOT, ServerProcess, Tablet, free_port
 from tests.live.scenario import published_meeting
 
@@ -397,6 +398,25 @@ def test_a_foreign_origin_is_refused_through_the_proxy(live):
         assert own.connected
         assert own.transport() == transport
         own.disconnect()
+
+
+def test_a_dossier_stored_through_one_process_is_served_by_every_process(live):
+    meeting_id, items = live.new_meeting()
+    secretary, member = live.login("secretary"), live.login("member_a")
+    with live.https() as session:
+        uploaded = session.post(
+            f"{live.public_url}/api/v1/meetings/{meeting_id}/agenda/{items[0]}/documents",
+            headers={"Authorization": f"Bearer {secretary}"}, timeout=60,
+            files={"file": ("to-trinh.pdf", corpus.valid_pdf(), "application/pdf")},
+            data={"title": "Tờ trình Dự án Luật Đất đai", "doc_type": "Tờ trình"})
+    assert uploaded.status_code == 201, uploaded.text
+    path = f"/api/v1/documents/{uploaded.json()['id']}/content"
+    headers = {"Authorization": f"Bearer {member}", "Connection": "close"}
+    for backend in live.backends:  # each process directly: the file is only in the shared dir
+        with requests.Session() as direct:
+            served = direct.get(f"{backend.url}{path}", headers=headers, timeout=60)
+        assert served.status_code == 200, served.text[:300]
+        assert served.content.startswith(b"%PDF")
 
 
 def test_tablets_on_both_processes_share_the_session_and_a_killed_process_loses_nothing(live):
