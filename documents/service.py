@@ -6,6 +6,7 @@ import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -87,6 +88,15 @@ class ServedCopy:
     version: DocumentVersion
     copy: ReaderCopy
     etag: str
+    # read inside the transaction: the commit expires every loaded object, and reading them
+    # again afterwards cost four SELECTs per delivery (a quarter of serving a cached copy)
+    sha256: str
+    number: int
+    document_id: int
+    confidentiality: str
+    reader_id: int
+    reader_name: str
+    issued_at: datetime
 
 
 def read_document(document: Document, version: DocumentVersion, *, actor: User,
@@ -103,34 +113,46 @@ def read_document(document: Document, version: DocumentVersion, *, actor: User,
             db.session.flush()
         audit.record(actor, "document.read", document,
                      {"version": version.number, "sha256": version.sha256, "first": first, "range": byte_range})
-    etag = f"{version.sha256[:32]}-{actor.id}-{int(copy.issued_at.timestamp())}"
-    return ServedCopy(version, copy, etag)
+        etag = f"{version.sha256[:32]}-{actor.id}-{int(copy.issued_at.timestamp())}"
+        served = ServedCopy(version, copy, etag, sha256=version.sha256, number=version.number,
+                            document_id=document.id, confidentiality=str(document.confidentiality),
+                            reader_id=actor.id, reader_name=actor.full_name, issued_at=copy.issued_at)
+    return served
 
 
 _PREPARED_LOCK = threading.Lock()
+#: readers' copies by (version sha256, reader, issue time), least recently used first. A reader's
+#: copy is byte-identical on every fetch (the stamp is the first-open time), so it is stamped once
+#: and served from here; the budget is in bytes and holds a whole session's dossiers for every
+#: member (27 members × 20 dossiers × ~250 kB), which a count of entries could not promise.
 _STAMPED: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
-_STAMPED_MAX = 16
+_STAMPED_BYTES = 0
+STAMPED_CACHE_MB = 256
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=64)  # a session's dossiers (6-10 items, 1-3 each) and some history
 def _prepared(sha256: str, root: str) -> pdftools.PreparedDoc:
     """The parse every reader's copy shares, once per version (stamping a 200-page dossier stays fast)."""
     return pdftools.prepare_stamp_base(storage.get(sha256))
 
 
-def stamped_bytes(served: ServedCopy, reader: User) -> bytes:
+def stamped_bytes(served: ServedCopy) -> bytes:
     """The reader's copy: name and issue time on every page; identical bytes on every fetch."""
-    key = (served.version.sha256, reader.id, int(served.copy.issued_at.timestamp()))
+    global _STAMPED_BYTES
+    key = (served.sha256, served.reader_id, int(served.issued_at.timestamp()))
     with _PREPARED_LOCK:
         if key in _STAMPED:
             _STAMPED.move_to_end(key)
             return _STAMPED[key]
-    prepared = _prepared(served.version.sha256, str(current_app.config["DATA_DIR"]))
-    data = pdftools.stamp_copy(prepared, reader_name=reader.full_name, when=served.copy.issued_at)
+    prepared = _prepared(served.sha256, str(current_app.config["DATA_DIR"]))
+    data = pdftools.stamp_copy(prepared, reader_name=served.reader_name, when=served.issued_at)
+    budget = int(current_app.config.get("STAMPED_CACHE_MB", STAMPED_CACHE_MB)) * 1024 * 1024
     with _PREPARED_LOCK:
-        _STAMPED[key] = data
-        while len(_STAMPED) > _STAMPED_MAX:
-            _STAMPED.popitem(last=False)
+        if key not in _STAMPED and len(data) <= budget:
+            _STAMPED[key] = data
+            _STAMPED_BYTES += len(data)
+        while _STAMPED_BYTES > budget and _STAMPED:
+            _STAMPED_BYTES -= len(_STAMPED.popitem(last=False)[1])
     return data
 
 

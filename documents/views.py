@@ -131,12 +131,13 @@ def content(document_id: int, query: dict[str, Any]) -> Any:
     if version is None:
         raise NotFound("version_not_found")
     served = service.read_document(document, version, actor=current_user, byte_range=request.headers.get("Range"))
-    data = service.stamped_bytes(served, current_user)
+    data = service.stamped_bytes(served)
+    # only ``served``'s plain values from here on: the commit expired the loaded objects
+    name = f"tai-lieu-{served.document_id}-v{served.number}.pdf"
     response = send_file(io.BytesIO(data), mimetype="application/pdf", etag=served.etag, conditional=True,
-                         last_modified=served.copy.issued_at, max_age=None,
-                         download_name=f"tai-lieu-{document.id}-v{version.number}.pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="tai-lieu-{document.id}-v{version.number}.pdf"'
-    if document.confidentiality != "normal":
+                         last_modified=served.issued_at, max_age=None, download_name=name)
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    if served.confidentiality != "normal":
         response.headers["Cache-Control"] = "private, no-store"
     else:
         response.headers["Cache-Control"] = "private, no-cache"
