@@ -2,9 +2,13 @@
 tablets receiving the event, against a raw `websockets` broadcast and a bare Flask-SocketIO emit of
 the same payload, interleaved in one run (A B C A B C ...), on one process or two joined by Redis.
 
-    python -m bench.live_push --n 50 500 [1000] [--processes 1 2] [--rounds 15]
+    python -m bench.live_push [--n 50 100 500 1000] [--processes 1 2] [--rounds 12] [--p99-budget-ms 150]
 
-Writes bench/results/live_push.json. Zero lost events is a requirement: a miss fails the run.
+Writes bench/results/live_push.json with, per setup, p50/p99 and the ratios to the baselines, the
+server CPU per delivered event, and the targets of issues 4 and 7 checked. Capacity: for each
+number of processes, the largest N whose p99 stays under one fixed budget (interpolated between
+the measured N), so "two processes serve 1.8x the tablets of one at the same p99" is a ratio of
+two capacities. Zero lost events is a requirement: a miss fails the run.
 """
 
 from __future__ import annotations
@@ -176,8 +180,8 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
             seq += 1
             item_id = setup["item_ids"][round_no % 2]
             t0 = time.perf_counter()
-            response = await loop.run_in_executor(None, lambda: chair.post(
-                f"{app_url}/api/v1/meetings/{meeting_id}/agenda/{item_id}/activate", timeout=30))
+            command = f"{app_url}/api/v1/meetings/{meeting_id}/agenda/{item_id}/activate"
+            response = await loop.run_in_executor(None, lambda url=command: chair.post(url, timeout=30))
             assert response.status_code == 200, response.text
             last = await wait_all(tablets, seq)
             if last is None:
@@ -192,8 +196,9 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
             body_bare = {**payload_probe, "n": round_no}
             body_bare.pop("seq")
             t0 = time.perf_counter()
-            await loop.run_in_executor(None, lambda: requests.post(f"{bare_url}/emit", data=json.dumps(body_bare),
-                                                                   timeout=30))
+            bare_body = json.dumps(body_bare)
+            await loop.run_in_executor(None, lambda data=bare_body: requests.post(f"{bare_url}/emit", data=data,
+                                                                                  timeout=30))
             last = await wait_all(bare, round_no)
             if last is None:
                 lost += 1
@@ -231,23 +236,74 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
                                            "ratio": round(app_cpu / bare_cpu, 2) if bare_cpu else None}}
 
 
+def capacity(results: list[dict[str, Any]], budget_ms: float) -> float | None:
+    """The largest N whose p99 stays within the budget, interpolated linearly between measured N."""
+    points = sorted((r["n"], r["ecabinet"]["p99_ms"]) for r in results)
+    best: float | None = None
+    for (n0, p0), (n1, p1) in zip([(0, 0.0), *points], points, strict=False):
+        if p1 <= budget_ms:
+            best = n1
+        elif p0 <= budget_ms:
+            return n0 + (n1 - n0) * (budget_ms - p0) / (p1 - p0)
+        else:
+            break
+    return best
+
+
+def targets(results: list[dict[str, Any]], capacities: dict[int, float | None]) -> dict[str, Any]:
+    """The goals of issue 4 (N=500) and issue 7 (N=1000, scale-out), each with its measured value."""
+    def at(n: int, processes: int = 1) -> dict[str, Any] | None:
+        return next((r for r in results if r["n"] == n and r["processes"] == processes), None)
+
+    checks: dict[str, Any] = {"zero_lost_events": {"value": sum(r["lost_events"] for r in results), "goal": 0}}
+    checks["zero_lost_events"]["met"] = checks["zero_lost_events"]["value"] == 0
+    for n, p50_goal, p99_goal in ((500, 2.0, 3.0), (1000, 2.5, 4.0)):
+        row = at(n)
+        if row:
+            checks[f"n{n}_p50_x_raw"] = {"value": row["ratio_to_raw_p50"], "goal": p50_goal,
+                                         "met": row["ratio_to_raw_p50"] <= p50_goal}
+            checks[f"n{n}_p99_x_raw"] = {"value": row["ratio_to_raw_p99"], "goal": p99_goal,
+                                         "met": row["ratio_to_raw_p99"] <= p99_goal}
+    row = at(500)
+    if row and row["server_cpu_us_per_delivery"]["ratio"] is not None:
+        ratio = row["server_cpu_us_per_delivery"]["ratio"]
+        checks["n500_cpu_x_bare"] = {"value": ratio, "goal": 1.3, "met": ratio <= 1.3}
+    if capacities.get(1) and capacities.get(2) is not None:
+        ratio = round(capacities[2] / capacities[1], 2)  # type: ignore[operator]
+        checks["two_processes_capacity_x_one"] = {"value": ratio, "goal": 1.8, "met": ratio >= 1.8}
+    return checks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, nargs="+", default=[50, 500])
+    parser.add_argument("--n", type=int, nargs="+", default=[50, 100, 500, 1000])
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--p99-budget-ms", type=float, default=150.0,
+                        help="the fixed p99 under which capacity (largest N served) is read")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
+    started = time.monotonic()
     results = []
     for processes in args.processes:
         for n in args.n:
             result = asyncio.run(measure(n, processes, args.rounds, args.redis if processes > 1 else None))
             print(json.dumps(result, ensure_ascii=False), flush=True)
             results.append(result)
+    capacities = {p: capacity([r for r in results if r["processes"] == p], args.p99_budget_ms)
+                  for p in args.processes}
+    checks = targets(results, capacities)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"benchmark": "live_push", "machine": os.uname().nodename, "cpus": os.cpu_count(),
-           "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": results}
+           "load_average_at_end": os.getloadavg(),
+           "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "wall_seconds": round(time.monotonic() - started, 1), "rounds": args.rounds,
+           "capacity": {"p99_budget_ms": args.p99_budget_ms,
+                        "largest_n_by_processes": {str(p): (round(c) if c is not None else None)
+                                                   for p, c in capacities.items()}},
+           "targets": checks, "results": results}
     (RESULTS / "live_push.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
+    print(json.dumps({"capacity": out["capacity"], "targets": checks}, ensure_ascii=False), flush=True)
     return 1 if any(r["lost_events"] for r in results) else 0
 
 

@@ -22,10 +22,17 @@ def may_see_meeting(meeting: Meeting, user: User) -> bool:
 
 
 def users_who_may_see_meeting(meeting: Meeting, user_ids: set[int]) -> set[int]:
-    """may_see_meeting for a whole live room at once: the participants are indexed once, not scanned per user."""
-    participant_ids = set(db.session.scalars(select(Participant.user_id).where(Participant.meeting_id == meeting.id)))
-    users = db.session.scalars(select(User).where(User.id.in_(user_ids)))
-    return {user.id for user in users if _sees(meeting, user, lambda user=user: user.id in participant_ids)}
+    """may_see_meeting for a whole live room at once (the socket sweeper asks every second).
+
+    Participants of a published meeting see it whatever their roles (the last branch of ``_sees``),
+    so only the others are loaded as users to be checked one by one.
+    """
+    participant_ids = set(db.session.scalars(select(Participant.user_id).where(
+        Participant.meeting_id == meeting.id, Participant.user_id.in_(user_ids))))
+    allowed = participant_ids if meeting.status != MeetingStatus.DRAFT else set()
+    others = user_ids - allowed
+    users = db.session.scalars(select(User).where(User.id.in_(others))) if others else []
+    return allowed | {user.id for user in users if _sees(meeting, user, lambda user=user: user.id in participant_ids)}
 
 
 def _sees(meeting: Meeting, user: User, is_participant: Callable[[], bool]) -> bool:
