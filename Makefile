@@ -8,6 +8,9 @@ test:  ## set up and run the whole test suite (SQLite, then PostgreSQL)
 
 bench:
 	.venv/bin/python -m bench.live_push
+	.venv/bin/python -m bench.minutes_pdf
+	.venv/bin/python -m bench.dossier_open
+	.venv/bin/python -m bench.json_api
 	.venv/bin/python -m bench.signing
 
 translations:

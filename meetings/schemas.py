@@ -113,10 +113,22 @@ def dump_meeting(meeting: Meeting, viewer: User) -> dict[str, Any]:
                         tally=service.tally(item) if see_tally else None)
               for item in meeting.agenda if access.may_see_item(meeting, item, viewer)]
     participants = meeting.participants
+    # every participant's user in one query instead of one each: held here, so dump_participant's
+    # p.user and p.represents come from the identity map (bench/json_api.py)
+    _users = _users_of(participants)
     if participant is not None and participant.role == "guest" and not viewer.is_secretariat:
         participants = [p for p in participants if p.role != "guest" or p.user_id == viewer.id]
     return {**dump_meeting_summary(meeting), "participants": [dump_participant(p) for p in participants],
             "agenda": agenda, "my_role": _my_role(meeting, viewer)}
+
+
+def _users_of(participants: list[Participant]) -> list[User]:
+    from sqlalchemy import select
+
+    from ecabinet.database import db
+
+    ids = {p.user_id for p in participants} | {p.represents_user_id for p in participants if p.represents_user_id}
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
 
 
 def _my_role(meeting: Meeting, viewer: User) -> str | None:

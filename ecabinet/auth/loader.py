@@ -1,14 +1,33 @@
-"""Who is calling: a bearer token (API) or the browser session cookie (UI)."""
+"""Who is calling: a bearer token (API) or the browser session cookie (UI).
+
+A tablet sends its token with every request, and looking the login up cost about as much as the
+rest of a small JSON answer (bench/json_api.py). So a valid login is remembered in this process
+for ``AUTH_CACHE_SECONDS``: a change to that login or its user written through this process
+(logout, deactivation, new roles, the last-seen touch) forgets it at once; a change made by
+another server process is seen within ``AUTH_CACHE_SECONDS``. Expiry is checked on every request.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
 from flask import Request, g, session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ecabinet.auth.models import AuthSession, SessionKind, User
-from ecabinet.auth.service import find_session
+from ecabinet.auth.service import find_session, token_hash
+from ecabinet.database import db, utcnow
 from ecabinet.extensions import login_manager
 
 BROWSER_SESSION_KEY = "sid"
+AUTH_CACHE_SECONDS = 2.0
+_CACHE_MAX = 20_000
 
 
 def bearer_token(request: Request) -> str | None:
@@ -25,10 +44,10 @@ def current_auth_session() -> AuthSession | None:
 def load_user_from_request(request: Request) -> User | None:
     token = bearer_token(request)
     if token is not None:
-        auth_session = find_session(token, SessionKind.API)
+        auth_session = remembered_session(token, SessionKind.API)
         g.auth_via = "bearer"
     elif BROWSER_SESSION_KEY in session:
-        auth_session = find_session(session[BROWSER_SESSION_KEY], SessionKind.BROWSER)
+        auth_session = remembered_session(session[BROWSER_SESSION_KEY], SessionKind.BROWSER)
         g.auth_via = "cookie"
         if auth_session is None:
             session.clear()
@@ -36,3 +55,115 @@ def load_user_from_request(request: Request) -> User | None:
         return None
     g.auth_session = auth_session
     return auth_session.user if auth_session else None
+
+
+# --- the per-process memory of valid logins --------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Remembered:
+    until: float  # time.monotonic()
+    user_id: int
+    login: dict[str, Any]  # AuthSession columns
+    user: dict[str, Any]  # User columns
+
+
+_remembered: dict[tuple[str, str], _Remembered] = {}
+_lock = threading.Lock()
+_generation = 0  # bumped by every forget, so a lookup racing a change is not stored
+
+
+def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
+    """``find_session``, answered from memory when this login was found valid moments ago.
+
+    The objects returned belong to the request's database session like loaded ones, so services
+    may change them (logout sets ``revoked_at`` on this very object).
+    """
+    key = (str(kind), token_hash(token))
+    hit = _remembered.get(key)
+    if hit is not None and hit.until > time.monotonic():
+        user = _attach(User, hit.user)
+        login = _attach(AuthSession, hit.login)
+        set_committed_value(login, "user", user)  # as the joined load would have: no query, no change
+        if login.is_valid(utcnow()):
+            return login
+        forget(key)
+        return None
+    generation = _generation
+    login = find_session(token, kind)
+    if login is not None:
+        entry = _Remembered(time.monotonic() + AUTH_CACHE_SECONDS, login.user_id, _columns(login),
+                            _columns(login.user))
+        with _lock:
+            if generation == _generation:
+                if len(_remembered) >= _CACHE_MAX:
+                    _remembered.clear()
+                _remembered[key] = entry
+    return login
+
+
+def forget(key: tuple[str, str] | None = None, *, user_id: int | None = None) -> None:
+    """Forget one login, every login of a user, or (no argument) everything."""
+    global _generation
+    with _lock:
+        _generation += 1
+        if key is not None:
+            _remembered.pop(key, None)
+        elif user_id is not None:
+            for stale in [k for k, v in _remembered.items() if v.user_id == user_id]:
+                del _remembered[stale]
+        else:
+            _remembered.clear()
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    return {attr.key: (list(value) if isinstance(value := getattr(obj, attr.key), list) else value)
+            for attr in sa.inspect(type(obj)).column_attrs}
+
+
+def _attach(cls: type[Any], values: dict[str, Any]) -> Any:
+    """A persistent instance in the request's session built from remembered columns, without a query."""
+    existing = db.session.identity_map.get(identity_key(cls, values["id"]))
+    if existing is not None:
+        return existing
+    obj = manager_of_class(cls).new_instance()  # no constructor, no change events: as a query loads it
+    instance_state(obj).dict.update({k: list(v) if isinstance(v, list) else v for k, v in values.items()})
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
+
+
+_PENDING = "ecabinet_auth_forget"
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_changes(db_session: Session, flush_context: Any, instances: Any) -> None:
+    # forgotten now (this request must not reuse it) and again after commit (a request that read
+    # the old row meanwhile must not keep it)
+    for obj in (*db_session.dirty, *db_session.deleted):
+        if isinstance(obj, AuthSession):
+            key = (str(obj.kind), obj.token_hash)
+            db_session.info.setdefault(_PENDING, set()).add(key)
+            forget(key)
+        elif isinstance(obj, User):
+            db_session.info.setdefault(_PENDING, set()).add(("user", obj.id))
+            forget(user_id=obj.id)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_committed(db_session: Session) -> None:
+    for kind, value in db_session.info.pop(_PENDING, set()):
+        if kind == "user":
+            forget(user_id=value)
+        else:
+            forget((kind, value))
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_pending(db_session: Session) -> None:
+    db_session.info.pop(_PENDING, None)
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_change(state: Any) -> None:
+    if (state.is_update or state.is_delete) and any(m.class_ in (AuthSession, User) for m in state.all_mappers):
+        forget()
