@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from documents import pdftools
 from documents.models import Document, DocumentVersion, PageNote, ReaderCopy
@@ -185,6 +185,21 @@ def badge(document: Document, user: User) -> dict[str, Any]:
     last = db.session.scalar(select(ReaderCopy.version_number).where(ReaderCopy.document_id == document.id,
                                                                      ReaderCopy.user_id == user.id)
                              .order_by(ReaderCopy.version_number.desc()).limit(1))
+    return badge_after(document, last)
+
+
+def last_opened_versions(document_ids: list[int], user: User) -> dict[int, int]:
+    """Document id → the highest version ``user`` opened, for many documents in one query."""
+    if not document_ids:
+        return {}
+    rows = db.session.execute(select(ReaderCopy.document_id, func.max(ReaderCopy.version_number))
+                              .where(ReaderCopy.user_id == user.id, ReaderCopy.document_id.in_(document_ids))
+                              .group_by(ReaderCopy.document_id))
+    return {document_id: last for document_id, last in rows}
+
+
+def badge_after(document: Document, last: int | None) -> dict[str, Any]:
+    """``badge`` given the last version opened (None: never opened)."""
     current = document.current_version
     if current is None:
         return {"state": None, "changed_pages": []}
