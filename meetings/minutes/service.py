@@ -82,10 +82,13 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
         SpeakerRequest.meeting_id == meeting.id, SpeakerRequest.granted_at.is_not(None))
         .order_by(SpeakerRequest.granted_at, SpeakerRequest.id)))
     votes = list(db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.opened_at, Vote.id)))
-    named: dict[int, list[VoteParticipation]] = defaultdict(list)
-    for row in db.session.scalars(select(VoteParticipation).join(Vote).where(
-            Vote.meeting_id == meeting.id, Vote.secret.is_(False)).order_by(VoteParticipation.id)):
-        named[row.vote_id].append(row)
+    # plain rows, not objects: a named vote is one row per member, and a session has dozens of votes
+    named: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for vote_id, full_name, choice in db.session.execute(
+            select(VoteParticipation.vote_id, User.full_name, VoteParticipation.choice)
+            .join(Vote, Vote.id == VoteParticipation.vote_id).join(User, User.id == VoteParticipation.user_id)
+            .where(Vote.meeting_id == meeting.id, Vote.secret.is_(False)).order_by(VoteParticipation.id)):
+        named[vote_id].append({"full_name": full_name, "choice": choice})
     documents_of: dict[int, list[Document]] = defaultdict(list)
     for document in db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
                                        .options(selectinload(Document.versions)).order_by(Document.id)):
@@ -101,8 +104,7 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
         for vote in votes:
             if vote.agenda_item_id != item_id:
                 continue
-            names = [] if vote.secret else [{"full_name": row.user.full_name, "choice": row.choice}
-                                            for row in named[vote.id]]
+            names = [] if vote.secret else named[vote.id]
             rows.append({"id": vote.id, "question": vote.question, "secret": vote.secret, "status": vote.status,
                          "opened_at": _iso(vote.opened_at), "closed_at": _iso(vote.closed_at),
                          "result": vote.result, "names": names})
