@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -87,6 +88,14 @@ def build_signer(
     return CachedKeySigner(key, cert, chain)
 
 
+#: pyHanko's synchronous entry points each call ``asyncio.run``; under the gevent server every
+#: request greenlet shares the thread's "running loop", so a second signature or validation
+#: started while one is in progress failed with "asyncio.run() cannot be called from a running
+#: event loop" (27 members answering a ballot at once). One at a time per process: they are CPU
+#: bound under the GIL anyway. Re-entrant for a validation run from inside a signing step.
+PYHANKO_LOCK = threading.RLock()
+
+
 def sign_pdf(
     pdf_bytes: bytes,
     signer: signers.Signer,
@@ -124,13 +133,14 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
     )
     reserved = _bytes_reserved(signer, timestamped=timestamper is not None)
-    try:
-        output = pdf_signer.sign_pdf(_writer(pdf_bytes), bytes_reserved=reserved)
-    except SigningError as e:
-        if "larger than expected" not in str(e):
-            raise
-        # an unusually large timestamp token or chain: let pyHanko size it with a dry run
-        output = pdf_signer.sign_pdf(_writer(pdf_bytes))
+    with PYHANKO_LOCK:
+        try:
+            output = pdf_signer.sign_pdf(_writer(pdf_bytes), bytes_reserved=reserved)
+        except SigningError as e:
+            if "larger than expected" not in str(e):
+                raise
+            # an unusually large timestamp token or chain: let pyHanko size it with a dry run
+            output = pdf_signer.sign_pdf(_writer(pdf_bytes))
     return output.getvalue()
 
 

@@ -11,9 +11,11 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from io import BytesIO
 from typing import TypeAlias
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -29,7 +31,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
 from .ca import certificate_username
-from .signer import to_asn1
+from .signer import PYHANKO_LOCK, to_asn1
 
 MESSAGES_VI: dict[str, str] = {
     "unparseable_pdf": "Không đọc được tệp PDF.",
@@ -166,7 +168,7 @@ def _validate(
         raise SignatureRejected("signature_not_whole_file")
     if callable(crls):
         crls = _crls_for_signers(signatures, crls)
-    roots = [to_asn1(root) for root in trust_roots]
+    roots = [_asn1_root(root) for root in trust_roots]
     context = _context(roots, crls)
     signature_revisions = {sig.signed_revision for sig in signatures}
     signature_fields = {sig.field_name for sig in signatures}
@@ -222,11 +224,25 @@ def _crls_for_signers(
     return list(found)
 
 
+@lru_cache(maxsize=64)
+def _asn1_root(cert: x509.Certificate) -> asn1_x509.Certificate:
+    # the same parsed object for every validation: asn1crypto keeps the prepared (RFC 4518) form
+    # of its names, which pyhanko-certvalidator compares when building each path
+    return to_asn1(cert)
+
+
+@lru_cache(maxsize=64)
+def _parsed_crl(der: bytes) -> asn1_crl.CertificateList:
+    # keyed by the exact bytes, so a new CRL (a revocation) is always parsed and used afresh; the
+    # ValidationContext is still new for every validation (its moment is "now", never reused)
+    return asn1_crl.CertificateList.load(der)
+
+
 def _context(roots: list[asn1_x509.Certificate], crls: Sequence[bytes]) -> ValidationContext:
     # with CRLs, every certificate of the chain must be covered, declared distribution point or not
     return ValidationContext(
         trust_roots=roots,
-        crls=list(crls),
+        crls=[_parsed_crl(bytes(der)) for der in crls],
         allow_fetching=False,
         revocation_mode="require" if crls else "soft-fail",
     )
@@ -249,11 +265,12 @@ def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) ->
     usage = embedded.signer_cert.key_usage_value
     if usage is None or "non_repudiation" not in usage.native:
         raise SignatureRejected("missing_non_repudiation")
-    return validate_pdf_signature(
-        embedded,
-        signer_validation_context=context,
-        key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
-    )
+    with PYHANKO_LOCK:  # asyncio.run inside: see signer.PYHANKO_LOCK
+        return validate_pdf_signature(
+            embedded,
+            signer_validation_context=context,
+            key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
+        )
 
 
 def _check_integrity(status: PdfSignatureStatus, *, last: bool, signature_fields: set[str]) -> None:
