@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -334,8 +335,32 @@ def _ca_key_usage() -> x509.KeyUsage:
     )
 
 
+# A CRL is re-signed at most this often for the same issuer and the same revoked entries: every
+# answer validates against CRLs, and a fresh pair each time (a new CRL number, new bytes) cost the
+# signing and made pyhanko-certvalidator parse and match them anew. A revocation changes the
+# entries, so it is in the very next CRL; 60 s keeps lastUpdate within minutes of now.
+_CRL_REUSE = timedelta(seconds=60)
+_crl_cache: dict[tuple[bytes, tuple[tuple[int, datetime], ...]], tuple[datetime, bytes]] = {}
+_crl_cache_lock = threading.Lock()
+
+
 def _crl(key: SigningKey, issuer: x509.Certificate, entries: list[tuple[int, datetime]]) -> bytes:
     now = datetime.now(UTC)
+    cache_key = (issuer.fingerprint(hashes.SHA256()), tuple(sorted(entries)))
+    with _crl_cache_lock:
+        cached = _crl_cache.get(cache_key)
+        if cached is not None and now - cached[0] < _CRL_REUSE:
+            return cached[1]
+    der = _sign_crl(key, issuer, entries, now)
+    with _crl_cache_lock:
+        if len(_crl_cache) > 64:  # superseded revocation states: drop them all
+            _crl_cache.clear()
+        _crl_cache[cache_key] = (now, der)
+    return der
+
+
+def _sign_crl(key: SigningKey, issuer: x509.Certificate, entries: list[tuple[int, datetime]],
+              now: datetime) -> bytes:
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuer.subject)
