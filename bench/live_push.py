@@ -284,10 +284,16 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     started = time.monotonic()
-    results = []
+    results: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
     for processes in args.processes:
         for n in args.n:
-            result = asyncio.run(measure(n, processes, args.rounds, args.redis if processes > 1 else None))
+            try:
+                result = asyncio.run(measure(n, processes, args.rounds, args.redis if processes > 1 else None))
+            except Exception as error:  # one setup that cannot run must not lose the others' figures
+                failures.append({"n": n, "processes": processes, "error": repr(error)})
+                print(json.dumps(failures[-1]), flush=True)
+                continue
             print(json.dumps(result, ensure_ascii=False), flush=True)
             results.append(result)
     capacities = {p: capacity([r for r in results if r["processes"] == p], args.p99_budget_ms)
@@ -301,10 +307,10 @@ def main() -> int:
            "capacity": {"p99_budget_ms": args.p99_budget_ms,
                         "largest_n_by_processes": {str(p): (round(c) if c is not None else None)
                                                    for p, c in capacities.items()}},
-           "targets": checks, "results": results}
+           "targets": checks, "results": results, "failed_setups": failures}
     (RESULTS / "live_push.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print(json.dumps({"capacity": out["capacity"], "targets": checks}, ensure_ascii=False), flush=True)
-    return 1 if any(r["lost_events"] for r in results) else 0
+    return 1 if failures or any(r["lost_events"] for r in results) else 0
 
 
 if __name__ == "__main__":

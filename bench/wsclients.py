@@ -66,12 +66,28 @@ class RawClient:
         self.task = asyncio.ensure_future(self.run())
 
 
-async def start_all(clients: list[Any], batch: int = 50) -> None:
+async def start_all(clients: list[Any], batch: int = 50, attempts: int = 3) -> None:
+    """Connect in batches; a client whose connection failed (a loaded machine drops handshakes)
+    is started again, and a client that still cannot connect fails the run with its error."""
     for index in range(0, len(clients), batch):
         group = clients[index:index + batch]
         for client in group:
             client.start()
-        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in group)), 120)
+        for attempt in range(attempts):
+            deadline = time.perf_counter() + 120
+            while time.perf_counter() < deadline and not all(c.ready.is_set() or c.task.done() for c in group):
+                await asyncio.sleep(0.01)
+            failed = [c for c in group if not c.ready.is_set()]
+            if not failed:
+                break
+            if attempt == attempts - 1:
+                task = failed[0].task
+                error = task.exception() if task.done() and not task.cancelled() else "timed out"
+                raise RuntimeError(f"{len(failed)} clients could not connect: {error!r}")
+            for client in failed:
+                if not client.task.done():
+                    client.task.cancel()
+                client.start()
 
 
 async def wait_all(clients: list[Any], key: int, timeout: float = 30) -> float | None:
