@@ -115,8 +115,9 @@ def read_document(document: Document, version: DocumentVersion, *, actor: User,
                      {"version": version.number, "sha256": version.sha256, "first": first, "range": byte_range})
         etag = f"{version.sha256[:32]}-{actor.id}-{int(copy.issued_at.timestamp())}"
         served = ServedCopy(version, copy, etag, sha256=version.sha256, number=version.number,
-                            document_id=document.id, confidentiality=str(document.confidentiality),
-                            reader_id=actor.id, reader_name=actor.full_name, issued_at=copy.issued_at)
+                            document_id=document.id,
+                            confidentiality=str(document.confidentiality), reader_id=actor.id,
+                            reader_name=actor.full_name, issued_at=copy.issued_at)
     return served
 
 
