@@ -32,8 +32,8 @@ def session_dossiers(api, cast, monkeypatch):
     item = sec.post(f"/meetings/{mid}/agenda", json={"title": "Tờ trình", "presenter": "Bộ Tư pháp",
                                                      "duration_minutes": 15}).get_json()["id"]
     for user in (cast.member_a, cast.member_b):
-        added = sec.post(f"/meetings/{mid}/participants", json={"user_id": user.id, "role": "member"})
-        assert added.status_code == 201
+        member = {"user_id": user.id, "role": "member"}
+        assert sec.post(f"/meetings/{mid}/participants", json=member).status_code == 201
     docs = [upload(sec, mid, item, corpus.valid_pdf(1, text=f"Hồ sơ số {n}"), title=f"Hồ sơ {n}")
             .get_json()["id"] for n in range(DOSSIERS)]
     assert sec.post(f"/meetings/{mid}/publish").status_code == 200
