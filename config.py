@@ -52,6 +52,10 @@ class Config:
         self.SECRET_KEY, self.SECRET_KEY_GENERATED = _secret_key(self.DATA_DIR, self.PRODUCTION)
         self.MESSAGE_QUEUE = os.environ.get("ECABINET_MESSAGE_QUEUE") or None
         self.TSA_URL = os.environ.get("ECABINET_TSA_URL") or None
+        #: seconds a valid login is remembered in one process (ecabinet/auth/loader.py); with several
+        #: processes a logout elsewhere would be seen only after it, so the default there is 0
+        self.AUTH_CACHE_SECONDS = float(os.environ.get("ECABINET_AUTH_CACHE_SECONDS",
+                                                       "0" if self.MESSAGE_QUEUE else "2"))
         self.DEBUG = _env_bool("ECABINET_DEBUG")
         self.PUBLIC_URL = os.environ.get("ECABINET_PUBLIC_URL", "http://127.0.0.1:5000")
         # Socket.IO handshakes are accepted only from these origins (never "*").

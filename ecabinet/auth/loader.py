@@ -2,9 +2,11 @@
 
 A tablet sends its token with every request, and looking the login up cost about as much as the
 rest of a small JSON answer (bench/json_api.py). So a valid login is remembered in this process
-for ``AUTH_CACHE_SECONDS``: a change to that login or its user written through this process
+for ``AUTH_CACHE_SECONDS`` (config): a change to that login or its user written through this process
 (logout, deactivation, new roles, the last-seen touch) forgets it at once; a change made by
-another server process is seen within ``AUTH_CACHE_SECONDS``. Expiry is checked on every request.
+another process (a second server, the CLI) is seen within that time. Several server processes
+(a message queue) make the default 0, so a logout on one of them holds on all at once.
+Expiry is checked on every request.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Request, g, session
+from flask import Request, current_app, g, session
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -26,7 +28,6 @@ from ecabinet.database import db, utcnow
 from ecabinet.extensions import login_manager
 
 BROWSER_SESSION_KEY = "sid"
-AUTH_CACHE_SECONDS = 2.0
 _CACHE_MAX = 20_000
 
 
@@ -90,8 +91,9 @@ def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
         return None
     generation = _generation
     login = find_session(token, kind)
-    if login is not None:
-        entry = _Remembered(time.monotonic() + AUTH_CACHE_SECONDS, login.user_id, _columns(login),
+    keep_for = current_app.config["AUTH_CACHE_SECONDS"]
+    if login is not None and keep_for > 0:
+        entry = _Remembered(time.monotonic() + keep_for, login.user_id, _columns(login),
                             _columns(login.user))
         with _lock:
             if generation == _generation:

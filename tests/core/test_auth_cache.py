@@ -36,6 +36,26 @@ def test_a_token_is_looked_up_once_then_answered_from_memory(client, cast):
     assert client.get("/api/v1/me", headers=headers).get_json()["username"] == "member_a"
 
 
+def test_with_the_cache_off_every_request_looks_the_login_up(client, cast, monkeypatch):
+    monkeypatch.setitem(client.application.config, "AUTH_CACHE_SECONDS", 0)
+    headers = {"Authorization": f"Bearer {issue_token(cast.member_a)}"}
+    assert _auth_queries(client, headers) == (200, 1)
+    assert _auth_queries(client, headers) == (200, 1)
+
+
+@pytest.mark.parametrize(("queue", "expected"), [(None, 2.0), ("redis://127.0.0.1:6379/0", 0.0)])
+def test_several_processes_remember_no_login_by_default(monkeypatch, tmp_path, queue, expected):
+    from config import Config
+
+    monkeypatch.setenv("ECABINET_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ECABINET_AUTH_CACHE_SECONDS", raising=False)
+    if queue:
+        monkeypatch.setenv("ECABINET_MESSAGE_QUEUE", queue)
+    else:
+        monkeypatch.delenv("ECABINET_MESSAGE_QUEUE", raising=False)
+    assert Config().AUTH_CACHE_SECONDS == expected
+
+
 def test_logout_through_this_process_ends_the_token_at_once(client, cast):
     headers = {"Authorization": f"Bearer {issue_token(cast.chair)}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
@@ -63,7 +83,7 @@ def test_a_bulk_revocation_forgets_every_login(client, cast):
 
 
 def test_another_process_revocation_is_seen_within_the_cache_time(client, cast, monkeypatch):
-    monkeypatch.setattr(loader, "AUTH_CACHE_SECONDS", 0.3)
+    monkeypatch.setitem(client.application.config, "AUTH_CACHE_SECONDS", 0.3)
     token = issue_token(cast.member_a)
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
@@ -76,7 +96,7 @@ def test_another_process_revocation_is_seen_within_the_cache_time(client, cast, 
 
 
 def test_expiry_is_checked_on_every_request_even_when_remembered(client, cast, monkeypatch):
-    monkeypatch.setattr(loader, "AUTH_CACHE_SECONDS", 60.0)
+    monkeypatch.setitem(client.application.config, "AUTH_CACHE_SECONDS", 60.0)
     token = issue_token(cast.member_a)
     login = db.session.scalar(sa.select(AuthSession).where(AuthSession.user_id == cast.member_a.id))
     login.expires_at = utcnow() + timedelta(seconds=1)
