@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from asn1crypto import cms
 from cryptography.hazmat.primitives.asymmetric import ec
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from sqlalchemy import func, select
 
 from ballots import pdf, service
@@ -52,7 +52,8 @@ def test_the_signed_slip_has_one_revision_and_carries_the_answers(cast: Any, mak
     assert reader.xrefs.total_revisions == 2
     assert len(reader.embedded_signatures) == 1
     payload = pdf.read_slip_answers(revision.slip_pdf)
-    assert payload is not None and payload["member"]["username"] == cast.member_a.username
+    assert payload is not None
+    assert payload["member"]["username"] == cast.member_a.username
     assert [a["choice"] for a in payload["answers"]] == ["agree"] * len(ballot.questions)
 
 
