@@ -36,8 +36,10 @@ def export_bag_zip(ballot: Ballot) -> bytes:
         (root / "report.pdf").write_bytes(ballot.report_pdf or b"")
         (root / "ballot.json").write_text(json.dumps({
             "id": ballot.id, "number": ballot.number, "title": ballot.title, "status": ballot.status,
-            "deadline": ballot.deadline.isoformat(), "closed_at": ballot.closed_at.isoformat() if ballot.closed_at else None,
-            "non_answer_policy": ballot.non_answer_policy, "questions": [{"id": q.id, "text": q.text} for q in ballot.questions],
+            "deadline": ballot.deadline.isoformat(),
+            "closed_at": ballot.closed_at.isoformat() if ballot.closed_at else None,
+            "non_answer_policy": ballot.non_answer_policy,
+            "questions": [{"id": q.id, "text": q.text} for q in ballot.questions],
             "recipient_ids": [r.user_id for r in ballot.recipients], "tally": ballot.tally,
             "report_sha256": ballot.report_sha256, "slips": slips}, ensure_ascii=False, indent=2), encoding="utf-8")
         bagit.make_bag(str(root), {"Source-Organization": keystore.OFFICE, "External-Description":

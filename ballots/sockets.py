@@ -15,7 +15,6 @@ from ecabinet.errors import AppError, Forbidden, Invalid, NotAuthenticated
 from ecabinet.extensions import socketio
 
 
-
 def _socket_user() -> User:
     user_id = realtime.socket_user_id(request.sid)
     user = db.session.get(User, user_id) if user_id is not None else None

@@ -220,8 +220,8 @@ def main() -> int:
             result["ratio_rps"] = pair_ratios([r["rps"] for r in counted["app"]], [r["rps"] for r in counted["bare"]])
             result["ratio_p99"] = pair_ratios([r["p99_ms"] for r in counted["app"]],
                                               [r["p99_ms"] for r in counted["bare"]])
-            result["goal_met"] = (result["ratio_rps"]["median"] >= GOAL_RPS and result["ratio_p99"]["median"] <= GOAL_P99
-                                  and result["non_2xx"] == 0)
+            result["goal_met"] = (result["ratio_rps"]["median"] >= GOAL_RPS
+                                  and result["ratio_p99"]["median"] <= GOAL_P99 and result["non_2xx"] == 0)
             print(json.dumps({name: result}, ensure_ascii=False), flush=True)
             results[name] = result
     finally:

@@ -224,7 +224,8 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
     bare_cpu = sum(cpu[pid] for pid in servers.bare_pids) / deliveries
 
     def summary(values: list[float]) -> dict[str, float]:
-        return {"p50_ms": round(statistics.median(values) * 1000, 2), "p99_ms": round(percentile(values, 0.99) * 1000, 2)}
+        return {"p50_ms": round(statistics.median(values) * 1000, 2),
+                "p99_ms": round(percentile(values, 0.99) * 1000, 2)}
 
     return {"n": n, "processes": processes, "rounds": rounds, "lost_events": lost,
             "raw_websockets": summary(timings["raw"]), "bare_flask_socketio": summary(timings["bare"]),

@@ -159,7 +159,8 @@ def closed_meeting(items: int) -> tuple[int, int]:
     )
 
     stamp = f"{items}-{time.monotonic_ns()}"
-    people = add_users([(f"chair-{stamp}", "Phạm Minh Quang", "Thủ tướng Chính phủ", [str(Role.CHAIR), str(Role.MEMBER)]),
+    people = add_users([(f"chair-{stamp}", "Phạm Minh Quang", "Thủ tướng Chính phủ",
+                         [str(Role.CHAIR), str(Role.MEMBER)]),
                         (f"secretary-{stamp}", "Nguyễn Thị Thanh Hằng", "Chuyên viên Văn phòng Chính phủ",
                          [str(Role.SECRETARY)])]
                        + [(f"m{i}-{stamp}", f"Trần Đức Thành viên {i}", f"Bộ trưởng Bộ số {i}", [str(Role.MEMBER)])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from documents.models import Document
 from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.errors import Forbidden, NotFound
-from documents.models import Document
 from meetings.access import get_meeting_for, may_see_item, participant_of
 from meetings.models import MeetingStatus, ParticipantRole
 

@@ -8,9 +8,9 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, String
 from apiflask.validators import Length, OneOf, Range
-from marshmallow import EXCLUDE
 from flask import has_request_context, request, send_file
 from flask_login import current_user, login_required
+from marshmallow import EXCLUDE
 
 from documents import access as doc_access
 from documents import service

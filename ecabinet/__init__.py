@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from apiflask import APIFlask
@@ -16,7 +16,8 @@ from config import Config
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes", "meetings.notices", "search")
+DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes", "meetings.notices",
+                   "search")
 LANGUAGES = ("vi", "en")
 # app.extensions key: start functions the server runs in the background (see add_background_task)
 BACKGROUND_TASKS = "ecabinet.background_tasks"
@@ -108,8 +109,9 @@ def _register_core(app: APIFlask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
-        from ecabinet.errors import NotAuthenticated
         from flask import redirect, url_for
+
+        from ecabinet.errors import NotAuthenticated
 
         if security.wants_json() or request.method != "GET":
             raise NotAuthenticated()

@@ -14,7 +14,7 @@ from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.auth.service import create_user
 from ecabinet.database import db
 
-DEMO_PASSWORD = "matkhau-demo-2026"
+DEMO_PASSWORD = "matkhau-demo-2026"  # noqa: S105 (printed for the demo's laptops, never in production)
 GOVERNMENT = "Chính phủ nước Cộng hòa xã hội chủ nghĩa Việt Nam"
 
 # (username, full name, title, organisation)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import LazyString, lazy_gettext as _l
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 MESSAGES: dict[str, LazyString] = {
     "bad_request": _l("The request is malformed."),

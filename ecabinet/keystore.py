@@ -153,7 +153,8 @@ def init_ca_step() -> None:
 def trust_roots() -> list[x509.Certificate]:
     """The built-in root plus every PEM in ``TRUSTED_ROOTS_DIR`` (default DATA_DIR/trusted_roots)."""
     roots = [builtin_ca().root_certificate]
-    directory = Path(current_app.config.get("TRUSTED_ROOTS_DIR") or Path(current_app.config["DATA_DIR"]) / "trusted_roots")
+    directory = Path(current_app.config.get("TRUSTED_ROOTS_DIR")
+                     or Path(current_app.config["DATA_DIR"]) / "trusted_roots")
     if directory.is_dir():
         for path in sorted(directory.glob("*.pem")) + sorted(directory.glob("*.crt")):
             roots.extend(x509.load_pem_x509_certificates(path.read_bytes()))
@@ -194,7 +195,8 @@ def _store(user: User, kind: CredentialKind, cert: x509.Certificate, chain: list
                 SigningCredential.user_id == user.id, SigningCredential.active.is_(True))):
             old.active = False
             signing_sessions().evict(old.id)
-        credential = SigningCredential(user_id=user.id, kind=str(kind), cert_der=cert.public_bytes(serialization.Encoding.DER),
+        credential = SigningCredential(user_id=user.id, kind=str(kind),
+                                       cert_der=cert.public_bytes(serialization.Encoding.DER),
                                        chain_pem=_pem(chain), serial=format(cert.serial_number, "x"),
                                        key_pem=key_pem, **token)
         db.session.add(credential)
@@ -209,7 +211,8 @@ def issue_credential(user: User, pin: str, *, actor: Any, key_type: str = "p256"
     """Give ``user`` a non-repudiation certificate from the built-in CA; the key is kept under the PIN."""
     _check_pin(pin)
     ca = builtin_ca()
-    key, cert = ca.issue_signing_certificate(common_name=_fit(user.full_name), organisation=_fit(user.organisation or OFFICE),
+    key, cert = ca.issue_signing_certificate(common_name=_fit(user.full_name),
+                                             organisation=_fit(user.organisation or OFFICE),
                                              title=_fit(user.title) or None, username=user.username,
                                              key_type=key_type)  # type: ignore[arg-type]
     return _store(user, CredentialKind.BUILTIN, cert, ca.chain, actor=actor,
@@ -438,7 +441,8 @@ def office_signer() -> signers.Signer:
     if directory in _office:
         return _office[directory]
     ca = builtin_ca()
-    key_path, cert_path, pass_path = directory / "office.key.pem", directory / "office.crt.pem", directory / "office-passphrase"
+    key_path, cert_path = directory / "office.key.pem", directory / "office.crt.pem"
+    pass_path = directory / "office-passphrase"
     if not cert_path.exists():
         passphrase = secrets.token_urlsafe(32)
         key, cert = ca.issue_signing_certificate(common_name=OFFICE, organisation=ORGANISATION,

@@ -11,9 +11,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ecabinet import LANGUAGES
+from ecabinet.auth import service as auth_service
 from ecabinet.auth.loader import BROWSER_SESSION_KEY, current_auth_session
 from ecabinet.auth.models import SessionKind
-from ecabinet.auth import service as auth_service
 from ecabinet.errors import NotAuthenticated
 from ecabinet.extensions import limiter
 from ecabinet.ratelimits import login_limits, username_key

@@ -16,8 +16,16 @@ from ecabinet.auth.models import Confidentiality, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
 from meetings import access
-from meetings.models import (AgendaItem, ItemPosition, Meeting, MeetingKind, MeetingStatus, Participant,
-                             ParticipantRole, Stance)
+from meetings.models import (
+    AgendaItem,
+    ItemPosition,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Participant,
+    ParticipantRole,
+    Stance,
+)
 
 EDITABLE_FIELDS = ("title", "kind", "starts_at", "location", "chair_id", "confidentiality")
 

@@ -9,8 +9,18 @@ from flask_login import current_user, login_required
 
 from ecabinet.idempotency import idempotent
 from meetings import access, service
-from meetings.schemas import (AgendaItemIn, AgendaItemPatch, MeetingIn, MeetingPatch, ParticipantIn, PositionIn,
-                              dump_item, dump_meeting, dump_meeting_summary, dump_participant)
+from meetings.schemas import (
+    AgendaItemIn,
+    AgendaItemPatch,
+    MeetingIn,
+    MeetingPatch,
+    ParticipantIn,
+    PositionIn,
+    dump_item,
+    dump_meeting,
+    dump_meeting_summary,
+    dump_participant,
+)
 
 api = APIBlueprint("meetings_api", __name__, url_prefix="/api/v1", tag="Meetings")
 

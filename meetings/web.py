@@ -56,4 +56,5 @@ def meeting_page(meeting_id: int) -> str:
                  if not u.has_role(Role.ADMIN)]
         paper = paper_saved(meeting)
     return render_template("meetings/meeting.html", meeting=meeting, data=data, users=users, paper=paper,
-                           labels=STATUS_LABELS, role_labels=ROLE_LABELS, may_position=access.may_take_position(meeting, current_user))
+                           labels=STATUS_LABELS, role_labels=ROLE_LABELS,
+                           may_position=access.may_take_position(meeting, current_user))

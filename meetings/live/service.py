@@ -146,7 +146,8 @@ def check_in(meeting: Meeting, *, actor: User, member: User | None = None) -> di
         if entry.checked_in_at is None:
             entry.checked_in_at = utcnow()
         entry.absence_reason = None
-        audit.record(actor, "attendance.checked_in", entry, {"user_id": member.id, "by_secretariat": member.id != actor.id})
+        audit.record(actor, "attendance.checked_in", entry,
+                     {"user_id": member.id, "by_secretariat": member.id != actor.id})
         event = realtime.publish(meeting.id, "attendance.changed",
                                  {"user_id": member.id, "present": True, "quorum": quorum(meeting)})
     return {"attendance": _attendance_row(entry), "quorum": quorum(meeting),
@@ -259,7 +260,8 @@ def set_conclusion(meeting: Meeting, item_id: int, text: str, *, actor: User) ->
         raise Invalid(fields={"text": "required"})
     with write_transaction():
         if meeting.status in (MeetingStatus.ARCHIVED, MeetingStatus.DRAFT):
-            raise Conflict("meeting_archived" if meeting.status == MeetingStatus.ARCHIVED else "session_not_in_progress")
+            archived = meeting.status == MeetingStatus.ARCHIVED
+            raise Conflict("meeting_archived" if archived else "session_not_in_progress")
         item = _item(meeting, item_id)
         item.conclusion = text.strip()
         audit.record(actor, "conclusion.set", item, {"text": item.conclusion})

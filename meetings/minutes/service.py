@@ -6,7 +6,6 @@ meeting and emits ``minutes.signed`` after the commit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from typing import Any
@@ -81,7 +80,8 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
     speakers = list(db.session.scalars(select(SpeakerRequest).where(
         SpeakerRequest.meeting_id == meeting.id, SpeakerRequest.granted_at.is_not(None))
         .order_by(SpeakerRequest.granted_at, SpeakerRequest.id)))
-    votes = list(db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.opened_at, Vote.id)))
+    votes = list(db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id)
+                                    .order_by(Vote.opened_at, Vote.id)))
     # plain rows, not objects: a named vote is one row per member, and a session has dozens of votes
     named: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for vote_id, full_name, choice in db.session.execute(
@@ -229,7 +229,8 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
     with keystore.unlocked_signer(actor, pin) as (signer, credential):
         signed = sign_pdf(before, signer, field_name=FIELD_NAMES[role], box=tuple(rect), page=page,
                           reason=f"{'Thư ký' if role == 'secretary' else 'Chủ tọa'} ký biên bản phiên họp",
-                          location=pdf.PLACE, signer_name_text=[f"Ký bởi: {actor.full_name}", *([actor.title] if actor.title else [])],
+                          location=pdf.PLACE,
+                          signer_name_text=[f"Ký bởi: {actor.full_name}", *([actor.title] if actor.title else [])],
                           timestamper_url=current_app.config.get("TSA_URL"))
         cert = credential.certificate
     try:
@@ -243,7 +244,8 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
         db.session.refresh(minutes)
         db.session.refresh(meeting)
         expected = MinutesStatus.DRAFT if role == "secretary" else MinutesStatus.SIGNED_BY_SECRETARY
-        if minutes.status != expected or meeting.status != MeetingStatus.CLOSED or minutes.current_version != draft.version:
+        if (minutes.status != expected or meeting.status != MeetingStatus.CLOSED
+                or minutes.current_version != draft.version):
             raise Conflict("minutes_signing_started" if role == "secretary" else "minutes_already_signed")
         sha = storage.put(signed)
         now = utcnow()

@@ -49,6 +49,7 @@ def make_ballot(cast: Any, members: list[Any]) -> Callable[..., Ballot]:
 
 def answers_for(ballot: Ballot, *choices: str, comment: str = "") -> list[dict[str, Any]]:
     picked = choices or ("agree",) * len(ballot.questions)
-    return [{"question_id": q.id, "choice": c, "comment": comment} for q, c in zip(ballot.questions, picked, strict=True)]
+    return [{"question_id": q.id, "choice": c, "comment": comment}
+            for q, c in zip(ballot.questions, picked, strict=True)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from ecabinet.audit import AuditRecord, verify
 from ecabinet.auth.models import Role

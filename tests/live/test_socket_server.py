@@ -8,9 +8,9 @@ import signal
 import time
 
 import pytest
-import sqlalchemy as sa
 import redis
 import socketio
+import sqlalchemy as sa
 
 from tests.conftest import issue_token, require_service
 from tests.live.harness import Http, ServerProcess, Tablet

@@ -11,10 +11,10 @@ from pathlib import Path
 import bagit
 import sqlalchemy as sa
 
+from documents.models import Document, DocumentVersion
 from ecabinet import audit
 from ecabinet.database import db, utcnow
 from ecabinet.realtime import MeetingEvent
-from documents.models import Document, DocumentVersion
 from meetings.minutes.models import MinutesVersion
 from meetings.models import Meeting
 from tests.conftest import assert_error, audit_actions

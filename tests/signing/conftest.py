@@ -177,7 +177,7 @@ def softhsm() -> Iterator[SoftToken]:
         check=True,
         capture_output=True,
     )
-    yield token
+    return token
 
 
 def _required(path: str | None, package: str) -> str:
