@@ -21,9 +21,9 @@ fi
 extras=""
 [ "$WITH_TEST" = "test" ] && extras="[test]"
 stamp=".venv/.installed$extras"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e ".$extras"
+  .venv/bin/pip install -q -c requirements.lock -e ".$extras"
   touch "$stamp"
 fi
 if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
