@@ -51,6 +51,8 @@ class Config:
         )
         self.SECRET_KEY, self.SECRET_KEY_GENERATED = _secret_key(self.DATA_DIR, self.PRODUCTION)
         self.MESSAGE_QUEUE = os.environ.get("ECABINET_MESSAGE_QUEUE") or None
+        # Redis pub/sub ignores the database number: deployments sharing one Redis need their own channel
+        self.MESSAGE_QUEUE_CHANNEL = os.environ.get("ECABINET_MESSAGE_QUEUE_CHANNEL", "ecabinet")
         self.TSA_URL = os.environ.get("ECABINET_TSA_URL") or None
         #: seconds a valid login is remembered in one process (ecabinet/auth/loader.py); with several
         #: processes a logout elsewhere would be seen only after it, so the default there is 0

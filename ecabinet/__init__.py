@@ -68,7 +68,8 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
 
     socketio.init_app(app, async_mode=async_mode or _async_mode(),
                       cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
-                      client_manager=realtime.client_manager(app.config["MESSAGE_QUEUE"]),
+                      client_manager=realtime.client_manager(app.config["MESSAGE_QUEUE"],
+                                                             app.config["MESSAGE_QUEUE_CHANNEL"]),
                       max_http_buffer_size=64 * 1024, ping_interval=10, ping_timeout=10)
 
     _register_core(app)

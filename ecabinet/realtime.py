@@ -212,9 +212,9 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
     """Redis pub/sub between processes; each process delivers locally through the tracker."""
 
 
-def client_manager(message_queue: str | None) -> SequencedDelivery:
+def client_manager(message_queue: str | None, channel: str = "ecabinet") -> SequencedDelivery:
     if message_queue:
-        return SequencedRedisDelivery(message_queue, channel="ecabinet")
+        return SequencedRedisDelivery(message_queue, channel=channel)
     return SequencedDelivery()
 
 

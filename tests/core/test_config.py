@@ -72,3 +72,14 @@ def test_init_is_idempotent(app):
         result = runner.invoke(args=["ecabinet", "init"])
         assert result.exit_code == 0, result.output
     assert db.session.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+def test_each_deployment_can_have_its_own_redis_channel(monkeypatch, tmp_path):
+    from ecabinet import create_app
+    from ecabinet.extensions import socketio
+
+    monkeypatch.setenv("ECABINET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ECABINET_MESSAGE_QUEUE", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("ECABINET_MESSAGE_QUEUE_CHANNEL", "ecabinet-tinh-bac-ninh")
+    create_app(Config(), async_mode="threading")
+    assert socketio.server.manager.channel == "ecabinet-tinh-bac-ninh"
