@@ -183,7 +183,9 @@ def _serve_bare(kind: str, port: int, path: Path) -> None:
         def payload(name: str) -> Any:
             return jsonify(payloads[name])
 
-    WSGIServer(("127.0.0.1", port), app, log=None).serve_forever()
+    from ecabinet.server import listening_socket  # the same socket options as `serve`
+
+    WSGIServer(listening_socket("127.0.0.1", port), app, log=None).serve_forever()
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ anything imports it, so the server process is always started with ``SERVE_COMMAN
 """
 
 import argparse
+import socket
 import sys
 
 from ecabinet import BACKGROUND_TASKS, create_app
-from ecabinet.extensions import socketio
 from ecabinet.realtime import start_sweeper
 
 SERVE_COMMAND = [sys.executable, "-c",
@@ -25,5 +25,17 @@ def main() -> None:
     start_sweeper(app)
     for start_task in app.extensions.get(BACKGROUND_TASKS, ()):
         start_task(app)
+    from gevent.pywsgi import WSGIServer
+
+    server = WSGIServer(listening_socket(args.host, args.port), app, log=None)
     print(f"e-Cabinet listening on http://{args.host}:{args.port}/", flush=True)
-    socketio.run(app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=False)
+    server.serve_forever()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket with TCP_NODELAY, which accepted connections inherit: pywsgi writes a
+    response's headers and body separately, and without it Nagle's algorithm holds the body until
+    the client's delayed ACK, 40 ms on every keep-alive request (bench/json_api.py found it)."""
+    listener = socket.create_server((host, port), reuse_port=False, backlog=1024)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listener
