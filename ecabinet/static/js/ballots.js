@@ -1,16 +1,7 @@
 // Ballot pages: answer + PIN (signed on the server), secretariat editor and live board.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  async function call(method, path, body, key) {
-    const headers = { "Content-Type": "application/json", "X-CSRFToken": csrf };
-    if (key) headers["Idempotency-Key"] = key;
-    const res = await fetch("/api/v1" + path, { method, headers, credentials: "same-origin",
-      body: body ? JSON.stringify(body) : undefined });
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw (data.error || { message: res.statusText });
-    return data;
-  }
+  const call = window.ecabinetApi.call;
   const card = document.getElementById("ballot");
   const ballotId = card && Number(card.dataset.ballotId);
   const form = document.getElementById("answer-form");

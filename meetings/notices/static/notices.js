@@ -1,19 +1,10 @@
 // Conclusion notice editor (secretariat), task list (owner) and tracker (secretariat); writes go through the API.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const call = window.ecabinetApi.call;
   const statusBox = document.getElementById("notice-status");
   function say(text) { if (statusBox) { statusBox.hidden = false; statusBox.textContent = text; } }
   function newKey() { return (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random(); }
-  async function call(method, path, body, key) {
-    const headers = { "Content-Type": "application/json", "X-CSRFToken": csrf };
-    if (key) headers["Idempotency-Key"] = key;
-    const res = await fetch("/api/v1" + path, { method, headers, credentials: "same-origin",
-      body: body ? JSON.stringify(body) : undefined });
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw (data.error || { message: res.statusText });
-    return data;
-  }
   async function act(promise) {
     try { await promise; location.reload(); } catch (e) { say(e.message); }
   }
