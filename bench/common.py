@@ -121,6 +121,18 @@ def add_users(specs: Sequence[tuple[str, str, str, list[str]]], *, tokens: bool 
     return out
 
 
+def add_cabinet(members: int, *, prefix: str = "", tokens: bool = False) -> list[tuple[Any, str]]:
+    """The Government Office secretary, the Prime Minister (chair and member), then ``members``
+    ministers: ``add_users`` rows in that order."""
+    from ecabinet.auth.models import Role
+
+    return add_users([(f"{prefix}secretary", "Nguyễn Thị Thanh Hằng", "Chuyên viên Văn phòng Chính phủ",
+                       [str(Role.SECRETARY)]),
+                      (f"{prefix}chair", "Phạm Minh Quang", "Thủ tướng Chính phủ", [str(Role.CHAIR), str(Role.MEMBER)])]
+                     + [(f"{prefix}member{i}", f"Trần Đức Thành viên {i}", f"Bộ trưởng Bộ số {i}", [str(Role.MEMBER)])
+                        for i in range(members)], tokens=tokens)
+
+
 class Process:
     """A server subprocess, stopped by its own PID (SIGKILL: benchmarks keep nothing)."""
 

@@ -34,7 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from bench.common import (
     Process,
-    add_users,
+    add_cabinet,
     app_server,
     bare_server,
     free_port,
@@ -71,7 +71,6 @@ def prepare(data_dir: Path, pages: int, versions: int, readers: int) -> dict[str
     """A published meeting whose one item carries the dossier in ``versions`` versions; ``readers`` members."""
     from documents import service
     from ecabinet import storage
-    from ecabinet.auth.models import Role
     from ecabinet.database import db, utcnow
     from meetings.models import (
         AgendaItem,
@@ -84,10 +83,7 @@ def prepare(data_dir: Path, pages: int, versions: int, readers: int) -> dict[str
 
     app = migrated_app(data_dir)
     with app.app_context():
-        people = add_users([("secretary", "Nguyễn Thị Thanh Hằng", "Chuyên viên", [str(Role.SECRETARY)]),
-                            ("chair", "Phạm Minh Quang", "Thủ tướng Chính phủ", [str(Role.CHAIR), str(Role.MEMBER)])]
-                           + [(f"reader{i}", f"Trần Đức Thành viên {i}", "Bộ trưởng", [str(Role.MEMBER)])
-                              for i in range(readers)], tokens=True)
+        people = add_cabinet(readers, tokens=True)
         secretary, chair = people[0][0], people[1][0]
         meeting = Meeting(title="Phiên họp Chính phủ thường kỳ", kind=MeetingKind.REGULAR, starts_at=utcnow(),
                           chair_id=chair.id, status=MeetingStatus.PUBLISHED, created_by_id=secretary.id)

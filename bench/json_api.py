@@ -32,7 +32,7 @@ import requests
 
 from bench.common import (
     Process,
-    add_users,
+    add_cabinet,
     app_server,
     bare_server,
     free_port,
@@ -52,7 +52,6 @@ ITEMS = 8
 
 def prepare(data_dir: Path) -> dict[str, Any]:
     from documents import service
-    from ecabinet.auth.models import Role
     from ecabinet.database import db, utcnow
     from meetings.models import (
         AgendaItem,
@@ -66,10 +65,7 @@ def prepare(data_dir: Path) -> dict[str, Any]:
 
     app = migrated_app(data_dir)
     with app.app_context():
-        people = add_users([("secretary", "Nguyễn Thị Thanh Hằng", "Chuyên viên", [str(Role.SECRETARY)]),
-                            ("chair", "Phạm Minh Quang", "Thủ tướng Chính phủ", [str(Role.CHAIR), str(Role.MEMBER)])]
-                           + [(f"member{i}", f"Trần Đức Thành viên {i}", f"Bộ trưởng Bộ số {i}", [str(Role.MEMBER)])
-                              for i in range(MEMBERS - 1)], tokens=True)
+        people = add_cabinet(MEMBERS - 1, tokens=True)
         secretary, chair = people[0][0], people[1][0]
         meeting = Meeting(title="Phiên họp Chính phủ thường kỳ tháng 12", kind=MeetingKind.REGULAR,
                           starts_at=utcnow(), location="Trụ sở Chính phủ", chair_id=chair.id,

@@ -41,7 +41,7 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import HRFlowable
 
 from bench.common import (
-    add_users,
+    add_cabinet,
     interleave,
     migrated_app,
     pair_ratios,
@@ -140,7 +140,6 @@ def bare_build(described: list[Any]) -> tuple[bytes, int]:
 
 def closed_meeting(items: int) -> tuple[int, int]:
     """A closed meeting with ``items`` agenda items, played out in rows; returns (meeting id, secretary id)."""
-    from ecabinet.auth.models import Role
     from ecabinet.database import db, utcnow
     from meetings.live.models import (
         SpeakerRequest,
@@ -159,14 +158,9 @@ def closed_meeting(items: int) -> tuple[int, int]:
     )
 
     stamp = f"{items}-{time.monotonic_ns()}"
-    people = add_users([(f"chair-{stamp}", "Phạm Minh Quang", "Thủ tướng Chính phủ",
-                         [str(Role.CHAIR), str(Role.MEMBER)]),
-                        (f"secretary-{stamp}", "Nguyễn Thị Thanh Hằng", "Chuyên viên Văn phòng Chính phủ",
-                         [str(Role.SECRETARY)])]
-                       + [(f"m{i}-{stamp}", f"Trần Đức Thành viên {i}", f"Bộ trưởng Bộ số {i}", [str(Role.MEMBER)])
-                          for i in range(MEMBERS - 1)])
-    chair, secretary = people[0][0], people[1][0]
-    members = [chair] + [u for u, _ in people[2:]]
+    people = add_cabinet(MEMBERS - 1, prefix=f"{stamp}-")
+    secretary, chair = people[0][0], people[1][0]
+    members = [u for u, _ in people[1:]]
     start = utcnow() - timedelta(hours=6)
     meeting = Meeting(title="Phiên họp Chính phủ thường kỳ tháng 11 năm 2026", kind=MeetingKind.REGULAR,
                       starts_at=start, started_at=start, closed_at=start + timedelta(hours=5),
