@@ -758,40 +758,18 @@ def check_database(
                 and rev.signed_at
             ):
                 signed += 1
-        responses = db.session.scalar(
-            select(func.count()).select_from(Response).where(Response.ballot_id.in_(year.ballots))
-        )
-        closed = db.session.scalar(
-            select(func.count())
-            .select_from(Ballot)
-            .where(Ballot.id.in_(year.ballots), Ballot.status == "closed")
-        )
-        reports = db.session.scalar(
-            select(func.count())
-            .select_from(Ballot)
-            .where(Ballot.id.in_(year.ballots), Ballot.report_sha256 != "")
-        )
-        reads = db.session.scalar(
-            select(func.count())
-            .select_from(AuditRecord)
-            .where(AuditRecord.action == "document.read")
-        )
-        copies = db.session.scalar(select(func.count()).select_from(ReaderCopy))
-        closed_meetings = db.session.scalar(
-            select(func.count())
-            .select_from(Meeting)
-            .where(Meeting.id.in_(year.meetings), Meeting.status == "closed")
-        )
-        casts = db.session.scalar(
-            select(func.count())
-            .select_from(VoteParticipation)
-            .where(VoteParticipation.vote_id.in_([v["vote_id"] for v in year.votes]))
-        )
-        votes_closed = db.session.scalar(
-            select(func.count())
-            .select_from(Vote)
-            .where(Vote.id.in_([v["vote_id"] for v in year.votes]), Vote.status == "closed")
-        )
+        def count(model: Any, *conditions: Any) -> int:
+            return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+
+        vote_ids = [v["vote_id"] for v in year.votes]
+        responses = count(Response, Response.ballot_id.in_(year.ballots))
+        closed = count(Ballot, Ballot.id.in_(year.ballots), Ballot.status == "closed")
+        reports = count(Ballot, Ballot.id.in_(year.ballots), Ballot.report_sha256 != "")
+        reads = count(AuditRecord, AuditRecord.action == "document.read")
+        copies = count(ReaderCopy)
+        closed_meetings = count(Meeting, Meeting.id.in_(year.meetings), Meeting.status == "closed")
+        casts = count(VoteParticipation, VoteParticipation.vote_id.in_(vote_ids))
+        votes_closed = count(Vote, Vote.id.in_(vote_ids), Vote.status == "closed")
         chain = audit.verify()
     missing_events = sum(r["missing"] for r in year.tablet_reports)
     checks = {
