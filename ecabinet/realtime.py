@@ -169,6 +169,10 @@ class SequencedDelivery(socketio.Manager):
     """Local delivery of meeting events through the tracker; encodes each broadcast once."""
 
     tracker: DeliveryTracker
+    #: set by ``ecabinet.wsframes.install`` on the gevent server: the event's text -> its frames, and
+    #: (engine.io socket, frames) -> whether the frame went straight to that socket
+    frames_of: Callable[[str], Any] | None = None
+    write_frame: Callable[[Any, Any], bool] | None = None
 
     def initialize(self) -> None:
         super().initialize()
@@ -190,10 +194,18 @@ class SequencedDelivery(socketio.Manager):
         if namespace not in self.rooms:
             return None
         packets = self._encode(namespace, data)
+        frames = self.frames_of(packets[0].encode()) if self.frames_of and len(packets) == 1 else None
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             self.tracker.offer(sid, data["meeting_id"], data["seq"], packets,
-                               lambda item, eio_sid=eio_sid: self.server._send_eio_packet(eio_sid, item))
+                               lambda item, eio_sid=eio_sid: self._deliver(eio_sid, item, frames))
         return None
+
+    def _deliver(self, eio_sid: str, item: Any, frames: Any) -> None:
+        if frames is not None and self.write_frame is not None:
+            engineio_socket = self.server.eio.sockets.get(eio_sid)
+            if engineio_socket is not None and self.write_frame(engineio_socket, frames):
+                return
+        self.server._send_eio_packet(eio_sid, item)
 
     def replay(self, sid: str, namespace: str, meeting_id: int, payloads: list[dict[str, Any]]) -> None:
         eio_sid = self.eio_sid_from_sid(sid, namespace)

@@ -9,7 +9,8 @@ import argparse
 import socket
 import sys
 
-from ecabinet import BACKGROUND_TASKS, create_app
+from ecabinet import BACKGROUND_TASKS, create_app, wsframes
+from ecabinet.extensions import socketio
 from ecabinet.realtime import start_sweeper
 
 SERVE_COMMAND = [sys.executable, "-c",
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
     app = create_app(async_mode="gevent")
+    wsframes.install(socketio.server)
     start_sweeper(app)
     for start_task in app.extensions.get(BACKGROUND_TASKS, ()):
         start_task(app)
