@@ -333,6 +333,7 @@ class Year:
         self, servers: Servers, people: dict[str, Any], concurrency: int, tablets: bool, seed: int
     ) -> None:
         self.urls = servers.urls
+        self.servers = servers
         self.people = people
         self.members: list[dict[str, Any]] = people["members"]
         self.chair = self.members[0]
@@ -342,6 +343,9 @@ class Year:
         self.rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
         self.steps: dict[str, list[float]] = defaultdict(list)
         self.phases: dict[str, list[float]] = defaultdict(list)
+        #: server CPU seconds (all processes) spent in each phase: what a step costs the server,
+        #: which wall times on a shared machine do not tell
+        self.phase_cpu: dict[str, float] = defaultdict(float)
         self.errors: list[str] = []
         self.tokens: dict[int, str] = {}
         self.delivered = 0
@@ -384,6 +388,13 @@ class Year:
             raise StepError(self.errors[-1])
         payload = json.loads(raw) if response.content_type == "application/json" and raw else None
         return response.status, payload, raw
+
+    async def phase(self, name: str, job: Any) -> Any:
+        cpu, t0 = sum(self.servers.cpu()), time.perf_counter()
+        result = await job
+        self.phases[name].append(time.perf_counter() - t0)
+        self.phase_cpu[name] += sum(self.servers.cpu()) - cpu
+        return result
 
     async def login_all(self) -> None:
         async def one(person: dict[str, Any]) -> None:
@@ -685,28 +696,20 @@ class Year:
         timeout = aiohttp.ClientTimeout(total=300)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as self.http:
             t_year = time.perf_counter()
-            t0 = time.perf_counter()
-            await self.login_all()
-            self.phases["login"].append(time.perf_counter() - t0)
+            await self.phase("login", self.login_all())
             share = [
                 ballots // len(plan) + (1 if i < ballots % len(plan) else 0)
                 for i in range(len(plan))
             ]
             first_ballot = 0
             for index, spec in enumerate(plan):
-                t0 = time.perf_counter()
-                meeting = await self.prepare(spec, dossiers, index)
-                self.phases["session.prepare_and_publish"].append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                await self.deliver(meeting, per_member)
-                self.phases["session.dossier_deliveries"].append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                await self.run_session(meeting)
-                self.phases["session.live"].append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                await self.ballots_batch(first_ballot, share[index])
+                meeting = await self.phase(
+                    "session.prepare_and_publish", self.prepare(spec, dossiers, index)
+                )
+                await self.phase("session.dossier_deliveries", self.deliver(meeting, per_member))
+                await self.phase("session.live", self.run_session(meeting))
+                await self.phase("ballots.period", self.ballots_batch(first_ballot, share[index]))
                 first_ballot += share[index]
-                self.phases["ballots.period"].append(time.perf_counter() - t0)
                 print(
                     f"  session {index + 1}/{len(plan)}: {len(meeting['documents'])} dossiers, "
                     f"{self.delivered} deliveries, {self.answers_accepted} signed answers, "
@@ -893,7 +896,11 @@ def main() -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
 
     steps = {name: summarise(values) for name, values in sorted(year.steps.items())}
-    phases = {name: summarise(values) for name, values in sorted(year.phases.items())}
+    phases = {
+        name: {**summarise(values), "server_cpu_s": round(year.phase_cpu[name], 1)}
+        for name, values in sorted(year.phases.items())
+    }
+    deliveries_cpu = year.phase_cpu["session.dossier_deliveries"]
     slowest_total = max(steps.items(), key=lambda kv: kv[1]["total_s"])
     slowest_single = max(steps.items(), key=lambda kv: kv[1]["max_ms"])
     result = {
@@ -926,6 +933,7 @@ def main() -> int:
         "within_target": wall < 600 if args.scale >= 1 else None,
         "full_year_extrapolated_s": round(wall / args.scale, 1),
         "server_cpu_s": server_cpu,
+        "server_cpu_ms_per_delivery": round(1000 * deliveries_cpu / max(1, year.delivered), 2),
         "slowest_step_by_total_time": {"step": slowest_total[0], **slowest_total[1]},
         "slowest_single_request": {
             "step": slowest_single[0],
@@ -953,6 +961,7 @@ def main() -> int:
                     "within_target",
                     "full_year_extrapolated_s",
                     "server_cpu_s",
+                    "server_cpu_ms_per_delivery",
                     "slowest_step_by_total_time",
                     "slowest_single_request",
                     "lost",
