@@ -50,4 +50,5 @@ VI = {
     'Recipients': 'Thành viên được lấy ý kiến',
     'Save draft': 'Lưu dự thảo',
     'Summary': 'Tóm tắt nội dung',
+    'Live updates': 'Cập nhật trực tiếp',
 }

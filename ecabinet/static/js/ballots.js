@@ -33,10 +33,23 @@
   const board = document.getElementById("board");
   if (board && window.io) {
     const socket = window.io();
-    socket.on("connect", () => socket.emit("join_ballot", { ballot_id: ballotId }, () => {}));
+    const state = document.getElementById("board-state");
+    socket.on("connect", () => socket.emit("join_ballot", { ballot_id: ballotId }, (ack) => {
+      if (!ack || !ack.ok) return;
+      // answers given while the board was away: the page shows them after a reload
+      if (ack.answered !== board.querySelectorAll(".status[data-answered]").length) location.reload();
+      state.textContent = state.dataset.labelLive;
+      state.classList.add("ok");
+    }));
+    socket.on("disconnect", () => {
+      state.textContent = state.dataset.labelOffline;
+      state.classList.remove("ok");
+    });
     socket.on("ballot.answered", (ev) => {
       const li = board.querySelector(`[data-user-id="${ev.user_id}"] .status`);
-      if (li) li.textContent = "✓ " + new Date(ev.answered_at).toLocaleString("vi-VN");
+      if (!li) return;
+      li.textContent = "✓ " + new Date(ev.answered_at).toLocaleString("vi-VN");
+      li.dataset.answered = "";
     });
     socket.on("ballot.closed", () => location.reload());
   }
