@@ -29,7 +29,7 @@ from ecabinet.auth.models import Role, User
 from ecabinet.database import after_commit, db, utcnow, write_transaction
 from ecabinet.errors import Conflict, NotFound
 from ecabinet.extensions import socketio
-from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
+from ecabinet.signing import SignatureRejected, sign_pdf, validate_own_signature, validate_signed_pdf
 
 log = logging.getLogger(__name__)
 REMINDER_BEFORE = timedelta(hours=24)
@@ -197,14 +197,13 @@ def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: s
                           signer_name_text=[f"Ký bởi: {actor.full_name}", actor.title or pdf.ISSUING_BODY[-1].title()],
                           timestamper_url=current_app.config.get("TSA_URL"))
         cert = credential.certificate
-    unsigned_sha = hashlib.sha256(built.pdf).hexdigest()
     try:
-        report = validate_signed_pdf(signed, trust_roots=keystore.trust_roots(),
-                                     expected_first_revision_sha256=unsigned_sha, expected_signer=cert,
-                                     crls=keystore.crls_for(cert))
+        report = validate_own_signature(signed, unsigned=built.pdf, trust_roots=keystore.trust_roots(), signer=cert,
+                                        crls=keystore.crls_for(cert))
     except SignatureRejected as rejected:
         log.error("own slip for ballot %s refused by validation: %s", ballot.id, rejected.code)
         raise SigningFailed() from None
+    unsigned_sha = hashlib.sha256(built.pdf).hexdigest()
     return _record(ballot, actor, clean, signed, unsigned_sha, report, "server", idempotency_key), True
 
 

@@ -203,16 +203,13 @@ class Scenario:
 
     def app_validate_step(self, key_type: str) -> Callable[[], float]:
         """The fail-closed validation part of an answer alone, as ``submit_response`` calls it."""
-        import hashlib
-
-        from ecabinet.signing import validate_signed_pdf
+        from ecabinet.signing import validate_own_signature
 
         def step() -> float:
             built = self._slip(key_type)
             signed, (_, cert) = self._app_sign(key_type, built)
-            seconds, _ = timed(lambda: validate_signed_pdf(
-                signed, trust_roots=self.keystore.trust_roots(),
-                expected_first_revision_sha256=hashlib.sha256(built.pdf).hexdigest(), expected_signer=cert,
+            seconds, _ = timed(lambda: validate_own_signature(
+                signed, unsigned=built.pdf, trust_roots=self.keystore.trust_roots(), signer=cert,
                 crls=self.keystore.crls_for(cert)))
             return seconds
         return step

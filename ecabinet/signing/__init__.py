@@ -13,6 +13,7 @@ from .validate import (
     SignatureRejected,
     ValidationReport,
     first_revision_sha256,
+    validate_own_signature,
     validate_signed_pdf,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "load_private_key",
     "open_pkcs11_signer",
     "sign_pdf",
+    "validate_own_signature",
     "validate_signed_pdf",
 ]

@@ -7,17 +7,25 @@ untrusted, revoked or expired certificate. Nothing is fetched from the network.
 
 from __future__ import annotations
 
+import asyncio
+import binascii
 import hashlib
+import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from io import BytesIO
 from typing import TypeAlias
 
+from asn1crypto import cms
+from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
@@ -27,8 +35,16 @@ from pyhanko.sign.validation import (
     SignatureCoverageLevel,
     validate_pdf_signature,
 )
+from pyhanko.sign.validation.generic_cms import (
+    CertvalidatorOperationResult,
+    extract_certs_for_validation,
+    extract_self_reported_ts,
+    validate_cert_usage,
+    validate_sig_integrity,
+)
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
 
 from .ca import certificate_username
 from .signer import PYHANKO_LOCK, to_asn1
@@ -150,6 +166,193 @@ def validate_signed_pdf(
     except Exception:
         # whatever pyHanko, asn1crypto or cryptography trips over is a refusal, never a pass
         raise SignatureRejected("signature_invalid") from None
+
+
+#: how long a checked certificate path is reused for the server's own fresh signatures. A new CRL
+#: (every revocation makes one) or a changed trust root is another key, so revocation and distrust
+#: still apply to the very next signature; the bound covers what only time changes.
+TRUST_REUSE = timedelta(seconds=60)
+#: what stands in for the signature's hex /Contents when its dictionary is parsed
+_HOLE = b"\x00ecabinet\xff"
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+_trusted_until: dict[bytes, datetime] = {}
+_trusted_lock = threading.Lock()
+
+
+def validate_own_signature(
+    data: bytes,
+    *,
+    unsigned: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    signer: x509.Certificate,
+    crls: Sequence[bytes] = (),
+) -> ValidationReport:
+    """Validate the one signature this server has just appended to ``unsigned``, or raise.
+
+    The same refusals as :func:`validate_signed_pdf` for that case (the signature dictionary of
+    the only field, its range covering all of ``data`` but its /Contents, the CMS intact and valid
+    over that range, ``unsigned`` byte-identical as the first revision, the signer ``signer``
+    with non-repudiation, its path trusted and unrevoked under ``crls``), without re-reading the
+    rest of a file whose every other byte the server wrote itself, and with the path check reused
+    for :data:`TRUST_REUSE`. A timestamped signature takes the full validation.
+    """
+    try:
+        return _validate_own(data, unsigned=unsigned, trust_roots=trust_roots, signer=signer, crls=crls)
+    except SignatureRejected:
+        raise
+    except Exception:
+        raise SignatureRejected("signature_invalid") from None
+
+
+def _validate_own(
+    data: bytes,
+    *,
+    unsigned: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    signer: x509.Certificate,
+    crls: Sequence[bytes],
+) -> ValidationReport:
+    if not data.startswith(unsigned) or not unsigned.rstrip().endswith(b"%%EOF"):
+        raise SignatureRejected("first_revision_mismatch")
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True)
+        revisions = reader.xrefs.total_revisions
+        form = reader.root["/AcroForm"] if "/AcroForm" in reader.root else {}
+        fields = [field.get_object() for field in form["/Fields"]] if "/Fields" in form else []
+    except Exception:
+        raise SignatureRejected("unparseable_pdf") from None
+    signed = [field for field in fields if field.get("/FT") == "/Sig" and "/V" in field]
+    if not signed:
+        raise SignatureRejected("not_signed")
+    if len(signed) > 1 or revisions != 2:
+        raise SignatureRejected("signature_not_whole_file")
+    ref = signed[0].raw_get("/V").reference
+    offset = reader.xrefs[ref]
+    if not isinstance(offset, int) or offset < len(unsigned):
+        raise SignatureRejected("signature_invalid")
+    sig_object, (start, end) = _signature_dictionary(data, ref, offset)
+    if sig_object.get("/Type") != "/Sig" or sig_object.get("/SubFilter") != "/ETSI.CAdES.detached":
+        raise SignatureRejected("signature_invalid")
+    content_info = cms.ContentInfo.load(binascii.unhexlify(data[start + 1 : end - 1]))
+    if content_info["content_type"].native != "signed_data":
+        raise SignatureRejected("signature_invalid")
+    signed_data = content_info["content"]
+    signer_infos = signed_data["signer_infos"]
+    if len(signer_infos) != 1:
+        raise SignatureRejected("signature_invalid")
+    signer_info = signer_infos[0]
+    if signer_info["unsigned_attrs"] is not asn1_core.VOID:
+        # a timestamp token: validated in full, with its own chain
+        return validate_signed_pdf(data, trust_roots=trust_roots, crls=crls, expected_signer=signer,
+                                   expected_first_revision_sha256=hashlib.sha256(unsigned).hexdigest())
+    certs = extract_certs_for_validation(signed_data)
+    cert = certs.signer_cert
+    if cert.dump() != signer.public_bytes(serialization.Encoding.DER):
+        raise SignatureRejected("wrong_signer")
+    usage = cert.key_usage_value
+    if usage is None or "non_repudiation" not in usage.native:
+        raise SignatureRejected("missing_non_repudiation")
+    encapsulated = signed_data["encap_content_info"]
+    md_algorithm = signer_info["digest_algorithm"]["algorithm"].native
+    if encapsulated["content"] is not asn1_core.VOID or md_algorithm not in ("sha256", "sha384", "sha512"):
+        raise SignatureRejected("signature_invalid")
+    digest = hashlib.new(md_algorithm, data[:start])
+    digest.update(data[end:])
+    intact, valid = validate_sig_integrity(signer_info, cert, encapsulated["content_type"].native,
+                                           digest.digest())
+    if not (intact and valid):
+        raise SignatureRejected("signature_invalid")
+    _check_path(cert, list(certs.other_certs), [_asn1_root(root) for root in trust_roots], crls)
+    signing_time = extract_self_reported_ts(signer_info) or generic.parse_pdf_date(sig_object["/M"], strict=True)
+    username = certificate_username(signer)
+    info = SignatureInfo(field_name=str(signed[0].get("/T", "")), certificate=signer,
+                         subject=signer.subject.rfc4514_string(), serial=signer.serial_number,
+                         username=username, signing_time=signing_time,
+                         timestamped=False, level="B-B", coverage=SignatureCoverageLevel.ENTIRE_FILE.name)
+    return ValidationReport(subject=info.subject, serial=info.serial, username=username, certificate=signer,
+                            signing_time=signing_time, timestamped=False, level="B-B", coverage=info.coverage,
+                            first_revision_sha256=hashlib.sha256(unsigned).hexdigest(), signatures=[info])
+
+
+def _signature_dictionary(
+    data: bytes, ref: generic.Reference, offset: int
+) -> tuple[generic.DictionaryObject, tuple[int, int]]:
+    """The signature dictionary at ``offset`` and the hole its /ByteRange leaves, or a refusal.
+
+    The dictionary is parsed with the hole replaced by a marker: pyHanko's reader decodes a 16 KB
+    hex string one byte at a time (a third of a full validation). Finding the marker as /Contents
+    and the same range as /ByteRange proves both are this dictionary's own.
+    """
+    header = b"%d %d obj" % (ref.idnum, ref.generation)
+    found = _BYTE_RANGE.search(data, offset)
+    if not data.startswith(header, offset) or found is None:
+        raise SignatureRejected("signature_invalid")
+    zero, start, end, tail = (int(n) for n in found.groups())
+    end_of_range = end + tail
+    if (zero, end_of_range) != (0, len(data)) or not offset < start < end or data[start] != ord("<") or (
+        data[end - 1] != ord(">")
+    ):
+        raise SignatureRejected("signature_not_whole_file")
+    blanked = BytesIO(data[offset + len(header) : start].lstrip() + b"<" + _HOLE.hex().encode() + b">" + data[end:])
+    sig_object = generic.read_object(blanked, container_ref=ref)
+    if (
+        not isinstance(sig_object, generic.DictionaryObject)
+        or sig_object.get("/ByteRange") != [0, start, end, tail]
+        or sig_object.get("/Contents") != _HOLE
+    ):
+        raise SignatureRejected("signature_not_whole_file")
+    return sig_object, (start, end)
+
+
+def _check_path(
+    cert: asn1_x509.Certificate,
+    others: list[asn1_x509.Certificate],
+    roots: list[asn1_x509.Certificate],
+    crls: Sequence[bytes],
+) -> None:
+    """Refuse unless ``cert`` has a trusted non-repudiation path, revocation required under ``crls``."""
+    key = hashlib.sha256(b"".join(
+        hashlib.sha256(part).digest()
+        for part in [cert.dump(), b"|", *(c.dump() for c in others), b"|", *(r.dump() for r in roots), b"|",
+                     *(bytes(der) for der in crls)]
+    )).digest()
+    now = datetime.now(UTC)
+    with _trusted_lock:
+        until = _trusted_until.get(key)
+    if until is not None and now < until:
+        return
+    result = _path_result(cert, others, roots, crls)
+    try:
+        _check_trust_problem(result.error_subindic, revoked=result.revo_details is not None, cert=cert,
+                             moment=now)
+        if result.success_result is None:
+            raise SignatureRejected("untrusted_certificate")
+    except SignatureRejected as rejected:
+        # a missing CRL surfaces as a generic chain failure: tell it apart from distrust
+        if rejected.code == "untrusted_certificate" and crls:
+            if _path_result(cert, others, roots, ()).success_result is not None:
+                raise SignatureRejected("revocation_unknown") from None
+        raise
+    until = min([now + TRUST_REUSE, cert["tbs_certificate"]["validity"]["not_after"].native,
+                 *(_parsed_crl(bytes(der))["tbs_cert_list"]["next_update"].native for der in crls)])
+    with _trusted_lock:
+        if len(_trusted_until) > 1024:  # superseded CRLs and roots: drop them all
+            _trusted_until.clear()
+        _trusted_until[key] = until
+
+
+def _path_result(
+    cert: asn1_x509.Certificate,
+    others: list[asn1_x509.Certificate],
+    roots: list[asn1_x509.Certificate],
+    crls: Sequence[bytes],
+) -> CertvalidatorOperationResult[ValidationPath]:
+    context = _context(roots, crls)
+    context.certificate_registry.register_multiple(others)
+    check = validate_cert_usage(cert, context, KeyUsageConstraints(key_usage={"non_repudiation"}),
+                                paths=context.path_builder.async_build_paths_lazy(cert))
+    with PYHANKO_LOCK:  # asyncio.run: see signer.PYHANKO_LOCK
+        return asyncio.run(check)
 
 
 def _validate(
@@ -292,14 +495,9 @@ def _check_integrity(status: PdfSignatureStatus, *, last: bool, signature_fields
 
 
 def _check_certificate(status: PdfSignatureStatus) -> None:
-    problem = status.trust_problem_indic
-    if status.revoked or problem in _REVOKED:
-        raise SignatureRejected("certificate_revoked")
-    if problem in _OUT_OF_VALIDITY or (problem is not None and _outside_validity(status)):
-        raise SignatureRejected("certificate_expired")
-    if problem in _REVOCATION_UNKNOWN:
-        raise SignatureRejected("revocation_unknown")
-    if problem is not None or not status.trusted:
+    _check_trust_problem(status.trust_problem_indic, revoked=status.revoked,
+                         cert=status.signing_cert, moment=status.validation_time)
+    if not status.trusted:
         raise SignatureRejected("untrusted_certificate")
     ts = status.timestamp_validity
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
@@ -308,10 +506,23 @@ def _check_certificate(status: PdfSignatureStatus) -> None:
         raise SignatureRejected("signature_invalid")
 
 
-def _outside_validity(status: PdfSignatureStatus) -> bool:
+def _check_trust_problem(
+    problem: object, *, revoked: bool, cert: asn1_x509.Certificate, moment: datetime | None
+) -> None:
+    if revoked or problem in _REVOKED:
+        raise SignatureRejected("certificate_revoked")
+    if problem in _OUT_OF_VALIDITY or (problem is not None and _outside_validity(cert, moment)):
+        raise SignatureRejected("certificate_expired")
+    if problem in _REVOCATION_UNKNOWN:
+        raise SignatureRejected("revocation_unknown")
+    if problem is not None:
+        raise SignatureRejected("untrusted_certificate")
+
+
+def _outside_validity(cert: asn1_x509.Certificate, moment: datetime | None) -> bool:
     # pyhanko-certvalidator reports a not-yet-valid signer only as a generic chain failure
-    validity = status.signing_cert["tbs_certificate"]["validity"]
-    moment = status.validation_time or datetime.now(UTC)
+    validity = cert["tbs_certificate"]["validity"]
+    moment = moment or datetime.now(UTC)
     return not validity["not_before"].native <= moment <= validity["not_after"].native
 
 
