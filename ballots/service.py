@@ -171,7 +171,7 @@ def _existing_receipt(ballot: Ballot, user: User, key: str | None) -> ResponseRe
 
 def _is_member_cert(user: User):  # type: ignore[no-untyped-def]
     def check(info: Any) -> bool:
-        return info.username == user.username
+        return keystore.is_registered_to(user, info.certificate)
     return check
 
 

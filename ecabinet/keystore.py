@@ -459,6 +459,15 @@ def office_signer() -> signers.Signer:
     return _office[directory]
 
 
+def is_registered_to(user: User, cert: x509.Certificate) -> bool:
+    """Whether ``cert`` is one of the certificates registered here to ``user`` (issued, imported or on
+    a token). A certificate that merely names the member is not enough: any trusted CA can name anyone,
+    and a real CA's certificate does not carry this system's user names."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return db.session.scalar(select(SigningCredential.id).where(
+        SigningCredential.user_id == user.id, SigningCredential.cert_der == der).limit(1)) is not None
+
+
 def is_revoked(cert: x509.Certificate) -> bool:
     """Whether a credential holding ``cert`` was revoked here (whatever CA issued it)."""
     der = cert.public_bytes(serialization.Encoding.DER)
