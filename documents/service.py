@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,11 +86,10 @@ def add_version(document: Document, *, data: bytes, filename: str, actor: User) 
 
 @dataclass(frozen=True)
 class ServedCopy:
-    version: DocumentVersion
-    copy: ReaderCopy
+    """What a delivery needs after its read is recorded: plain values, as that commit (or another
+    request's, see ``_ReadJournal``) expires every loaded object."""
+
     etag: str
-    # read inside the transaction: the commit expires every loaded object, and reading them
-    # again afterwards cost four SELECTs per delivery (a quarter of serving a cached copy)
     sha256: str
     number: int
     document_id: int
@@ -99,26 +99,118 @@ class ServedCopy:
     issued_at: datetime
 
 
+class ReadNotRecorded(RuntimeError):
+    """The audit record of a read could not be committed, so the copy is not served (fail closed)."""
+
+
+@dataclass
+class _Read:
+    """One delivery waiting for its audit record and, at a first opening, the issue of its copy."""
+
+    entry: audit.Entry  # data filled in when written: whether this read issued the copy
+    version_id: int
+    number: int
+    sha256: str
+    issued_at: datetime | None = None
+    done: bool = False
+    failure: BaseException | None = None
+
+
+class _ReadJournal:
+    """Group commit of dossier reads: a read waits until a transaction carrying its audit record has
+    committed; whoever finds no write in progress writes every read queued by then, in the order they
+    came, in one transaction (one chain-head read, one commit and its fsync for many reads).
+
+    A read issued inside a caller's write transaction joins that transaction instead (``read_document``).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._queued: list[_Read] = []
+        self._writing = False
+
+    def record(self, read: _Read) -> None:
+        """Return once ``read`` is committed; raise ``ReadNotRecorded`` when its transaction failed."""
+        with self._changed:
+            self._queued.append(read)
+            while not read.done:
+                if self._writing:
+                    self._changed.wait()
+                else:
+                    self._write_queued()
+        if read.failure is not None:
+            raise ReadNotRecorded(f"read of document {read.entry.object_id} not recorded") from read.failure
+
+    def _write_queued(self) -> None:
+        # called and returns holding self._changed
+        self._writing = True
+        self._changed.release()
+        batch: list[_Read] = []
+        failure: BaseException | None = None
+        try:
+            _let_ready_requests_queue()
+            with self._changed:
+                batch, self._queued = self._queued, []
+            _write_reads(batch)
+        except BaseException as error:  # every waiter of the batch learns it, then the writer re-raises
+            failure = error
+        finally:
+            self._changed.acquire()
+            for read in batch:
+                read.done, read.failure = True, failure
+            self._writing = False
+            self._changed.notify_all()
+        if failure is not None and not isinstance(failure, Exception):
+            raise failure
+
+
+_JOURNAL = _ReadJournal()
+
+
+def _let_ready_requests_queue() -> None:
+    """Yield once before taking the queue, so that the requests ready to run reach it first: under
+    gevent on SQLite a commit blocks the whole process, and no read could queue while it runs."""
+    time.sleep(0)
+
+
+def _write_reads(reads: list[_Read]) -> None:
+    """Issue the copies opened for the first time and append one ``document.read`` record per read."""
+    with write_transaction():
+        issued = {(version_id, user_id): at for version_id, user_id, at in db.session.execute(
+            select(ReaderCopy.version_id, ReaderCopy.user_id, ReaderCopy.issued_at)
+            .where(ReaderCopy.version_id.in_({r.version_id for r in reads}),
+                   ReaderCopy.user_id.in_({r.entry.actor_id for r in reads})))}
+        entries = []
+        for read in reads:
+            key = (read.version_id, read.entry.actor_id)
+            first = key not in issued
+            if first:
+                issued[key] = utcnow().replace(microsecond=0)
+                db.session.add(ReaderCopy(version_id=read.version_id, document_id=int(read.entry.object_id),
+                                          user_id=read.entry.actor_id, version_number=read.number,
+                                          issued_at=issued[key]))
+            read.issued_at = issued[key]
+            read.entry.data["first"] = first
+            entries.append(read.entry)
+        audit.record_many(entries)
+
+
 def read_document(document: Document, version: DocumentVersion, *, actor: User,
                   byte_range: str | None = None) -> ServedCopy:
-    """Issue (first time) or reuse the reader's copy of a version; every access is audited."""
-    with write_transaction():
-        copy = db.session.scalar(select(ReaderCopy).where(ReaderCopy.version_id == version.id,
-                                                          ReaderCopy.user_id == actor.id))
-        first = copy is None
-        if copy is None:
-            copy = ReaderCopy(version_id=version.id, document_id=document.id, user_id=actor.id,
-                              version_number=version.number, issued_at=utcnow().replace(microsecond=0))
-            db.session.add(copy)
-            db.session.flush()
-        audit.record(actor, "document.read", document,
-                     {"version": version.number, "sha256": version.sha256, "first": first, "range": byte_range})
-        etag = f"{version.sha256[:32]}-{actor.id}-{int(copy.issued_at.timestamp())}"
-        served = ServedCopy(version, copy, etag, sha256=version.sha256, number=version.number,
-                            document_id=document.id,
-                            confidentiality=str(document.confidentiality), reader_id=actor.id,
-                            reader_name=actor.full_name, issued_at=copy.issued_at)
-    return served
+    """Issue (first time) or reuse the reader's copy of a version; every access is audited, and the
+    record is committed before this returns (``ReadNotRecorded`` otherwise)."""
+    read = _Read(entry=audit.entry(actor, "document.read", document,
+                                   {"version": version.number, "sha256": version.sha256, "range": byte_range}),
+                 version_id=version.id, number=version.number, sha256=version.sha256)
+    served = {"document_id": document.id, "confidentiality": str(document.confidentiality),
+              "reader_id": actor.id, "reader_name": actor.full_name}
+    if db.session.info.get("in_write_transaction"):
+        _write_reads([read])  # joins the caller's transaction, which commits it
+    else:
+        _JOURNAL.record(read)
+    assert read.issued_at is not None  # noqa: S101 (set by the committed write)
+    etag = f"{read.sha256[:32]}-{served['reader_id']}-{int(read.issued_at.timestamp())}"
+    return ServedCopy(etag=etag, sha256=read.sha256, number=read.number, issued_at=read.issued_at, **served)
 
 
 _PREPARED_LOCK = threading.Lock()

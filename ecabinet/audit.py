@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,34 +83,65 @@ def _object_ref(target: Any) -> tuple[str, str]:
     return getattr(target, "__tablename__", type(target).__name__), str(getattr(target, "id", ""))
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A record to append, with the request's details taken when it was asked for: ``record_many``
+    may write it from another request's transaction (the group commit of dossier reads)."""
+
+    action: str
+    actor_id: int | None
+    actor_label: str
+    object_type: str
+    object_id: str
+    data: dict[str, Any]
+    ip: str
+
+
+def entry(actor: Any, action: str, target: Any = None, data: dict[str, Any] | None = None,
+          *, actor_label: str | None = None) -> Entry:
+    object_type, object_id = _object_ref(target)
+    return Entry(action=action, actor_id=getattr(actor, "id", None),
+                 actor_label=actor_label if actor_label is not None else getattr(actor, "username", "") or "",
+                 object_type=object_type, object_id=object_id, data=data or {},
+                 ip=(request.remote_addr or "") if has_request_context() else "")
+
+
 def record(actor: Any, action: str, target: Any = None, data: dict[str, Any] | None = None,
            *, actor_label: str | None = None) -> AuditRecord:
     """Append one record; the caller's write transaction commits it with the change.
 
     Precondition: inside ``write_transaction()``, which serialises writers so the chain stays linear.
     """
-    if not db.session.info.get("in_write_transaction"):
-        raise RuntimeError("audit.record() outside write_transaction()")
+    _require_write_transaction()
+    return record_many([entry(actor, action, target, data, actor_label=actor_label)])[0]
+
+
+def record_many(entries: Sequence[Entry]) -> list[AuditRecord]:
+    """Append the records in this order, each linked to the one before, reading the chain head once.
+
+    Precondition: inside ``write_transaction()``, as for ``record``.
+    """
+    _require_write_transaction()
     previous = db.session.execute(
         select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
     ).first()
-    object_type, object_id = _object_ref(target)
-    entry = AuditRecord(
-        id=(previous.id + 1) if previous else 1,
-        at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_label=actor_label if actor_label is not None else getattr(actor, "username", "") or "",
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=canonical_json(_scrub(data or {})),
-        ip=(request.remote_addr or "") if has_request_context() else "",
-        prev_hash=previous.hash if previous else GENESIS_HASH,
-    )
-    entry.hash = entry.compute_hash()
-    db.session.add(entry)
+    last_id, last_hash = (previous.id, previous.hash) if previous else (0, GENESIS_HASH)
+    records = []
+    for item in entries:
+        row = AuditRecord(id=last_id + 1, at=utcnow(), actor_id=item.actor_id, actor_label=item.actor_label,
+                          action=item.action, object_type=item.object_type, object_id=item.object_id,
+                          data=canonical_json(_scrub(item.data)), ip=item.ip, prev_hash=last_hash)
+        row.hash = row.compute_hash()
+        last_id, last_hash = row.id, row.hash
+        records.append(row)
+    db.session.add_all(records)
     db.session.flush()
-    return entry
+    return records
+
+
+def _require_write_transaction() -> None:
+    if not db.session.info.get("in_write_transaction"):
+        raise RuntimeError("audit.record() outside write_transaction()")
 
 
 @dataclass(frozen=True)
