@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, String
 from apiflask.validators import Length, OneOf, Range
-from flask import has_request_context, request, send_file
+from flask import Response, has_request_context, request
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE
 
@@ -158,14 +157,14 @@ def content(document_id: int, query: dict[str, Any]) -> Any:
     data = service.stamped_bytes(served)
     # only ``served``'s plain values from here on: the commit expired the loaded objects
     name = f"tai-lieu-{served.document_id}-v{served.number}.pdf"
-    response = send_file(io.BytesIO(data), mimetype="application/pdf", etag=served.etag, conditional=True,
-                         last_modified=served.issued_at, max_age=None, download_name=name)
+    # the bytes as one body, not send_file's 8 KB file chunks: one socket write instead of ~30
+    response = Response(data, mimetype="application/pdf")
+    response.set_etag(served.etag)
+    response.last_modified = served.issued_at
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    if served.confidentiality != "normal":
-        response.headers["Cache-Control"] = "private, no-store"
-    else:
-        response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    response.headers["Cache-Control"] = ("private, no-store" if served.confidentiality != "normal"
+                                         else "private, no-cache")
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
 
 
 @api.get("/documents/<int:document_id>/notes")
