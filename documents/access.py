@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload, selectinload
+
 from documents.models import Document
 from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.errors import Forbidden, NotFound
 from meetings.access import get_meeting_for, may_see_item, participant_of
-from meetings.models import MeetingStatus, ParticipantRole
+from meetings.models import Meeting, MeetingStatus, ParticipantRole
 
 
 def may_list(document: Document, user: User) -> bool:
@@ -32,7 +34,11 @@ def read_refusal(document: Document, user: User) -> str | None:
 
 
 def get_document_for(user: User, document_id: int) -> Document:
-    document = db.session.get(Document, document_id)
+    # the meeting, its participants and the versions every check and view below needs: three
+    # queries, where loading them one by one took six (the meeting, dropped from the session's
+    # weak identity map between the checks, was read twice)
+    document = db.session.get(Document, document_id, options=[
+        joinedload(Document.meeting).selectinload(Meeting.participants), selectinload(Document.versions)])
     if document is None or not user.is_authenticated:
         raise NotFound()
     get_meeting_for(user, document.meeting_id)
