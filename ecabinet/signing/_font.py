@@ -27,7 +27,7 @@ from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResul
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
-_REPERTOIRE = (
+_REPERTOIRE = frozenset(
     set(range(0x20, 0x7F))
     | set(range(0xA0, 0x250))  # Latin-1, Latin Extended-A and -B (Ă Đ Ơ Ư)
     | set(range(0x300, 0x370))  # combining marks
@@ -43,14 +43,14 @@ _TABLES = ("head", "hhea", "OS/2", "post", "hmtx", "cmap", "maxp", "name", "loca
 class PreparedFont:
     """A subset font program and its parsed forms, shared read-only by all signatures."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, repertoire: frozenset[int] = _REPERTOIRE) -> None:
         tt = ttLib.TTFont(BytesIO(path.read_bytes()))
         options = subset.Options(layout_closure=False, retain_gids=True, hinting=False)
         # no GSUB/GPOS: NFC text needs no shaping beyond the cmap, and no ligature
         # may point at a glyph outside the subset; FFTM is FontForge metadata
         options.drop_tables += ["GPOS", "GDEF", "GSUB", "FFTM"]
         subsetter = subset.Subsetter(options=options)
-        subsetter.populate(unicodes=_REPERTOIRE)
+        subsetter.populate(unicodes=repertoire)
         subsetter.subset(tt)
         program = BytesIO()
         tt.save(program)
@@ -72,9 +72,9 @@ class PreparedFont:
 
 
 @cache
-def prepared_font(path: Path) -> PreparedFont:
-    """The prepared font for ``path``, built on first use (about 0.2 s)."""
-    return PreparedFont(path)
+def prepared_font(path: Path, repertoire: frozenset[int] = _REPERTOIRE) -> PreparedFont:
+    """The prepared font for ``path`` (and ``repertoire``), built on first use (about 0.2 s)."""
+    return PreparedFont(path, repertoire)
 
 
 class _PreparedCIDFont(CIDFontType2):
