@@ -37,7 +37,6 @@ from pyhanko.sign.validation import (
 )
 from pyhanko.sign.validation.generic_cms import (
     CertvalidatorOperationResult,
-    extract_certs_for_validation,
     extract_self_reported_ts,
     validate_cert_usage,
     validate_sig_integrity,
@@ -245,10 +244,7 @@ def _validate_own(
         # a timestamp token: validated in full, with its own chain
         return validate_signed_pdf(data, trust_roots=trust_roots, crls=crls, expected_signer=signer,
                                    expected_first_revision_sha256=hashlib.sha256(unsigned).hexdigest())
-    certs = extract_certs_for_validation(signed_data)
-    cert = certs.signer_cert
-    if cert.dump() != signer.public_bytes(serialization.Encoding.DER):
-        raise SignatureRejected("wrong_signer")
+    cert, others = _signer_and_others(signed_data, signer_info, signer.public_bytes(serialization.Encoding.DER))
     usage = cert.key_usage_value
     if usage is None or "non_repudiation" not in usage.native:
         raise SignatureRejected("missing_non_repudiation")
@@ -262,7 +258,7 @@ def _validate_own(
                                            digest.digest())
     if not (intact and valid):
         raise SignatureRejected("signature_invalid")
-    _check_path(cert, list(certs.other_certs), [_asn1_root(root) for root in trust_roots], crls)
+    _check_path(cert, others, [_asn1_root(root) for root in trust_roots], crls)
     signing_time = extract_self_reported_ts(signer_info) or generic.parse_pdf_date(sig_object["/M"], strict=True)
     username = certificate_username(signer)
     info = SignatureInfo(field_name=str(signed[0].get("/T", "")), certificate=signer,
@@ -272,6 +268,28 @@ def _validate_own(
     return ValidationReport(subject=info.subject, serial=info.serial, username=username, certificate=signer,
                             signing_time=signing_time, timestamped=False, level="B-B", coverage=info.coverage,
                             first_revision_sha256=hashlib.sha256(unsigned).hexdigest(), signatures=[info])
+
+
+def _signer_and_others(
+    signed_data: cms.SignedData, signer_info: cms.SignerInfo, expected: bytes
+) -> tuple[asn1_x509.Certificate, list[asn1_x509.Certificate]]:
+    """The embedded certificate that is ``expected`` (DER) and names the signer, and the others.
+
+    Byte equality where pyHanko's own lookup compares names after LDAP string preparation (a third
+    of this validation); the signing-certificate attribute is still checked by the integrity step.
+    """
+    certs = [choice.chosen for choice in signed_data["certificates"]]
+    if not all(isinstance(cert, asn1_x509.Certificate) for cert in certs):
+        raise SignatureRejected("signature_invalid")
+    found = [cert for cert in certs if cert.dump() == expected]
+    sid = signer_info["sid"]
+    if not found or sid.name != "issuer_and_serial_number":
+        raise SignatureRejected("wrong_signer")
+    cert = found[0]
+    named = sid.chosen
+    if named["serial_number"].native != cert.serial_number or named["issuer"].dump() != cert.issuer.dump():
+        raise SignatureRejected("wrong_signer")
+    return cert, [other for other in certs if other.dump() != expected]
 
 
 def _signature_dictionary(
