@@ -46,7 +46,11 @@ def _sees(meeting: Meeting, user: User, is_participant: Callable[[], bool]) -> b
 
 
 def get_meeting_for(user: User, meeting_id: int) -> Meeting:
-    meeting = db.session.get(Meeting, meeting_id)
+    return require_visible(db.session.get(Meeting, meeting_id), user)
+
+
+def require_visible(meeting: Meeting | None, user: User) -> Meeting:
+    """``meeting`` when ``user`` may see it; NotFound when it is None or invisible alike."""
     if meeting is None or not user.is_authenticated or not may_see_meeting(meeting, user):
         raise NotFound()
     return meeting

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from apiflask import Schema
 from apiflask.fields import AwareDateTime, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from documents.models import Document, DocumentVersion, ReaderCopy
+from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import User
+from ecabinet.database import db
 from meetings import access
 from meetings.models import AgendaItem, ItemPosition, Meeting, Participant
 
@@ -80,18 +90,10 @@ def dump_participant(participant: Participant) -> dict[str, Any]:
             "agenda_item_ids": list(participant.agenda_item_ids or [])}
 
 
-def dump_item(item: AgendaItem, *, documents: list[dict[str, Any]] | None = None,
-              my_position: ItemPosition | None = None, tally: dict[str, int] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": item.id, "meeting_id": item.meeting_id, "position": item.position,
-                            "title": item.title, "presenter": item.presenter,
-                            "duration_minutes": item.duration_minutes, "conclusion": item.conclusion,
-                            "adopted_without_discussion": item.adopted_without_discussion}
-    if documents is not None:
-        body["documents"] = documents
-        body["my_position"] = str(my_position.stance) if my_position else None
-    if tally is not None:
-        body["tally"] = tally
-    return body
+def dump_item(item: AgendaItem) -> dict[str, Any]:
+    return {"id": item.id, "meeting_id": item.meeting_id, "position": item.position, "title": item.title,
+            "presenter": item.presenter, "duration_minutes": item.duration_minutes, "conclusion": item.conclusion,
+            "adopted_without_discussion": item.adopted_without_discussion}
 
 
 def dump_meeting_summary(meeting: Meeting) -> dict[str, Any]:
@@ -102,33 +104,94 @@ def dump_meeting_summary(meeting: Meeting) -> dict[str, Any]:
 
 
 def dump_meeting(meeting: Meeting, viewer: User) -> dict[str, Any]:
-    """The meeting as ``viewer`` may see it: guests get only their items, tallies only for chair and secretariat."""
-    from documents.views import documents_of_item
+    """The meeting as ``viewer`` may see it, read through the request's session (after a change, pages)."""
+    return render_meeting(_snapshot(db.session, meeting), viewer)
+
+
+def render_meeting(snapshot: MeetingSnapshot, viewer: User) -> dict[str, Any]:
+    """The meeting as ``viewer`` may see it: guests get only their items, tallies only for chair and secretariat.
+
+    Precondition: ``viewer`` may see the meeting (``access.require_visible``).
+    """
+    from documents.service import badge_after
     from meetings import service
 
+    seen = snapshot.seen_by(viewer)
+    connection = db.session.connection()
+    params = {"user_id": viewer.id, "meeting_id": snapshot.meeting.id}
+    stances = {item_id: str(stance) for item_id, stance in connection.execute(_STANCES, params)}
+    last_opened = {document_id: last for document_id, last in connection.execute(_LAST_OPENED, params)}
+    agenda = []
+    for item, body, documents in seen.agenda:
+        entry = {**body, "documents": [{**shown, "badge": badge_after(d, last_opened.get(d.id))}
+                                       for d, shown in documents],
+                 "my_position": stances.get(item.id)}
+        if seen.see_tally:
+            entry["tally"] = service.tally(item)
+        agenda.append(entry)
+    return {**snapshot.summary, "participants": seen.participants, "agenda": agenda, "my_role": seen.my_role}
+
+
+# built once: building a statement costs more than running it (bench/json_api.py)
+_STANCES = select(ItemPosition.agenda_item_id, ItemPosition.stance).where(
+    ItemPosition.user_id == sa.bindparam("user_id"),
+    ItemPosition.agenda_item_id.in_(select(AgendaItem.id).where(AgendaItem.meeting_id == sa.bindparam("meeting_id"))))
+# what documents.service.last_opened_versions answers, for all the meeting's documents
+_LAST_OPENED = select(ReaderCopy.document_id, sa.func.max(ReaderCopy.version_number)).where(
+    ReaderCopy.user_id == sa.bindparam("user_id"),
+    ReaderCopy.document_id.in_(select(Document.id).where(Document.meeting_id == sa.bindparam("meeting_id")))
+).group_by(ReaderCopy.document_id)
+_NEWEST_RECORD = select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+
+
+# --- what every viewer of a meeting sees alike, remembered between requests ------------------------
+
+@dataclass(frozen=True)
+class Seen:
+    """What one viewer is shown of a snapshot, but for what is read per request (stances, badges, tallies)."""
+
+    participants: list[dict[str, Any]]
+    agenda: list[tuple[AgendaItem, dict[str, Any], list[tuple[Document, dict[str, Any]]]]]
+    my_role: str | None
+    see_tally: bool
+
+
+@dataclass(frozen=True)
+class MeetingSnapshot:
+    """A meeting's rows and their viewer-independent JSON; ``render_meeting`` adds what depends on the viewer."""
+
+    meeting: Meeting  # with participants (and their users), chair and agenda loaded
+    summary: dict[str, Any]
+    participants: list[tuple[Participant, dict[str, Any]]]
+    agenda: list[tuple[AgendaItem, dict[str, Any], list[Document]]]  # each item's documents, versions loaded
+    _seen: dict[tuple[Any, ...], Seen] = field(default_factory=dict, compare=False)
+
+    def seen_by(self, viewer: User) -> Seen:
+        """The access rules applied once per viewer: keyed by the viewer's whole row, so a change to it
+        (roles, clearance) is a new entry even before the snapshot itself is replaced."""
+        key = tuple(tuple(v) if isinstance(v := getattr(viewer, attr.key), list) else v
+                    for attr in sa.inspect(User).column_attrs)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = _seen(self, viewer)
+        return seen
+
+
+def _seen(snapshot: MeetingSnapshot, viewer: User) -> Seen:
+    from documents import access as doc_access
+    from documents.views import dump_document
+
+    meeting = snapshot.meeting
     participant = access.participant_of(meeting, viewer)
-    see_tally = access.may_see_tally(meeting, viewer)
-    positions = {p.agenda_item_id: p for p in _positions_of(meeting, viewer)}
-    agenda = [dump_item(item, documents=documents_of_item(meeting, item, viewer), my_position=positions.get(item.id),
-                        tally=service.tally(item) if see_tally else None)
-              for item in meeting.agenda if access.may_see_item(meeting, item, viewer)]
-    participants = meeting.participants
-    # every participant's user in one query instead of one each: held here, so dump_participant's
-    # p.user and p.represents come from the identity map (bench/json_api.py)
-    _users = _users_of(participants)
+    participants = snapshot.participants
     if participant is not None and participant.role == "guest" and not viewer.is_secretariat:
-        participants = [p for p in participants if p.role != "guest" or p.user_id == viewer.id]
-    return {**dump_meeting_summary(meeting), "participants": [dump_participant(p) for p in participants],
-            "agenda": agenda, "my_role": _my_role(meeting, viewer)}
-
-
-def _users_of(participants: list[Participant]) -> list[User]:
-    from sqlalchemy import select
-
-    from ecabinet.database import db
-
-    ids = {p.user_id for p in participants} | {p.represents_user_id for p in participants if p.represents_user_id}
-    return list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+        participants = [(p, body) for p, body in participants if p.role != "guest" or p.user_id == viewer.id]
+    # the badge is the reader's own and changes without a new snapshot: render_meeting puts it in per request
+    agenda = [(item, body, [(d, dump_document(d, viewer, last_opened={})) for d in documents
+                            if doc_access.may_list(d, viewer)])
+              for item, body, documents in snapshot.agenda if access.may_see_item(meeting, item, viewer)]
+    return Seen(participants=[body for _, body in participants], agenda=agenda, my_role=_my_role(meeting, viewer),
+                see_tally=access.may_see_tally(meeting, viewer))
 
 
 def _my_role(meeting: Meeting, viewer: User) -> str | None:
@@ -140,13 +203,81 @@ def _my_role(meeting: Meeting, viewer: User) -> str | None:
     return "secretary" if viewer.is_secretariat else None
 
 
-def _positions_of(meeting: Meeting, viewer: User) -> list[ItemPosition]:
-    from sqlalchemy import select
+def _snapshot(session: Session, meeting: Meeting) -> MeetingSnapshot:
+    # every participant's user in one query instead of one each: held here, so p.user and p.represents
+    # come from the identity map (bench/json_api.py)
+    ids = {p.user_id for p in meeting.participants} | {p.represents_user_id for p in meeting.participants
+                                                       if p.represents_user_id}
+    _users = list(session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    by_item: dict[int, list[Document]] = defaultdict(list)
+    for document in session.scalars(select(Document).where(Document.meeting_id == meeting.id)
+                                    .options(selectinload(Document.versions)).order_by(Document.id)):
+        document.meeting  # noqa: B018  (from the identity map; loaded now, so it outlives the session)
+        by_item[document.agenda_item_id].append(document)
+    return MeetingSnapshot(meeting=meeting, summary=dump_meeting_summary(meeting),
+                           participants=[(p, dump_participant(p)) for p in meeting.participants],
+                           agenda=[(item, dump_item(item), by_item[item.id]) for item in meeting.agenda])
 
-    from ecabinet.database import db
 
-    ids = [item.id for item in meeting.agenda]
-    if not ids:
-        return []
-    return list(db.session.scalars(select(ItemPosition).where(ItemPosition.user_id == viewer.id,
-                                                              ItemPosition.agenda_item_id.in_(ids))))
+_SNAPSHOTS = "meetings.snapshots"  # app.extensions key: meeting id -> (key, MeetingSnapshot)
+_SNAPSHOTS_MAX = 1000
+# the models a snapshot is made of: a change to one of them written through this process forgets every
+# snapshot when it commits, even one no audit record describes
+_SHOWN = (Meeting, Participant, AgendaItem, User, Document, DocumentVersion)
+_WROTE = "meetings.wrote_shown"
+_commits = 0
+_lock = threading.Lock()
+
+
+def meeting_snapshot(meeting_id: int) -> MeetingSnapshot | None:
+    """The meeting's snapshot (None when there is no such meeting), built once per change in this process.
+
+    It is keyed by the newest audit record, read first in one indexed query: every change is written by
+    a service that appends a record in the same transaction, in whichever process, and writers are
+    serialised, so any change committed since gives a new key. The record's hash, not only its id, tells
+    a recreated or restored database apart. Changes without a record made here (bookkeeping, tests)
+    count too, through ``_commits``. The rows are read after the key in their own session, so a snapshot
+    is never older than its key, and kept detached: nothing in a request can change or expire them.
+    """
+    commits = _commits
+    newest = db.session.connection().execute(_NEWEST_RECORD)
+    key = (commits, tuple(newest.one_or_none() or ()))
+    snapshots: dict[int, tuple[Any, MeetingSnapshot]] = current_app.extensions.setdefault(_SNAPSHOTS, {})
+    remembered = snapshots.get(meeting_id)
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    with Session(db.engine) as session:
+        meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).options(
+            joinedload(Meeting.chair), selectinload(Meeting.participants), selectinload(Meeting.agenda)))
+        snapshot = _snapshot(session, meeting) if meeting is not None else None
+    if snapshot is not None:
+        with _lock:
+            if len(snapshots) >= _SNAPSHOTS_MAX:
+                snapshots.clear()
+            snapshots[meeting_id] = (key, snapshot)
+    return snapshot
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_shown_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    if any(isinstance(obj, _SHOWN) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_WROTE] = True
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _note_bulk_changes(state: Any) -> None:
+    if (state.is_update or state.is_delete) and any(m.class_ in _SHOWN for m in state.all_mappers):
+        state.session.info[_WROTE] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_snapshots(session: Session) -> None:
+    global _commits
+    if session.info.pop(_WROTE, False):
+        with _lock:
+            _commits += 1
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_noted(session: Session) -> None:
+    session.info.pop(_WROTE, None)

@@ -7,6 +7,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask_login import current_user, login_required
 
+from ecabinet.errors import NotFound
 from ecabinet.idempotency import idempotent
 from meetings import access, service
 from meetings.schemas import (
@@ -20,6 +21,8 @@ from meetings.schemas import (
     dump_meeting,
     dump_meeting_summary,
     dump_participant,
+    meeting_snapshot,
+    render_meeting,
 )
 
 api = APIBlueprint("meetings_api", __name__, url_prefix="/api/v1", tag="Meetings")
@@ -47,7 +50,12 @@ def list_meetings() -> dict[str, Any]:
 @login_required
 def get_meeting(meeting_id: int) -> dict[str, Any]:
     """The meeting with its participants and the agenda the caller may see."""
-    return dump_meeting(access.get_meeting_for(current_user, meeting_id), current_user)
+    viewer = current_user._get_current_object()  # once: each use of the proxy looks the user up again
+    snapshot = meeting_snapshot(meeting_id)
+    if snapshot is None:
+        raise NotFound()
+    access.require_visible(snapshot.meeting, viewer)
+    return render_meeting(snapshot, viewer)
 
 
 @api.patch("/meetings/<int:meeting_id>")
