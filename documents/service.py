@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from documents import pdftools
+from documents.access import ReadableVersion
 from documents.models import Document, DocumentVersion, PageNote, ReaderCopy
 from ecabinet import audit, realtime, storage
 from ecabinet.auth.models import Confidentiality, User
@@ -195,22 +196,25 @@ def _write_reads(reads: list[_Read]) -> None:
         audit.record_many(entries)
 
 
-def read_document(document: Document, version: DocumentVersion, *, actor: User,
-                  byte_range: str | None = None) -> ServedCopy:
+def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | None = None) -> ServedCopy:
     """Issue (first time) or reuse the reader's copy of a version; every access is audited, and the
-    record is committed before this returns (``ReadNotRecorded`` otherwise)."""
-    read = _Read(entry=audit.entry(actor, "document.read", document,
-                                   {"version": version.number, "sha256": version.sha256, "range": byte_range}),
-                 version_id=version.id, number=version.number, sha256=version.sha256)
-    served = {"document_id": document.id, "confidentiality": str(document.confidentiality),
-              "reader_id": actor.id, "reader_name": actor.full_name}
+    record is committed before this returns (``ReadNotRecorded`` otherwise).
+
+    Precondition: ``readable`` comes from ``access.get_readable_version_for(actor, ...)``.
+    """
+    read = _Read(entry=audit.entry(actor, "document.read", (Document.__tablename__, readable.document_id),
+                                   {"version": readable.number, "sha256": readable.sha256, "range": byte_range}),
+                 version_id=readable.version_id, number=readable.number, sha256=readable.sha256)
+    reader_id, reader_name = actor.id, actor.full_name
     if db.session.info.get("in_write_transaction"):
         _write_reads([read])  # joins the caller's transaction, which commits it
     else:
         _JOURNAL.record(read)
     assert read.issued_at is not None  # noqa: S101 (set by the committed write)
-    etag = f"{read.sha256[:32]}-{served['reader_id']}-{int(read.issued_at.timestamp())}"
-    return ServedCopy(etag=etag, sha256=read.sha256, number=read.number, issued_at=read.issued_at, **served)
+    return ServedCopy(etag=f"{read.sha256[:32]}-{reader_id}-{int(read.issued_at.timestamp())}", sha256=read.sha256,
+                      number=read.number, document_id=readable.document_id,
+                      confidentiality=readable.confidentiality, reader_id=reader_id, reader_name=reader_name,
+                      issued_at=read.issued_at)
 
 
 _PREPARED_LOCK = threading.Lock()

@@ -16,7 +16,7 @@ from documents import service
 from documents.models import Document, DocumentVersion
 from ecabinet.auth.models import User
 from ecabinet.database import db
-from ecabinet.errors import Forbidden, NotFound
+from ecabinet.errors import Forbidden
 from ecabinet.idempotency import idempotent
 from meetings import access
 from meetings.models import AgendaItem, Meeting
@@ -147,13 +147,8 @@ def get_document(document_id: int) -> dict[str, Any]:
 @login_required
 def content(document_id: int, query: dict[str, Any]) -> Any:
     """The caller's stamped copy (name and time on every page); Range, ETag and 304 supported."""
-    document = doc_access.get_readable_document_for(current_user, document_id)
-    number = query.get("version")
-    version = document.current_version if number is None else next(
-        (v for v in document.versions if v.number == number), None)
-    if version is None:
-        raise NotFound("version_not_found")
-    served = service.read_document(document, version, actor=current_user, byte_range=request.headers.get("Range"))
+    readable = doc_access.get_readable_version_for(current_user, document_id, query.get("version"))
+    served = service.read_document(readable, actor=current_user, byte_range=request.headers.get("Range"))
     data = service.stamped_bytes(served)
     # only ``served``'s plain values from here on: the commit expired the loaded objects
     name = f"tai-lieu-{served.document_id}-v{served.number}.pdf"
