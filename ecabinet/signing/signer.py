@@ -10,6 +10,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -19,7 +20,8 @@ from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.attributes import CMSAttributeProvider, SigningCertificateV2Provider
+from pyhanko.sign.general import SigningError, as_signing_certificate_v2
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.stamp import TextStamp, TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -44,11 +46,28 @@ def to_asn1(cert: x509.Certificate | asn1_x509.Certificate) -> asn1_x509.Certifi
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+class _ParsedSigningCertificateV2(SigningCertificateV2Provider):
+    """The signing-certificate-v2 attribute of one certificate, encoded once and read back.
+
+    pyHanko builds the value afresh for each signature, and asn1crypto re-encodes a built value
+    (the issuer's name among it) at every one of the several dumps of the signed attributes: most
+    of a signature's time. A value parsed from DER is dumped as the bytes it was read from.
+    """
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        super().__init__(signing_cert)
+        self._der = as_signing_certificate_v2(signing_cert).dump()
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return tsp.SigningCertificateV2.load(self._der)
+
+
 class CachedKeySigner(signers.Signer):
     """A pyHanko signer that holds an already parsed ``cryptography`` key.
 
     ``SimpleSigner`` re-parses its key for every signature, which for RSA includes OpenSSL's
-    36 ms key check; this one parses nothing in the signing path.
+    36 ms key check; this one parses nothing in the signing path, and keeps its certificate's
+    signing-certificate-v2 attribute encoded (``_ParsedSigningCertificateV2``).
     """
 
     def __init__(
@@ -64,6 +83,14 @@ class CachedKeySigner(signers.Signer):
         registry.register_multiple([to_asn1(c) for c in chain])
         super().__init__(signing_cert=signing_cert, cert_registry=registry)
         self._key = key
+        self._signing_certificate_v2 = _ParsedSigningCertificateV2(signing_cert)
+
+    def _signed_attr_providers(self, *args: object, **kwargs: object) -> list[CMSAttributeProvider]:
+        # pyHanko 0.38.0 internal API (pinned): the same providers, with the attribute kept encoded
+        return [
+            self._signing_certificate_v2 if isinstance(provider, SigningCertificateV2Provider) else provider
+            for provider in super()._signed_attr_providers(*args, **kwargs)  # type: ignore[arg-type]
+        ]
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False

@@ -248,3 +248,18 @@ def _fonts(xobject: Any) -> list[str]:
     for child in resources.get("/XObject", {}).values():
         names += _fonts(child.get_object())
     return names
+
+
+def test_the_signing_certificate_attribute_is_pyhankos_own(
+    ballot_pdf: bytes, member_a: Member, chair: Member, sign: Sign, pdfsig: PdfSig
+) -> None:
+    from pyhanko.sign.general import as_signing_certificate_v2, find_unique_cms_attribute
+
+    for member in (member_a, chair, member_a):  # the kept value serves every later signature
+        signed = sign(ballot_pdf, member)
+        embedded = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
+        attrs = embedded.signer_info["signed_attrs"]
+        value = find_unique_cms_attribute(attrs, "signing_certificate_v2")
+
+        assert value.dump() == as_signing_certificate_v2(member.signer.signing_cert).dump()
+        assert pdfsig(signed) == ["Signature is Valid."]
