@@ -209,6 +209,9 @@ def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | N
     if db.session.info.get("in_write_transaction"):
         _write_reads([read])  # joins the caller's transaction, which commits it
     else:
+        # end the request's read transaction first: waiting with it, every queued read held a pooled
+        # connection, and 27 readers at once overflowed the pool (a new connection for each read)
+        db.session.commit()
         _JOURNAL.record(read)
     assert read.issued_at is not None  # noqa: S101 (set by the committed write)
     return ServedCopy(etag=f"{read.sha256[:32]}-{reader_id}-{int(read.issued_at.timestamp())}", sha256=read.sha256,

@@ -55,9 +55,10 @@ def readers(api, cast):
 
 @pytest.fixture
 def batches(monkeypatch):
-    """The readers of each group commit; the writer takes the queue only once ``expect`` reads wait in it."""
+    """The readers of each group commit; the writer takes the queue only once ``expect`` reads wait in
+    it, and notes how many pooled connections are out at that moment."""
     seen: list[list[int]] = []
-    expect = {"reads": 1}
+    expect: dict[str, Any] = {"reads": 1, "connections_out": []}
     real = service._write_reads
 
     def recording(queued):
@@ -68,6 +69,7 @@ def batches(monkeypatch):
         deadline = time.monotonic() + 10
         while len(service._JOURNAL._queued) < expect["reads"] and time.monotonic() < deadline:
             time.sleep(0.005)
+        expect["connections_out"].append(db.engine.pool.checkedout())
 
     monkeypatch.setattr(service, "_write_reads", recording)
     monkeypatch.setattr(service, "_let_ready_requests_queue", wait_for_all)
@@ -81,6 +83,7 @@ def test_concurrent_reads_share_one_commit_each_recorded_in_turn(readers, batche
     first = in_threads([lambda c=c: c.get(path) for c in clients])
     assert [r.status_code for r in first] == [200] * len(users)
     assert len(seen) == 1 and sorted(seen[0]) == sorted(u.id for u in users)
+    assert expect["connections_out"] == [0]  # the waiting reads hold no connection from the pool
     records = reads()
     assert [r.actor_id for r in records] == seen[0]  # the chain holds them in the order they queued
     assert [r.id for r in records] == list(range(records[0].id, records[0].id + len(users)))
