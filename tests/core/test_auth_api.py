@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
+from ecabinet import skip_idle_limit_check
 from tests.conftest import TEST_PASSWORD, assert_error, audit_actions
 
 
@@ -75,6 +79,28 @@ def test_login_is_rate_limited_without_revealing_the_username(app, client, cast)
     response = client.post("/api/v1/auth/token", json={"username": "member_a", "password": TEST_PASSWORD},
                            environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert_error(response, 429, "rate_limited")
+
+
+def _limited_app(**limiter_options: object) -> tuple[Flask, Limiter]:
+    app = Flask(__name__)
+    app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    return app, Limiter(key_func=get_remote_address, app=app, **limiter_options)  # type: ignore[arg-type]
+
+
+def test_a_limit_on_its_own_route_holds_without_the_check_before_every_request():
+    app, idle = _limited_app()
+    app.get("/login")(idle.limit("2 per minute")(lambda: "ok"))
+    skip_idle_limit_check(app, idle)  # type: ignore[arg-type]
+    client = app.test_client()
+    assert [client.get("/login").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_limit_on_every_route_keeps_the_check_before_every_request():
+    app, every = _limited_app(default_limits=["2 per minute"])
+    app.get("/ping")(lambda: "pong")
+    skip_idle_limit_check(app, every)  # type: ignore[arg-type]
+    client = app.test_client()
+    assert [client.get("/ping").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_passwords_and_tokens_never_reach_the_audit_chain(client, cast):
