@@ -38,7 +38,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 def current_auth_session() -> AuthSession | None:
-    return g.get("auth_session")
+    login = g.get("auth_session")
+    if login is not None and sa.inspect(login).transient:
+        # a remembered login joins the request's session only when asked for (a logout): most requests
+        # never need it, and joining costs about a tenth of a small JSON answer (bench/json_api.py)
+        login = g.auth_session = _attach(login)
+    return login
 
 
 @login_manager.request_loader
@@ -76,14 +81,14 @@ _generation = 0  # bumped by every forget, so a lookup racing a change is not st
 def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
     """``find_session``, answered from memory when this login was found valid moments ago.
 
-    The objects returned belong to the request's database session like loaded ones, so services
-    may change them (logout sets ``revoked_at`` on this very object).
+    The user belongs to the request's database session like a loaded one, so services may change it;
+    a remembered login does once ``current_auth_session`` hands it out (logout sets ``revoked_at`` on it).
     """
     key = (str(kind), token_hash(token))
     hit = _remembered.get(key)
     if hit is not None and hit.until > time.monotonic():
-        user = _attach(User, hit.user)
-        login = _attach(AuthSession, hit.login)
+        user = _attach(_instance(User, hit.user))
+        login = _in_session(AuthSession, hit.login["id"]) or _instance(AuthSession, hit.login)
         set_committed_value(login, "user", user)  # as the joined load would have: no query, no change
         if login.is_valid(utcnow()):
             return login
@@ -122,13 +127,23 @@ def _columns(obj: Any) -> dict[str, Any]:
             for attr in sa.inspect(type(obj)).column_attrs}
 
 
-def _attach(cls: type[Any], values: dict[str, Any]) -> Any:
-    """A persistent instance in the request's session built from remembered columns, without a query."""
-    existing = db.session.identity_map.get(identity_key(cls, values["id"]))
-    if existing is not None:
-        return existing
+def _instance(cls: type[Any], values: dict[str, Any]) -> Any:
+    """An instance built from remembered columns, in no session yet."""
     obj = manager_of_class(cls).new_instance()  # no constructor, no change events: as a query loads it
     instance_state(obj).dict.update({k: list(v) if isinstance(v, list) else v for k, v in values.items()})
+    return obj
+
+
+def _in_session(cls: type[Any], id_: int) -> Any:
+    return db.session.identity_map.get(identity_key(cls, id_))
+
+
+def _attach(obj: Any) -> Any:
+    """``obj`` as a persistent instance of the request's session, without a query (the one already there
+    when the session holds that row)."""
+    existing = _in_session(type(obj), obj.id)
+    if existing is not None:
+        return existing
     make_transient_to_detached(obj)
     db.session.add(obj)
     return obj
