@@ -45,8 +45,10 @@ from bench.common import (
     summary,
     write_result,
 )
+from bench.live_push import cpu_seconds
 
 GOAL_S = 1.0
+BURST = 100  # requests of each cheap kind timed for the server's CPU
 RANGE = "bytes=0-65535"
 LINE = "Tờ trình về việc điều chỉnh quy hoạch chung xây dựng Thủ đô — Ủy ban nhân dân thành phố Hà Nội"
 
@@ -158,9 +160,14 @@ def main() -> int:
         tokens = iter(setup["tokens"])
         state: dict[str, Any] = {"round": 0}
         headers_s: dict[str, list[float]] = {}
+        cpu_s: dict[str, float] = {}
+        app_pid, bare_pid = servers[0].pid, servers[1].pid
 
         def step(name: str, url: str, headers: dict[str, str], expect: int) -> float:
+            pid = bare_pid if name.startswith("bare") else app_pid
+            cpu = cpu_seconds(pid)
             head, total, body = timed_get(url, headers, expect)
+            cpu_s[name] = cpu_s.get(name, 0.0) + cpu_seconds(pid) - cpu
             headers_s.setdefault(name, []).append(head)
             state[name] = body
             return total
@@ -185,18 +192,28 @@ def main() -> int:
             "range": lambda: step("range", content, {**bearer(state["reader"]), "Range": RANGE}, 206),
         }
         values = interleave(steps, pairs)
+        # the server's CPU per request: cold and first from the rounds above (pairs + the warm-up);
+        # the cheap ones (a few ms, the kernel counts in 10 ms ticks) from a burst of their own
+        cpu_ms = {name: round(1000 * cpu_s[name] / (pairs + 1), 2) for name in ("cold", "first")}
+        for name in ("bare", "repeat", "bare_range", "range"):
+            cpu_s[name] = 0.0
+            for _ in range(BURST):
+                steps[name]()
+            cpu_ms[name] = round(1000 * cpu_s[name] / BURST, 2)
         check_copy(state["first"], args.pages, "Thành viên")
         assert state["repeat"] == state["first"], "a reader's copy must be byte-identical on every fetch"
         assert state["range"] == state["first"][:65536]
     finally:
         for server in servers:
             server.stop()
-    warm = headers_s  # one uncounted round first: drop its header times too
+    # the rounds' header times (not the bursts'), less the uncounted first round
+    warm = {name: v[: pairs + 1] for name, v in headers_s.items()}
     result: dict[str, Any] = {
         "pages": args.pages, "dossier_bytes": setup["size"], "stamped_bytes": len(state["first"]),
         "setup_s": round(setup_s, 1),
         **{name: summary(v) for name, v in values.items()},
         "time_to_headers": {name: summary(v[1:]) for name, v in warm.items()},
+        "server_cpu_ms_per_request": cpu_ms,
         "ratio_cold_to_bare": pair_ratios(values["cold"], values["bare"]),
         "ratio_first_to_bare": pair_ratios(values["first"], values["bare"]),
         "ratio_repeat_to_bare": pair_ratios(values["repeat"], values["bare"]),
