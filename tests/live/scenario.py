@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ecabinet.auth.models import Role
 from ecabinet.database import db, utcnow
 from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus, Participant, ParticipantRole
-from tests.conftest import Cast
+from tests.conftest import Cast, make_user
 
 
 @dataclass
@@ -17,7 +18,8 @@ class Scenario:
 
 
 def published_meeting(cast: Cast, *, extra_members: int = 0, status: MeetingStatus = MeetingStatus.PUBLISHED) -> Scenario:
-    """Chair, member_a and member_b are members; delegate stands in for member_b; guest is invited to item 2."""
+    """Chair, member_a, member_b and ``extra_members`` ministers (minister0, ...) are members; delegate
+    stands in for member_b; guest is invited to item 2."""
     meeting = Meeting(title="Phiên họp Chính phủ thường kỳ tháng 11", kind=MeetingKind.REGULAR,
                       starts_at=utcnow() + timedelta(hours=1), location="Trụ sở Chính phủ, Hà Nội",
                       chair_id=cast.chair.id, status=status, created_by_id=cast.secretary.id, published_at=utcnow())
@@ -27,8 +29,9 @@ def published_meeting(cast: Cast, *, extra_members: int = 0, status: MeetingStat
              AgendaItem(meeting_id=meeting.id, position=2, title="Nghị định về kinh tế số", presenter="Bộ Khoa học và Công nghệ")]
     db.session.add_all(items)
     db.session.flush()
+    extra = [make_user(f"minister{i}", roles=[Role.MEMBER], full_name=f"Bộ trưởng số {i}") for i in range(extra_members)]
     rows = [Participant(meeting_id=meeting.id, user_id=user.id, role=ParticipantRole.MEMBER)
-            for user in (cast.chair, cast.member_a, cast.member_b)]
+            for user in (cast.chair, cast.member_a, cast.member_b, *extra)]
     rows.append(Participant(meeting_id=meeting.id, user_id=cast.delegate.id, role=ParticipantRole.DELEGATE,
                             represents_user_id=cast.member_b.id, approved_at=utcnow()))
     rows.append(Participant(meeting_id=meeting.id, user_id=cast.guest.id, role=ParticipantRole.GUEST,
