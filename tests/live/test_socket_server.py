@@ -45,6 +45,28 @@ def test_connection_without_valid_credentials_is_refused(world):
             client.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)
 
 
+def test_an_expired_or_revoked_token_and_a_disabled_account_are_refused_at_connect(world, cast):
+    from datetime import timedelta
+
+    from ecabinet.auth.models import AuthSession
+    from ecabinet.auth.service import token_hash
+    from ecabinet.database import db, utcnow
+
+    scenario, tokens, serve = world
+    expired, revoked, disabled = issue_token(cast.member_a), issue_token(cast.member_b), issue_token(cast.delegate)
+    sessions = {token: db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+                for token in (expired, revoked)}
+    sessions[expired].expires_at = utcnow() - timedelta(seconds=1)
+    sessions[revoked].revoked_at = utcnow()
+    cast.delegate.active = False
+    db.session.commit()
+    server = serve()
+    for token in (expired, revoked, disabled):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server.url, auth={"token": token}, transports=["websocket"], wait_timeout=5)
+
+
 def test_foreign_origin_is_refused(world):
     scenario, tokens, serve = world
     server = serve()
