@@ -82,7 +82,10 @@ def _record_refusal(status: int, code: str) -> None:
 def render_error(error: AppError) -> Response:
     _record_refusal(error.status, error.code)
     if wants_json():
-        response = jsonify(error.body())
+        body = error.body()
+        if "correlation_id" in g:  # the reference an operator finds in the log, as the HTML page shows it
+            body["error"]["reference"] = g.correlation_id
+        response = jsonify(body)
     else:
         response = current_app.make_response(
             (render_template("error.html", error=error), error.status))
