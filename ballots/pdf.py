@@ -362,8 +362,9 @@ class _Slip:
         left, right = MARGIN_LEFT, MARGIN_LEFT + left_width
         right_width = FRAME_WIDTH - left_width
         top = self.y
-        used = sum(self.cell(line, "body_parent", x0=left, width=left_width, top=top - 15 * i)
-                   for i, line in enumerate(lines[:-1]))
+        used = 0.0
+        for line in lines[:-1]:
+            used += self.cell(line, "body_parent", x0=left, width=left_width, top=top - used)
         used += self.cell(lines[-1], "body_name", x0=left, width=left_width, top=top - used)
         name_width = pdfmetrics.stringWidth(lines[-1], FONT_BOLD, STYLES["body_name"].fontSize)
         used += self.rule(name_width * 0.4, x0=left, width=left_width, top=top - used)
