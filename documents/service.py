@@ -165,7 +165,12 @@ class _ReadJournal:
             raise failure
 
 
-_JOURNAL = _ReadJournal()
+def _journal() -> _ReadJournal:
+    """The app's journal: one per database, as its writer commits other requests' reads."""
+    journal = current_app.extensions.get("documents.read_journal")
+    if journal is None:
+        journal = current_app.extensions.setdefault("documents.read_journal", _ReadJournal())
+    return journal
 
 
 def _let_ready_requests_queue() -> None:
@@ -212,7 +217,7 @@ def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | N
         # end the request's read transaction first: waiting with it, every queued read held a pooled
         # connection, and 27 readers at once overflowed the pool (a new connection for each read)
         db.session.commit()
-        _JOURNAL.record(read)
+        _journal().record(read)
     assert read.issued_at is not None  # noqa: S101 (set by the committed write)
     return ServedCopy(etag=f"{read.sha256[:32]}-{reader_id}-{int(read.issued_at.timestamp())}", sha256=read.sha256,
                       number=read.number, document_id=readable.document_id,

@@ -67,7 +67,7 @@ def batches(monkeypatch):
 
     def wait_for_all() -> None:
         deadline = time.monotonic() + 10
-        while len(service._JOURNAL._queued) < expect["reads"] and time.monotonic() < deadline:
+        while len(service._journal()._queued) < expect["reads"] and time.monotonic() < deadline:
             time.sleep(0.005)
         expect["connections_out"].append(db.engine.pool.checkedout())
 
