@@ -113,23 +113,41 @@ def render_meeting(snapshot: MeetingSnapshot, viewer: User) -> dict[str, Any]:
 
     Precondition: ``viewer`` may see the meeting (``access.require_visible``).
     """
-    from documents.service import badge_after
+    from documents import access as doc_access
+    from documents.views import dump_document
     from meetings import service
 
-    seen = snapshot.seen_by(viewer)
+    meeting = snapshot.meeting
     connection = db.session.connection()
-    params = {"user_id": viewer.id, "meeting_id": snapshot.meeting.id}
+    params = {"user_id": viewer.id, "meeting_id": meeting.id}
     stances = {item_id: str(stance) for item_id, stance in connection.execute(_STANCES, params)}
     last_opened = {document_id: last for document_id, last in connection.execute(_LAST_OPENED, params)}
+    see_tally = access.may_see_tally(meeting, viewer)
     agenda = []
-    for item, body, documents in seen.agenda:
-        entry = {**body, "documents": [{**shown, "badge": badge_after(d, last_opened.get(d.id))}
-                                       for d, shown in documents],
+    for item, body, documents in snapshot.agenda:
+        if not access.may_see_item(meeting, item, viewer):
+            continue
+        entry = {**body, "documents": [dump_document(d, viewer, last_opened=last_opened) for d in documents
+                                       if doc_access.may_list(d, viewer)],
                  "my_position": stances.get(item.id)}
-        if seen.see_tally:
+        if see_tally:
             entry["tally"] = service.tally(item)
         agenda.append(entry)
-    return {**snapshot.summary, "participants": seen.participants, "agenda": agenda, "my_role": seen.my_role}
+    participants = snapshot.participants
+    participant = access.participant_of(meeting, viewer)
+    if participant is not None and participant.role == "guest" and not viewer.is_secretariat:
+        participants = [(p, body) for p, body in participants if p.role != "guest" or p.user_id == viewer.id]
+    return {**snapshot.summary, "participants": [body for _, body in participants], "agenda": agenda,
+            "my_role": _my_role(meeting, viewer)}
+
+
+def _my_role(meeting: Meeting, viewer: User) -> str | None:
+    if meeting.chair_id == viewer.id:
+        return "chair"
+    participant = access.participant_of(meeting, viewer)
+    if participant is not None:
+        return str(participant.role)
+    return "secretary" if viewer.is_secretariat else None
 
 
 # built once: building a statement costs more than running it (bench/json_api.py)
@@ -144,63 +162,32 @@ _LAST_OPENED = select(ReaderCopy.document_id, sa.func.max(ReaderCopy.version_num
 _NEWEST_RECORD = select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
 
 
-# --- what every viewer of a meeting sees alike, remembered between requests ------------------------
-
-@dataclass(frozen=True)
-class Seen:
-    """What one viewer is shown of a snapshot, but for what is read per request (stances, badges, tallies)."""
-
-    participants: list[dict[str, Any]]
-    agenda: list[tuple[AgendaItem, dict[str, Any], list[tuple[Document, dict[str, Any]]]]]
-    my_role: str | None
-    see_tally: bool
-
+# --- the meeting view remembered between requests --------------------------------------------------
 
 @dataclass(frozen=True)
 class MeetingSnapshot:
-    """A meeting's rows and their viewer-independent JSON; ``render_meeting`` adds what depends on the viewer."""
+    """A meeting's rows and their viewer-independent JSON, and the answers given from them so far."""
 
     meeting: Meeting  # with participants (and their users), chair and agenda loaded
     summary: dict[str, Any]
     participants: list[tuple[Participant, dict[str, Any]]]
     agenda: list[tuple[AgendaItem, dict[str, Any], list[Document]]]  # each item's documents, versions loaded
-    _seen: dict[tuple[Any, ...], Seen] = field(default_factory=dict, compare=False)
+    _answers: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, compare=False)
 
-    def seen_by(self, viewer: User) -> Seen:
-        """The access rules applied once per viewer: keyed by the viewer's whole row, so a change to it
-        (roles, clearance) is a new entry even before the snapshot itself is replaced."""
+    def answer_for(self, viewer: User) -> dict[str, Any]:
+        """``render_meeting`` once per viewer, keyed by the viewer's whole row: a change to it (roles,
+        clearance) is a new answer even before the snapshot itself is replaced.
+
+        Precondition: ``viewer`` may see the meeting (``access.require_visible``).
+        """
         key = tuple(tuple(v) if isinstance(v := getattr(viewer, attr.key), list) else v
                     for attr in sa.inspect(User).column_attrs)
-        seen = self._seen.get(key)
-        if seen is None:
-            seen = self._seen[key] = _seen(self, viewer)
-        return seen
-
-
-def _seen(snapshot: MeetingSnapshot, viewer: User) -> Seen:
-    from documents import access as doc_access
-    from documents.views import dump_document
-
-    meeting = snapshot.meeting
-    participant = access.participant_of(meeting, viewer)
-    participants = snapshot.participants
-    if participant is not None and participant.role == "guest" and not viewer.is_secretariat:
-        participants = [(p, body) for p, body in participants if p.role != "guest" or p.user_id == viewer.id]
-    # the badge is the reader's own and changes without a new snapshot: render_meeting puts it in per request
-    agenda = [(item, body, [(d, dump_document(d, viewer, last_opened={})) for d in documents
-                            if doc_access.may_list(d, viewer)])
-              for item, body, documents in snapshot.agenda if access.may_see_item(meeting, item, viewer)]
-    return Seen(participants=[body for _, body in participants], agenda=agenda, my_role=_my_role(meeting, viewer),
-                see_tally=access.may_see_tally(meeting, viewer))
-
-
-def _my_role(meeting: Meeting, viewer: User) -> str | None:
-    if meeting.chair_id == viewer.id:
-        return "chair"
-    participant = access.participant_of(meeting, viewer)
-    if participant is not None:
-        return str(participant.role)
-    return "secretary" if viewer.is_secretariat else None
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= _ANSWERS_MAX:
+                self._answers.clear()
+            answer = self._answers[key] = render_meeting(self, viewer)
+        return answer
 
 
 def _snapshot(session: Session, meeting: Meeting) -> MeetingSnapshot:
@@ -221,9 +208,10 @@ def _snapshot(session: Session, meeting: Meeting) -> MeetingSnapshot:
 
 _SNAPSHOTS = "meetings.snapshots"  # app.extensions key: meeting id -> (key, MeetingSnapshot)
 _SNAPSHOTS_MAX = 1000
-# the models a snapshot is made of: a change to one of them written through this process forgets every
+_ANSWERS_MAX = 5000
+# the models an answer is made of: a change to one of them written through this process forgets every
 # snapshot when it commits, even one no audit record describes
-_SHOWN = (Meeting, Participant, AgendaItem, User, Document, DocumentVersion)
+_SHOWN = (Meeting, Participant, AgendaItem, User, Document, DocumentVersion, ItemPosition, ReaderCopy)
 _WROTE = "meetings.wrote_shown"
 _commits = 0
 _lock = threading.Lock()
@@ -233,20 +221,23 @@ def meeting_snapshot(meeting_id: int) -> MeetingSnapshot | None:
     """The meeting's snapshot (None when there is no such meeting), built once per change in this process.
 
     It is keyed by the newest audit record, read first in one indexed query: every change is written by
-    a service that appends a record in the same transaction, in whichever process, and writers are
-    serialised, so any change committed since gives a new key. The record's hash, not only its id, tells
-    a recreated or restored database apart. Changes without a record made here (bookkeeping, tests)
-    count too, through ``_commits``. The rows are read after the key in their own session, so a snapshot
-    is never older than its key, and kept detached: nothing in a request can change or expire them.
+    a service that appends a record in the same transaction, in whichever process (a position, a
+    reader's first opening too), and writers are serialised, so any change committed since gives a new
+    key. The record's hash, not only its id, tells a recreated or restored database apart. Changes
+    without a record made here (bookkeeping, tests) count too, through ``_commits``. Everything an answer
+    is made of is read after the key, so none is older than its key; the rows in a session of their own,
+    kept detached: nothing in a request can change or expire them.
     """
     commits = _commits
-    newest = db.session.connection().execute(_NEWEST_RECORD)
-    key = (commits, tuple(newest.one_or_none() or ()))
+    connection = db.session.connection()
+    key = (commits, tuple(connection.execute(_NEWEST_RECORD).one_or_none() or ()))
     snapshots: dict[int, tuple[Any, MeetingSnapshot]] = current_app.extensions.setdefault(_SNAPSHOTS, {})
     remembered = snapshots.get(meeting_id)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
-    with Session(db.engine) as session:
+    # on the request's connection, in its transaction: a second connection per request could exhaust the
+    # pool when many tablets read at once (PostgreSQL under gevent yields while a query runs)
+    with Session(bind=connection) as session:
         meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).options(
             joinedload(Meeting.chair), selectinload(Meeting.participants), selectinload(Meeting.agenda)))
         snapshot = _snapshot(session, meeting) if meeting is not None else None

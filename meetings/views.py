@@ -22,7 +22,6 @@ from meetings.schemas import (
     dump_meeting_summary,
     dump_participant,
     meeting_snapshot,
-    render_meeting,
 )
 
 api = APIBlueprint("meetings_api", __name__, url_prefix="/api/v1", tag="Meetings")
@@ -55,7 +54,7 @@ def get_meeting(meeting_id: int) -> dict[str, Any]:
     if snapshot is None:
         raise NotFound()
     access.require_visible(snapshot.meeting, viewer)
-    return render_meeting(snapshot, viewer)
+    return snapshot.answer_for(viewer)
 
 
 @api.patch("/meetings/<int:meeting_id>")
