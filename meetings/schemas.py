@@ -172,11 +172,12 @@ class MeetingSnapshot:
     summary: dict[str, Any]
     participants: list[tuple[Participant, dict[str, Any]]]
     agenda: list[tuple[AgendaItem, dict[str, Any], list[Document]]]  # each item's documents, versions loaded
-    _answers: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, compare=False)
+    _answers: dict[tuple[Any, ...], bytes] = field(default_factory=dict, compare=False)
 
-    def answer_for(self, viewer: User) -> dict[str, Any]:
-        """``render_meeting`` once per viewer, keyed by the viewer's whole row: a change to it (roles,
-        clearance) is a new answer even before the snapshot itself is replaced.
+    def answer_for(self, viewer: User) -> bytes:
+        """``render_meeting`` as the JSON body Flask would send, rendered and encoded once per viewer, keyed
+        by the viewer's whole row: a change to it (roles, clearance) is a new answer even before the
+        snapshot itself is replaced.
 
         Precondition: ``viewer`` may see the meeting (``access.require_visible``).
         """
@@ -186,7 +187,7 @@ class MeetingSnapshot:
         if answer is None:
             if len(self._answers) >= _ANSWERS_MAX:
                 self._answers.clear()
-            answer = self._answers[key] = render_meeting(self, viewer)
+            answer = self._answers[key] = current_app.json.response(render_meeting(self, viewer)).get_data()
         return answer
 
 

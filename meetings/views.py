@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
+from flask import Response, current_app
 from flask_login import current_user, login_required
 
 from ecabinet.errors import NotFound
@@ -47,14 +48,14 @@ def list_meetings() -> dict[str, Any]:
 
 @api.get("/meetings/<int:meeting_id>")
 @login_required
-def get_meeting(meeting_id: int) -> dict[str, Any]:
+def get_meeting(meeting_id: int) -> Response:
     """The meeting with its participants and the agenda the caller may see."""
     viewer = current_user._get_current_object()  # once: each use of the proxy looks the user up again
     snapshot = meeting_snapshot(meeting_id)
     if snapshot is None:
         raise NotFound()
     access.require_visible(snapshot.meeting, viewer)
-    return snapshot.answer_for(viewer)
+    return current_app.response_class(snapshot.answer_for(viewer), mimetype=current_app.json.mimetype)
 
 
 @api.patch("/meetings/<int:meeting_id>")
