@@ -358,6 +358,7 @@ class Year:
         self.ballots: list[int] = []
         self.meetings: list[int] = []
         self.tablet_reports: list[dict[str, Any]] = []
+        self.closing: list[asyncio.Future[None]] = []
         self.http: aiohttp.ClientSession | None = None
 
     def url(self, user_id: int) -> str:
@@ -574,7 +575,9 @@ class Year:
             if tablets:
                 await self.check_tablets(mid, tablets)
         finally:
-            await stop_all(tablets)
+            # closed while the year goes on: each close waits out websockets' close_timeout (10 s),
+            # the server never answering the close frame, which is no load on the server
+            self.closing.append(asyncio.ensure_future(stop_all(tablets)))
 
     async def check_tablets(self, mid: int, tablets: list[SioTablet]) -> None:
         """Every tablet has every seq from 1 to the meeting's last (replayed on join, then live)."""
@@ -719,7 +722,9 @@ class Year:
                     f"{time.perf_counter() - t_year:.0f} s",
                     flush=True,
                 )
-            return time.perf_counter() - t_year
+            wall = time.perf_counter() - t_year
+            await asyncio.gather(*self.closing)
+            return wall
 
 
 # --- checks against the database -----------------------------------------------------------------
