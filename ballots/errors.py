@@ -20,6 +20,10 @@ MESSAGES = {
     "slip_not_ours": _l("The signed slip is not the slip this server prepared for you."),
     "slip_signing_failed": _l("The signed slip did not pass validation; nothing was recorded."),
     "not_a_pdf": _l("Upload the signed slip as a PDF file."),
+    "timestamp_unavailable": _l("The timestamp service cannot be reached right now; your answer was not recorded. "
+                                "Please try again in a few minutes."),
+    "report_not_timestamped": _l("The timestamp service could not be reached: the summary report was signed "
+                                 "without a timestamp (PAdES B-B)."),
 }
 
 
@@ -54,3 +58,10 @@ class BallotNotFound(BallotError, NotFound):
 class SigningFailed(BallotError):
     status = 500
     default_code = "slip_signing_failed"
+
+
+class TimestampUnavailable(BallotError):
+    """The configured timestamp authority gave no usable timestamp; nothing was recorded."""
+
+    status = 503
+    default_code = "timestamp_unavailable"

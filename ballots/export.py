@@ -16,7 +16,7 @@ from ecabinet import keystore
 from ecabinet.auth.models import User
 from ecabinet.bags import VerifyResult, manifest_valid, unpacked_bag, zip_bag
 from ecabinet.database import db
-from ecabinet.signing import SignatureRejected, validate_signed_pdf
+from ecabinet.signing import SignatureRejected, certificate_sha256, validate_signed_pdf
 
 
 def export_bag_zip(ballot: Ballot) -> bytes:
@@ -70,26 +70,36 @@ def _verify_dir(root: Path) -> VerifyResult:
     except (OSError, SignatureRejected) as error:
         result.fail(f"report.pdf: {getattr(error, 'code', error)}")
         return result
+    # the office-signed report names the certificate that signed each counted slip: that, not a
+    # name inside the certificate (a real CA's carries none of ours), binds a slip to its member
+    listed = {s["sha256"]: s.get("certificate_sha256") for s in report["slips"]}
     answers = []
     hashes = set()
     for slip in sorted((data / "slips").glob("*.pdf")):
         blob = slip.read_bytes()
+        digest = hashlib.sha256(blob).hexdigest()
+        if digest not in listed:
+            result.fail(f"{slip.name}: not a slip the report counted")
+            continue
+        fingerprint = listed[digest]
+        if not fingerprint:
+            result.fail(f"{slip.name}: the report names no signer certificate for it")
+            continue
         try:
             embedded = pdf.read_slip_answers(blob)
-            username = (embedded or {}).get("member", {}).get("username")
-            validate_signed_pdf(blob, trust_roots=trust, expected_signer=lambda info, u=username: info.username == u)
+            checked = validate_signed_pdf(blob, trust_roots=trust, expected_signer=lambda info, fp=fingerprint:
+                                          certificate_sha256(info.certificate) == fp)
         except SignatureRejected as error:
             result.fail(f"{slip.name}: {error.code}")
             continue
         if embedded is None or embedded.get("ballot_id") != report["ballot_id"]:
             result.fail(f"{slip.name}: not an answer slip of this ballot")
             continue
-        hashes.add(hashlib.sha256(blob).hexdigest())
+        hashes.add(digest)
         answers.append(embedded["answers"])
-        result.lines.append(f"ok   {slip.name} signed by {username}")
-    expected = {s["sha256"] for s in report["slips"]}
-    if hashes != expected:
-        result.fail(f"the slips differ from those the report counted ({len(hashes)} valid, {len(expected)} listed)")
+        result.lines.append(f"ok   {slip.name} signed by {checked.subject}, the certificate the report lists")
+    if hashes != set(listed):
+        result.fail(f"the slips differ from those the report counted ({len(hashes)} valid, {len(listed)} listed)")
     recount = rules.tally(report["question_ids"], answers, report["total_members"], report["policy"])
     if recount != report["tally"]:
         result.fail("the tally recomputed from the signed slips does not match the report")

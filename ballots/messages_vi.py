@@ -17,6 +17,12 @@ VI = {
     "The signed slip did not pass validation; nothing was recorded.":
         "Phiếu đã ký không qua được kiểm tra chữ ký; chưa có gì được ghi nhận.",
     "Upload the signed slip as a PDF file.": "Vui lòng tải lên phiếu đã ký dưới dạng tệp PDF.",
+    "The timestamp service cannot be reached right now; your answer was not recorded. Please try again in a few "
+    "minutes.": "Hiện không kết nối được dịch vụ cấp dấu thời gian; ý kiến của bạn chưa được ghi nhận. "
+                "Vui lòng thử lại sau ít phút.",
+    "The timestamp service could not be reached: the summary report was signed without a timestamp (PAdES B-B).":
+        "Không kết nối được dịch vụ cấp dấu thời gian: báo cáo tổng hợp đã được ký số không kèm dấu thời gian "
+        "(PAdES B-B).",
     "The PIN is wrong.": "Mã PIN không đúng.",
     "Signing is locked after too many wrong PINs. Ask the administrator to unlock it.":
         "Chức năng ký đã bị khóa do nhập sai mã PIN quá số lần cho phép. Vui lòng liên hệ quản trị hệ thống.",

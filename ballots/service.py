@@ -6,13 +6,20 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from ballots import pdf, rules
-from ballots.errors import BallotConflict, BallotForbidden, BallotInvalid, BallotNotFound, SigningFailed
+from ballots.errors import (
+    BallotConflict,
+    BallotForbidden,
+    BallotInvalid,
+    BallotNotFound,
+    SigningFailed,
+    TimestampUnavailable,
+)
 from ballots.models import (
     Ballot,
     BallotStatus,
@@ -29,7 +36,15 @@ from ecabinet.auth.models import Role, User
 from ecabinet.database import after_commit, db, utcnow, write_transaction
 from ecabinet.errors import Conflict, NotFound
 from ecabinet.extensions import socketio
-from ecabinet.signing import SignatureRejected, sign_pdf, validate_own_signature, validate_signed_pdf
+from ecabinet.pdf import BuiltDocument
+from ecabinet.signing import (
+    SignatureRejected,
+    sign_pdf,
+    signer_certificate_sha256,
+    validate_own_signature,
+    validate_signed_pdf,
+)
+from ecabinet.signing import TimestampUnavailable as NoTimestamp
 
 log = logging.getLogger(__name__)
 REMINDER_BEFORE = timedelta(hours=24)
@@ -191,20 +206,39 @@ def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: s
     clean = _answers(ballot, answers)
     built = pdf.render_slip(ballot, actor, clean, utcnow())
     placement = built.signature_boxes["member"]
+    tsa_url = current_app.config.get("TSA_URL")
     with keystore.unlocked_signer(actor, pin) as (signer, credential):
-        signed = sign_pdf(built.pdf, signer, field_name="ThanhVien", box=placement.rect, page=placement.page_index,
-                          reason=f"Trả lời phiếu lấy ý kiến {ballot.number}", location=pdf.PLACE,
-                          signer_name_text=[f"Ký bởi: {actor.full_name}", actor.title or pdf.ISSUING_BODY[-1].title()],
-                          timestamper_url=current_app.config.get("TSA_URL"))
+        try:
+            signed = sign_pdf(built.pdf, signer, field_name="ThanhVien", box=placement.rect,
+                              page=placement.page_index, reason=f"Trả lời phiếu lấy ý kiến {ballot.number}",
+                              location=pdf.PLACE, timestamper_url=tsa_url,
+                              signer_name_text=[f"Ký bởi: {actor.full_name}",
+                                                actor.title or pdf.ISSUING_BODY[-1].title()])
+        except NoTimestamp as error:
+            _no_timestamp_for_answer(ballot, actor, str(error))
         cert = credential.certificate
     try:
         report = validate_own_signature(signed, unsigned=built.pdf, trust_roots=keystore.trust_roots(), signer=cert,
                                         crls=keystore.crls_for(cert))
     except SignatureRejected as rejected:
+        if tsa_url and rejected.code == "timestamp_invalid":
+            _no_timestamp_for_answer(ballot, actor, "untrusted token")
         log.error("own slip for ballot %s refused by validation: %s", ballot.id, rejected.code)
         raise SigningFailed() from None
     unsigned_sha = hashlib.sha256(built.pdf).hexdigest()
     return _record(ballot, actor, clean, signed, unsigned_sha, report, "server", idempotency_key), True
+
+
+def _no_timestamp_for_answer(ballot: Ballot, user: User, why: str) -> NoReturn:
+    """Refuse an answer the timestamp authority could not stamp: nothing is stored, the PIN was right.
+
+    A B-B slip is not substituted: with a TSA configured the deployment promised B-T answers, and
+    the member can retry (the same Idempotency-Key included) once it is back.
+    """
+    # no URL (it may carry the TSA account's credentials), no PIN, no answers
+    log.warning("timestamp authority unavailable: answer of user %s to ballot %s not recorded (%s)",
+                user.id, ballot.id, why)
+    raise TimestampUnavailable() from None
 
 
 def prepare_slip(ballot: Ballot, *, answers: Sequence[dict[str, Any]], actor: User) -> SlipDraft:
@@ -323,8 +357,16 @@ def compute_tally(ballot: Ballot) -> list[dict[str, Any]]:
                        len(ballot.recipients), ballot.non_answer_policy)
 
 
-def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> Ballot:
-    """Close, fix the tally and sign the summary report with the Government Office's key."""
+def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> tuple[Ballot, str]:
+    """Close, fix the tally and sign the summary report with the Government Office's key.
+
+    Returns the ballot and the report's PAdES level (B-B when the timestamp authority failed).
+
+    The report lists each counted slip's hash and its signer certificate's hash, so that
+    ``ballots verify`` binds every slip to the certificate the office saw, without the database.
+    When the timestamp authority fails, the ballot still closes: the report is signed B-B and
+    the audit record says the timestamp was unavailable (the deadline must not depend on a TSA).
+    """
     if actor is not None:
         require_secretariat(actor)
     now = now or utcnow()
@@ -334,23 +376,37 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
             raise BallotConflict("ballot_closed" if ballot.status == BallotStatus.CLOSED else "ballot_not_issued")
         revisions = current_revisions(ballot)
         tally = compute_tally(ballot)
-        built = pdf.render_report(ballot, tally, len(revisions), now,
-                                  [{"user_id": str(r.user_id), "sha256": r.sha256} for r in revisions])
-        placement = built.signature_boxes["office"]
-        signed = sign_pdf(built.pdf, keystore.office_signer(), field_name="VanPhongChinhPhu", box=placement.rect,
-                          page=placement.page_index, reason=f"Báo cáo tổng hợp ý kiến {ballot.number}",
-                          location=pdf.PLACE, signer_name_text=["Văn phòng Chính phủ", "Chính phủ"],
-                          timestamper_url=current_app.config.get("TSA_URL"))
+        built = pdf.render_report(ballot, tally, len(revisions), now, [
+            {"user_id": str(r.user_id), "sha256": r.sha256,
+             "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions])
+        tsa_url = current_app.config.get("TSA_URL")
+        try:
+            signed = _sign_report(ballot, built, tsa_url)
+            level, timestamp = ("B-T", "ok") if tsa_url else ("B-B", "not_configured")
+        except NoTimestamp as error:
+            log.warning("timestamp authority unavailable: report of ballot %s signed without a timestamp (%s)",
+                        ballot.id, error)
+            signed = _sign_report(ballot, built, None)
+            level, timestamp = "B-B", "unavailable"
         ballot.status = BallotStatus.CLOSED
         ballot.closed_at = now
         ballot.tally = tally
         ballot.report_pdf = signed
         ballot.report_sha256 = hashlib.sha256(signed).hexdigest()
         audit.record(actor, "ballot.closed", ballot, {"tally": tally, "report_sha256": ballot.report_sha256,
+                                                      "report_level": level, "timestamp": timestamp,
                                                       "by": "secretariat" if actor else "deadline"},
                      actor_label=None if actor else "scheduler")
-        _emit("ballot.closed", {"ballot_id": ballot.id, "tally": tally}, room(ballot.id))
-    return ballot
+        _emit("ballot.closed", {"ballot_id": ballot.id, "tally": tally, "report_level": level}, room(ballot.id))
+    return ballot, level
+
+
+def _sign_report(ballot: Ballot, built: BuiltDocument, tsa_url: str | None) -> bytes:
+    placement = built.signature_boxes["office"]
+    return sign_pdf(built.pdf, keystore.office_signer(), field_name="VanPhongChinhPhu", box=placement.rect,
+                    page=placement.page_index, reason=f"Báo cáo tổng hợp ý kiến {ballot.number}",
+                    location=pdf.PLACE, signer_name_text=["Văn phòng Chính phủ", "Chính phủ"],
+                    timestamper_url=tsa_url)
 
 
 def close_due_ballots(now: datetime) -> list[int]:

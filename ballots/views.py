@@ -7,11 +7,11 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response as FlaskResponse
-from flask import request
+from flask import current_app, request
 from flask_login import current_user, login_required
 
 from ballots import service
-from ballots.errors import BallotConflict, BallotInvalid, BallotNotFound
+from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFound
 from ballots.models import BallotStatus, ResponseRevision, SlipDraft
 from ballots.schemas import BallotIn, ResponseIn, SlipIn
 from ecabinet.database import db
@@ -161,8 +161,11 @@ def list_responses(ballot_id: int) -> dict[str, Any]:
 @login_required
 def close_ballot(ballot_id: int) -> dict[str, Any]:
     """The secretariat closes the ballot: the tally is fixed and the report signed."""
-    ballot = service.close_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
-    return {**service.ballot_dict(ballot, current_user), "tally": ballot.tally}
+    ballot, level = service.close_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
+    out = {**service.ballot_dict(ballot, current_user), "tally": ballot.tally, "report_level": level}
+    if level == "B-B" and current_app.config.get("TSA_URL"):
+        out["notice"] = {"code": "report_not_timestamped", "message": str(MESSAGES["report_not_timestamped"])}
+    return out
 
 
 @api.get("/ballots/<int:ballot_id>/tally")

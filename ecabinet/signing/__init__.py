@@ -6,13 +6,15 @@ A pure library: no Flask, no database. Services pass bytes and keys in and get b
 from .ca import BuiltinCA, KeyType, certificate_username, generate_key
 from .keys import InvalidKeyFile, WrongPin, encrypt_private_key, import_pkcs12, load_private_key
 from .pkcs11 import TokenError, TokenSigner, find_softhsm_module, open_pkcs11_signer
-from .signer import CachedKeySigner, build_signer, sign_pdf
+from .signer import CachedKeySigner, TimestampUnavailable, build_signer, sign_pdf
 from .validate import (
     MESSAGES_VI,
     SignatureInfo,
     SignatureRejected,
     ValidationReport,
+    certificate_sha256,
     first_revision_sha256,
+    signer_certificate_sha256,
     validate_own_signature,
     validate_signed_pdf,
 )
@@ -25,11 +27,13 @@ __all__ = [
     "KeyType",
     "SignatureInfo",
     "SignatureRejected",
+    "TimestampUnavailable",
     "TokenError",
     "TokenSigner",
     "ValidationReport",
     "WrongPin",
     "build_signer",
+    "certificate_sha256",
     "certificate_username",
     "encrypt_private_key",
     "find_softhsm_module",
@@ -39,6 +43,7 @@ __all__ = [
     "load_private_key",
     "open_pkcs11_signer",
     "sign_pdf",
+    "signer_certificate_sha256",
     "validate_own_signature",
     "validate_signed_pdf",
 ]

@@ -10,7 +10,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
-from asn1crypto import tsp
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -138,7 +138,8 @@ def sign_pdf(
     """Sign ``pdf_bytes`` with a visible PAdES signature appended as an incremental update.
 
     The input stays byte-identical as the file's prefix. With ``timestamper_url`` the
-    signature gets an RFC 3161 timestamp (PAdES B-T), otherwise it is B-B. ``box`` is
+    signature gets an RFC 3161 timestamp (PAdES B-T), otherwise it is B-B; when no timestamp
+    can be obtained it raises :class:`TimestampUnavailable`. ``box`` is
     (x1, y1, x2, y2) in points on page index ``page`` (negative counts from the end);
     ``signer_name_text`` lines are shown above the signing time (default: the certificate's CN).
     """
@@ -150,7 +151,7 @@ def sign_pdf(
         location=location,
     )
     timestamper = (
-        HTTPTimeStamper(timestamper_url, timeout=TSA_TIMEOUT_SECONDS) if timestamper_url else None
+        _TimeStamper(timestamper_url, timeout=TSA_TIMEOUT_SECONDS) if timestamper_url else None
     )
     pdf_signer = signers.PdfSigner(
         meta,
@@ -169,6 +170,24 @@ def sign_pdf(
             # an unusually large timestamp token or chain: let pyHanko size it with a dry run
             output = pdf_signer.sign_pdf(_writer(pdf_bytes))
     return output.getvalue()
+
+
+class TimestampUnavailable(Exception):  # noqa: N818 (the name is the public API)
+    """The timestamp authority could not be reached or gave no usable timestamp: nothing was signed."""
+
+
+class _TimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP client, with every failure to obtain a token raised as one error.
+
+    pyHanko raises ``TimestampRequestError`` for a refused connection or a wrong content type,
+    but asn1crypto's ``ValueError``/``TypeError``/``KeyError`` for a body it cannot parse.
+    """
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        try:
+            return await super().async_timestamp(message_digest, md_algorithm)
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise TimestampUnavailable(type(error).__name__) from error
 
 
 def _writer(pdf_bytes: bytes) -> IncrementalPdfFileWriter:

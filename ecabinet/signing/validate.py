@@ -588,6 +588,19 @@ def _first_revision_sha256(
     return [hashlib.sha256(data[:end]).hexdigest(), hashlib.sha256(data[:with_eol]).hexdigest()]
 
 
+def signer_certificate_sha256(pdf_bytes: bytes) -> str:
+    """SHA-256 of the DER of the last signature's signer certificate (of a PDF validated before)."""
+    _, signatures = _read(pdf_bytes)
+    if not signatures:
+        raise SignatureRejected("not_signed")
+    return hashlib.sha256(signatures[-1].signer_cert.dump()).hexdigest()
+
+
+def certificate_sha256(cert: x509.Certificate) -> str:
+    """SHA-256 of a certificate's DER: how a report names the certificate that signed a slip."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
 def first_revision_sha256(pdf_bytes: bytes) -> str:
     """The hash to store when the server generates an unsigned PDF, to pass back at validation."""
     return hashlib.sha256(pdf_bytes).hexdigest()
