@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from cryptography import x509
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -382,6 +383,8 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         tsa_url = current_app.config.get("TSA_URL")
         try:
             signed = _sign_report(ballot, built, tsa_url)
+            if tsa_url:
+                _check_report_timestamp(signed, built.pdf)
             level, timestamp = ("B-T", "ok") if tsa_url else ("B-B", "not_configured")
         except NoTimestamp as error:
             log.warning("timestamp authority unavailable: report of ballot %s signed without a timestamp (%s)",
@@ -399,6 +402,18 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
                      actor_label=None if actor else "scheduler")
         _emit("ballot.closed", {"ballot_id": ballot.id, "tally": tally, "report_level": level}, room(ballot.id))
     return ballot, level
+
+
+def _check_report_timestamp(signed: bytes, unsigned: bytes) -> None:
+    """Raise ``NoTimestamp`` when the TSA's token does not validate (a report ``ballots verify`` would refuse)."""
+    office = x509.load_der_x509_certificate(keystore.office_signer().signing_cert.dump())
+    try:
+        validate_own_signature(signed, unsigned=unsigned, trust_roots=keystore.trust_roots(), signer=office,
+                               crls=keystore.crls_for(office))
+    except SignatureRejected as rejected:
+        if rejected.code != "timestamp_invalid":
+            raise
+        raise NoTimestamp("untrusted token") from None
 
 
 def _sign_report(ballot: Ballot, built: BuiltDocument, tsa_url: str | None) -> bytes:
