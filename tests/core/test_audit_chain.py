@@ -77,3 +77,24 @@ def test_cli_users_create_reads_password_from_stdin(app):
                                  "--role", "member", "--password-stdin"], input="short\n")
     assert result.exit_code != 0 and "password_too_short" in result.output
     assert _verify_cli(app).exit_code == 0
+
+
+def test_record_many_appends_in_order_each_linked_to_the_one_before(app):
+    import pytest
+
+    from ecabinet import audit
+    from ecabinet.database import write_transaction
+
+    _make_records(1)
+    entries = [audit.Entry(action="document.read", actor_id=None, actor_label=f"reader{n}", object_type="documents",
+                           object_id="7", data={"version": 1, "pin": "1234"}, ip="10.0.0.1") for n in range(3)]
+    with pytest.raises(RuntimeError):
+        audit.record_many(entries)
+    with write_transaction():
+        written = audit.record_many(entries)
+    rows = db.session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
+    assert [r.actor_label for r in rows[1:]] == ["reader0", "reader1", "reader2"]
+    assert [r.id for r in written] == [2, 3, 4]
+    assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    assert all('"pin":"[redacted]"' in r.data for r in rows[1:])
+    assert verify() is None
