@@ -14,6 +14,8 @@ Only for the gevent server (``ecabinet.server``), the one production and benchma
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import struct
 import zlib
 from collections.abc import Callable
@@ -103,6 +105,12 @@ class FrameWebSocket(engineio_gevent.WebSocketWSGI):
         super().__init__(run, server)
         self.write_lock = gevent.lock.Semaphore()
 
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            return super().__call__(environ, start_response)
+        finally:
+            _end_connection(environ)
+
     def send(self, message: Any) -> Any:
         with self.write_lock:
             return super().send(message)
@@ -140,6 +148,20 @@ class FrameWebSocket(engineio_gevent.WebSocketWSGI):
             pass  # the reader sees the closed connection and engine.io closes the socket
         finally:
             self.write_lock.release()
+
+
+def _end_connection(environ: dict[str, Any]) -> None:
+    """RFC 6455 §7.1.1: after the closing handshake the server closes the TCP connection first.
+    simple-websocket closes only its duplicate of the socket; pywsgi keeps the original and waits on
+    it for a next HTTP request that never comes, and the client waits too (10 s for Python's
+    websockets) before it calls the connection closed."""
+    stream = environ.get("wsgi.input")  # where simple-websocket found the socket it duplicated
+    if not hasattr(stream, "raw"):
+        stream = getattr(stream, "rfile", None)
+    connection = getattr(getattr(stream, "raw", None), "_sock", None)
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def write_frame(engineio_socket: Any, frames: EventFrames) -> bool:

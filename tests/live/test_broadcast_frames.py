@@ -139,6 +139,23 @@ def test_deflating_and_plain_tablets_get_every_event_whole_and_in_order(app, cas
         server.stop(signal.SIGKILL)
 
 
+@pytest.mark.slow
+def test_the_server_ends_the_tcp_connection_after_the_closing_handshake(app, cast, database_url, tmp_path):
+    server = ServerProcess(tmp_path, database_url).start()
+    try:
+        tablet = WireTablet(server, issue_token(cast.member_a), deflate=False)
+        mask = os.urandom(4)
+        code = struct.pack("!H", 1000)
+        tablet.sock.sendall(bytes([0x88, 0x80 | len(code)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(code)))
+        tablet.sock.settimeout(2)  # Python's websockets waits 10 s for this before it gives up
+        first, payload = tablet.receive_frame()
+        assert (first, payload) == (0x88, code)  # the server's close frame
+        assert tablet.sock.recv(1) == b""  # then the server closes the TCP connection (RFC 6455 §7.1.1)
+        tablet.close()
+    finally:
+        server.stop(signal.SIGKILL)
+
+
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
 def test_frame_lengths_use_the_shortest_header(size):
     frames = EventFrames("x" * size)
