@@ -27,8 +27,11 @@
     });
   }
   document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {
-    try { await call("POST", `/ballots/${ballotId}/${b.dataset.action}`); location.reload(); }
-    catch (e) { alert(e.message); }
+    try {
+      const r = await call("POST", `/ballots/${ballotId}/${b.dataset.action}`);
+      if (r && r.notice) alert(r.notice.message);  // e.g. the report was signed without a timestamp
+      location.reload();
+    } catch (e) { alert(e.message); }
   }));
   const board = document.getElementById("board");
   if (board && window.io) {
