@@ -7,7 +7,8 @@ of the server's time (bench/live_push.py). A server's frame is not masked, and w
 the same for every tablet that negotiated the same window: the frame is built once per event and
 written to each socket that is idle, without blocking. A socket that is busy, closing, still
 upgrading or whose buffer is full gets the packet through its engine.io queue as before; either way
-one lock per socket keeps frames whole and in order.
+one lock per socket keeps frames whole and in order. After a closing handshake it also ends the TCP
+connection, which pywsgi would otherwise keep open.
 
 Only for the gevent server (``ecabinet.server``), the one production and benchmarks run.
 """
