@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from cryptography import x509
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 
 from ballots import pdf, rules
 from ballots.errors import (
@@ -346,16 +347,23 @@ def _answered(ballot_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Response).where(Response.ballot_id == ballot_id)) or 0
 
 
+def _current(ballot_id: int, *columns: Any) -> Any:
+    return (select(*columns).join(Response, Response.id == ResponseRevision.response_id)
+            .where(Response.ballot_id == ballot_id, ResponseRevision.version == Response.current_version)
+            .order_by(ResponseRevision.user_id))
+
+
 def current_revisions(ballot: Ballot) -> list[ResponseRevision]:
-    return list(db.session.scalars(
-        select(ResponseRevision).join(Response, Response.id == ResponseRevision.response_id)
-        .where(Response.ballot_id == ballot.id, ResponseRevision.version == Response.current_version)
-        .order_by(ResponseRevision.user_id)))
+    """The current revision of each member's answer, signed slips loaded in the same query (every caller reads them)."""
+    return list(db.session.scalars(_current(ballot.id, ResponseRevision).options(undefer(ResponseRevision.slip_pdf))))
 
 
 def compute_tally(ballot: Ballot) -> list[dict[str, Any]]:
-    return rules.tally([q.id for q in ballot.questions], [r.answers for r in current_revisions(ballot)],
-                       len(ballot.recipients), ballot.non_answer_policy)
+    return _tally(ballot, list(db.session.scalars(_current(ballot.id, ResponseRevision.answers))))
+
+
+def _tally(ballot: Ballot, answers: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return rules.tally([q.id for q in ballot.questions], answers, len(ballot.recipients), ballot.non_answer_policy)
 
 
 def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> tuple[Ballot, str]:
@@ -376,7 +384,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         if ballot.status != BallotStatus.ISSUED:
             raise BallotConflict("ballot_closed" if ballot.status == BallotStatus.CLOSED else "ballot_not_issued")
         revisions = current_revisions(ballot)
-        tally = compute_tally(ballot)
+        tally = _tally(ballot, [r.answers for r in revisions])
         built = pdf.render_report(ballot, tally, len(revisions), now, [
             {"user_id": str(r.user_id), "sha256": r.sha256,
              "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions])

@@ -13,9 +13,17 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PdfReader, PdfWriter
 
-from ecabinet.signing import BuiltinCA, SignatureRejected, ValidationReport
+from ecabinet.signing import (
+    BuiltinCA,
+    SignatureRejected,
+    ValidationReport,
+    certificate_sha256,
+    signer_certificate_sha256,
+)
+from ecabinet.signing.validate import _last_signer_certificate
 
 from .helpers import Member, flip_byte, signed_ranges
 from .local_tsa import LocalTSA
@@ -297,3 +305,25 @@ def test_validation_never_uses_the_network(
     monkeypatch.setattr(socket, "create_connection", refuse)
 
     assert validate(signed, crls=ca.crls()).level == "B-T"
+
+
+def _pyhanko_signer_sha256(data: bytes) -> str:
+    signatures = sorted(PdfFileReader(BytesIO(data)).embedded_signatures, key=lambda sig: sig.signed_revision)
+    return hashlib.sha256(signatures[-1].signer_cert.dump()).hexdigest()
+
+
+def test_signer_certificate_of_the_last_signature(
+    ballot_pdf: bytes, member_a: Member, chair: Member, sign: Sign
+) -> None:
+    once = sign(ballot_pdf, member_a)
+    twice = sign(once, chair, field_name="Sig2")
+    for data, signer in ((once, member_a), (twice, chair)):
+        # read from the signature's own hole, as pyHanko's reader would name it
+        assert _last_signer_certificate(data) is not None
+        assert signer_certificate_sha256(data) == certificate_sha256(signer.cert) == _pyhanko_signer_sha256(data)
+
+
+def test_signer_certificate_of_an_unsigned_pdf(ballot_pdf: bytes) -> None:
+    with pytest.raises(SignatureRejected) as refused:
+        signer_certificate_sha256(ballot_pdf)
+    assert refused.value.code == "not_signed"
