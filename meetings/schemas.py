@@ -185,8 +185,6 @@ class MeetingSnapshot:
                     for attr in sa.inspect(User).column_attrs)
         answer = self._answers.get(key)
         if answer is None:
-            if len(self._answers) >= _ANSWERS_MAX:
-                self._answers.clear()
             answer = self._answers[key] = current_app.json.response(render_meeting(self, viewer)).get_data()
         return answer
 
@@ -207,9 +205,9 @@ def _snapshot(session: Session, meeting: Meeting) -> MeetingSnapshot:
                            agenda=[(item, dump_item(item), by_item[item.id]) for item in meeting.agenda])
 
 
-_SNAPSHOTS = "meetings.snapshots"  # app.extensions key: meeting id -> (key, MeetingSnapshot)
-_SNAPSHOTS_MAX = 1000
-_ANSWERS_MAX = 5000
+# app.extensions key: (key, {meeting id: snapshot}); the snapshots of an older key are never used
+# again (the newest record only moves on), so a new key drops them all
+_SNAPSHOTS = "meetings.snapshots"
 # the models an answer is made of: a change to one of them written through this process forgets every
 # snapshot when it commits, even one no audit record describes
 _SHOWN = (Meeting, Participant, AgendaItem, User, Document, DocumentVersion, ItemPosition, ReaderCopy)
@@ -232,10 +230,12 @@ def meeting_snapshot(meeting_id: int) -> MeetingSnapshot | None:
     commits = _commits
     connection = db.session.connection()
     key = (commits, tuple(connection.execute(_NEWEST_RECORD).one_or_none() or ()))
-    snapshots: dict[int, tuple[Any, MeetingSnapshot]] = current_app.extensions.setdefault(_SNAPSHOTS, {})
-    remembered = snapshots.get(meeting_id)
-    if remembered is not None and remembered[0] == key:
-        return remembered[1]
+    remembered: tuple[Any, dict[int, MeetingSnapshot]] | None = current_app.extensions.get(_SNAPSHOTS)
+    if remembered is None or remembered[0] != key:
+        remembered = current_app.extensions[_SNAPSHOTS] = (key, {})
+    snapshots = remembered[1]
+    if meeting_id in snapshots:
+        return snapshots[meeting_id]
     # on the request's connection, in its transaction: a second connection per request could exhaust the
     # pool when many tablets read at once (PostgreSQL under gevent yields while a query runs)
     with Session(bind=connection) as session:
@@ -243,10 +243,7 @@ def meeting_snapshot(meeting_id: int) -> MeetingSnapshot | None:
             joinedload(Meeting.chair), selectinload(Meeting.participants), selectinload(Meeting.agenda)))
         snapshot = _snapshot(session, meeting) if meeting is not None else None
     if snapshot is not None:
-        with _lock:
-            if len(snapshots) >= _SNAPSHOTS_MAX:
-                snapshots.clear()
-            snapshots[meeting_id] = (key, snapshot)
+        snapshots[meeting_id] = snapshot
     return snapshot
 
 

@@ -181,3 +181,16 @@ def test_a_change_from_another_process_is_seen_through_its_audit_record(api, cas
     db.session.remove()  # the test's requests share one session: start afresh, as a request does
     assert read(sec, meeting["id"])["location"] == "Phòng họp số 2"
     assert audit.verify() is None
+
+
+def test_a_new_key_drops_the_snapshots_of_the_older_one(app, api, cast):
+    from meetings.schemas import _SNAPSHOTS
+
+    sec = api(cast.secretary)
+    first, second = (create_meeting(sec, cast)["id"] for _ in range(2))
+    read(sec, first)
+    read(sec, second)
+    assert set(app.extensions[_SNAPSHOTS][1]) == {first, second}
+    assert sec.patch(f"/meetings/{first}", json={"location": "Phòng 2"}).status_code == 200
+    read(sec, first)
+    assert set(app.extensions[_SNAPSHOTS][1]) == {first}  # memory holds what the newest key was read for
