@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from documents import pdftools
 from documents.access import ReadableVersion
@@ -291,16 +291,6 @@ def badge(document: Document, user: User) -> dict[str, Any]:
                                                                      ReaderCopy.user_id == user.id)
                              .order_by(ReaderCopy.version_number.desc()).limit(1))
     return badge_after(document, last)
-
-
-def last_opened_versions(document_ids: list[int], user: User) -> dict[int, int]:
-    """Document id → the highest version ``user`` opened, for many documents in one query."""
-    if not document_ids:
-        return {}
-    rows = db.session.execute(select(ReaderCopy.document_id, func.max(ReaderCopy.version_number))
-                              .where(ReaderCopy.user_id == user.id, ReaderCopy.document_id.in_(document_ids))
-                              .group_by(ReaderCopy.document_id))
-    return {document_id: last for document_id, last in rows}
 
 
 def badge_after(document: Document, last: int | None) -> dict[str, Any]:

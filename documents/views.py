@@ -7,7 +7,7 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Response, has_request_context, request
+from flask import Response, request
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE
 
@@ -15,11 +15,9 @@ from documents import access as doc_access
 from documents import service
 from documents.models import Document, DocumentVersion
 from ecabinet.auth.models import User
-from ecabinet.database import db
 from ecabinet.errors import Forbidden
 from ecabinet.idempotency import idempotent
 from meetings import access
-from meetings.models import AgendaItem, Meeting
 from meetings.schemas import LEVELS, shown
 
 api = APIBlueprint("documents_api", __name__, url_prefix="/api/v1", tag="Documents")
@@ -55,7 +53,7 @@ def dump_version(version: DocumentVersion) -> dict[str, Any]:
 
 def dump_document(document: Document, viewer: User, *, versions: bool = False,
                   last_opened: dict[int, int] | None = None) -> dict[str, Any]:
-    """``last_opened`` (from ``service.last_opened_versions``) spares the badge its own query."""
+    """``last_opened`` (document id -> highest version the viewer opened) spares the badge its own query."""
     current = document.current_version
     body: dict[str, Any] = {"id": document.id, "meeting_id": document.meeting_id,
                             "agenda_item_id": document.agenda_item_id, "title": document.title,
@@ -69,34 +67,6 @@ def dump_document(document: Document, viewer: User, *, versions: bool = False,
     if versions:
         body["versions"] = [dump_version(v) for v in document.versions]
     return body
-
-
-def documents_of_item(meeting: Meeting, item: AgendaItem, viewer: User) -> list[dict[str, Any]]:
-    documents, last_opened = _meeting_documents(meeting, viewer)
-    return [dump_document(d, viewer, last_opened=last_opened) for d in documents.get(item.id, [])
-            if doc_access.may_list(d, viewer)]
-
-
-def _meeting_documents(meeting: Meeting, viewer: User) -> tuple[dict[int, list[Document]], dict[int, int]]:
-    """The meeting's documents by item with their versions, and what the viewer opened: read once per
-    request, as the meeting view asks item by item (two queries instead of three per document)."""
-    from collections import defaultdict
-
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    # per request (the environ), not per app context: tests share one app context across requests
-    memo: dict[tuple[int, int], Any] = (request.environ.setdefault("ecabinet.meeting_documents", {})
-                                        if has_request_context() else {})
-    key = (meeting.id, viewer.id)
-    if key not in memo:
-        by_item: dict[int, list[Document]] = defaultdict(list)
-        for document in db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
-                                           .options(selectinload(Document.versions)).order_by(Document.id)):
-            by_item[document.agenda_item_id].append(document)
-        ids = [d.id for docs in by_item.values() for d in docs]
-        memo[key] = (by_item, service.last_opened_versions(ids, viewer))
-    return memo[key]
 
 
 def _upload_bytes(upload: Any) -> tuple[bytes, str]:

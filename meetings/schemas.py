@@ -154,7 +154,7 @@ def _my_role(meeting: Meeting, viewer: User) -> str | None:
 _STANCES = select(ItemPosition.agenda_item_id, ItemPosition.stance).where(
     ItemPosition.user_id == sa.bindparam("user_id"),
     ItemPosition.agenda_item_id.in_(select(AgendaItem.id).where(AgendaItem.meeting_id == sa.bindparam("meeting_id"))))
-# what documents.service.last_opened_versions answers, for all the meeting's documents
+# document id -> the highest version the viewer opened, for all the meeting's documents in one query
 _LAST_OPENED = select(ReaderCopy.document_id, sa.func.max(ReaderCopy.version_number)).where(
     ReaderCopy.user_id == sa.bindparam("user_id"),
     ReaderCopy.document_id.in_(select(Document.id).where(Document.meeting_id == sa.bindparam("meeting_id")))
