@@ -43,9 +43,9 @@ def broken_tsa(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         key, cert = rogue.issue_tsa_certificate(common_name="Rogue TSA")
         server = LocalTSA(key, cert, rogue.chain).start()
     elif request.param == "garbage-reply":
-        server = BrokenTSA(b"\x30\x03garbage")
+        server = BrokenTSA(b"\x30\x03garbage").start()
     else:
-        server = BrokenTSA(b"<html>Bad gateway</html>", content_type="text/html")
+        server = BrokenTSA(b"<html>Bad gateway</html>", content_type="text/html").start()
     yield server.url
     server.stop()
 

@@ -136,3 +136,24 @@ def test_unsigned_slip_needs_valid_answers_and_a_recipient(api: Any, cast: Any, 
     assert_error(api(cast.member_a).get(f"/ballots/{ballot.id}/slip.pdf?answers=nope"), 422, "invalid_answers")
     query = quote(json.dumps(answers_for(ballot)))
     assert_error(api(cast.outsider).get(f"/ballots/{ballot.id}/slip.pdf?answers={query}"), 404, "not_found")
+
+
+def test_a_certificate_naming_the_member_but_not_registered_to_her_is_refused(api: Any, cast: Any,
+                                                                              make_ballot: Any) -> None:
+    # any trusted CA can put any name or user id in a certificate: only one registered here counts
+    ballot = make_ballot()
+    ca = keystore.builtin_ca()
+    key, impostor = ca.issue_signing_certificate(common_name=cast.member_a.full_name, organisation="Bộ Tài chính",
+                                                 username=cast.member_a.username)
+    signed = _sign(_unsigned(api, cast.member_a, ballot), build_signer(key, impostor, ca.chain))
+    assert_error(_upload(api, cast.member_a, ballot, signed), 422, "wrong_signer")
+    assert _count() == 0
+
+
+def test_a_superseded_certificate_of_the_member_still_signs_her_slip(api: Any, cast: Any, make_ballot: Any) -> None:
+    ballot = make_ballot()
+    earlier = _signer_of(cast.member_a)
+    keystore.issue_credential(cast.member_a, "246810", actor=None)  # a new certificate replaces it for signing here
+    signed = _sign(_unsigned(api, cast.member_a, ballot), earlier)
+    assert _upload(api, cast.member_a, ballot, signed).status_code == 201
+    assert _count() == 1

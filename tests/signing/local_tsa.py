@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from asn1crypto import keys, tsp
 from cryptography import x509
@@ -16,8 +18,46 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from ecabinet.signing.signer import to_asn1
 
 
-class LocalTSA:
-    """Serves timestamp requests on 127.0.0.1 until ``stop``; ``url`` is the endpoint."""
+class _LoopbackTSA:
+    """An HTTP server on 127.0.0.1 that answers each POSTed request body with ``reply(body)``:
+    (content type, response body), or None for a 400. ``url`` is the endpoint."""
+
+    def __init__(self, reply: Callable[[bytes], tuple[str, bytes] | None]) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                answer = reply(self.rfile.read(int(self.headers["Content-Length"])))
+                if answer is None:
+                    self.send_error(400)
+                    return
+                content_type, body = answer
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> Self:
+        """Start serving in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+class LocalTSA(_LoopbackTSA):
+    """Serves real timestamp tokens signed by ``key``; ``requests`` counts the ones it answered."""
 
     def __init__(
         self,
@@ -37,70 +77,23 @@ class LocalTSA:
             certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(c) for c in chain]),
         )
         self.requests = 0
-        tsa = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                try:
-                    response = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
-                except Exception:
-                    self.send_error(400)
-                    return
-                tsa.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/timestamp-reply")
-                self.send_header("Content-Length", str(len(response)))
-                self.end_headers()
-                self.wfile.write(response)
+        def reply(body: bytes) -> tuple[str, bytes] | None:
+            try:
+                response = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            except Exception:
+                return None
+            self.requests += 1
+            return "application/timestamp-reply", response
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> LocalTSA:
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(reply)
 
 
-class BrokenTSA:
-    """A loopback HTTP server that answers every timestamp request with ``body`` (a TSA gone wrong)."""
+class BrokenTSA(_LoopbackTSA):
+    """Answers every timestamp request with ``body`` (a TSA gone wrong)."""
 
     def __init__(self, body: bytes, content_type: str = "application/timestamp-reply") -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                self.rfile.read(int(self.headers["Content-Length"]))
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(lambda _request: (content_type, body))
 
 
 def closed_port_url() -> str:
