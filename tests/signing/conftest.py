@@ -16,7 +16,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from ecabinet.signing import (
-    MESSAGES_VI,
     BuiltinCA,
     SignatureRejected,
     ValidationReport,
@@ -27,7 +26,7 @@ from ecabinet.signing import (
 )
 from ecabinet.signing.signer import FONT_PATH
 
-from .helpers import SIGNATURE_BOX, Member, SoftToken
+from .helpers import SIGNATURE_BOX, Member, SoftToken, expect_refusal
 from .local_tsa import LocalTSA
 
 
@@ -147,14 +146,7 @@ def validate(ca: BuiltinCA) -> Callable[..., ValidationReport]:
 def assert_rejected(validate: Callable[..., ValidationReport]) -> Callable[..., SignatureRejected]:
     """Validate and check the refusal code and its Vietnamese message."""
 
-    def _assert(data: bytes, code: str, **kwargs: Any) -> SignatureRejected:
-        with pytest.raises(SignatureRejected) as info:
-            validate(data, **kwargs)
-        assert info.value.code == code
-        assert info.value.message_vi == MESSAGES_VI[code]
-        return info.value
-
-    return _assert
+    return lambda data, code, **kwargs: expect_refusal(validate, data, code, **kwargs)
 
 
 

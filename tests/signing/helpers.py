@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import pytest
 from cryptography import x509
 
-from ecabinet.signing import CachedKeySigner
+from ecabinet.signing import MESSAGES_VI, CachedKeySigner, SignatureRejected
 from ecabinet.signing.keys import SigningKey
 
 SIGNATURE_BOX = (320.0, 60.0, 560.0, 140.0)
@@ -45,3 +48,12 @@ def signed_ranges(data: bytes) -> list[range]:
     numbers = re.findall(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data)[-1]
     a, b, c, d = (int(n) for n in numbers)
     return [range(a, a + b), range(c, c + d)]
+
+
+def expect_refusal(check: Callable[..., Any], data: bytes, code: str, **kwargs: Any) -> SignatureRejected:
+    """Run ``check(data, **kwargs)`` and assert it refuses with ``code`` and its Vietnamese message."""
+    with pytest.raises(SignatureRejected) as info:
+        check(data, **kwargs)
+    assert info.value.code == code
+    assert info.value.message_vi == MESSAGES_VI[code]
+    return info.value

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from ecabinet.signing import (
-    MESSAGES_VI,
     BuiltinCA,
     SignatureRejected,
     ValidationReport,
@@ -20,7 +19,7 @@ from ecabinet.signing import (
 )
 from ecabinet.signing import validate as validate_module
 
-from .helpers import Member, flip_byte, signed_ranges
+from .helpers import Member, expect_refusal, flip_byte, signed_ranges
 from .local_tsa import LocalTSA
 from .test_validate import _add_annotation, _add_page_with_pypdf
 
@@ -45,14 +44,7 @@ def own(ca: BuiltinCA, ballot_pdf: bytes, member_a: Member) -> Own:
 
 @pytest.fixture
 def own_rejected(own: Own) -> Rejected:
-    def _assert(data: bytes, code: str, **kwargs: Any) -> SignatureRejected:
-        with pytest.raises(SignatureRejected) as info:
-            own(data, **kwargs)
-        assert info.value.code == code
-        assert info.value.message_vi == MESSAGES_VI[code]
-        return info.value
-
-    return _assert
+    return lambda data, code, **kwargs: expect_refusal(own, data, code, **kwargs)
 
 
 def test_the_report_is_the_full_validations(
