@@ -173,8 +173,7 @@ def _server_connection(offer: str | None) -> Any:
                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
                        f"Sec-WebSocket-Extensions: {offer}\r\n" if offer else "", "\r\n"])
     connection.receive_data(headers.encode())
-    request = next(event for event in connection.events() if isinstance(event, Request))
-    assert request
+    assert any(isinstance(event, Request) for event in connection.events())
     return connection
 
 
