@@ -169,10 +169,9 @@ class SequencedDelivery(socketio.Manager):
     """Local delivery of meeting events through the tracker; encodes each broadcast once."""
 
     tracker: DeliveryTracker
-    #: set by ``ecabinet.wsframes.install`` on the gevent server: the event's text -> its frames, and
-    #: (engine.io socket, frames) -> whether the frame went straight to that socket
+    #: set by ``ecabinet.wsframes.install`` on the gevent server: the event's text -> its frames,
+    #: whose ``write_to(engine.io socket)`` says whether they went straight to that socket
     frames_of: Callable[[str], Any] | None = None
-    write_frame: Callable[[Any, Any], bool] | None = None
 
     def initialize(self) -> None:
         super().initialize()
@@ -201,9 +200,9 @@ class SequencedDelivery(socketio.Manager):
         return None
 
     def _deliver(self, eio_sid: str, item: Any, frames: Any) -> None:
-        if frames is not None and self.write_frame is not None:
+        if frames is not None:
             engineio_socket = self.server.eio.sockets.get(eio_sid)
-            if engineio_socket is not None and self.write_frame(engineio_socket, frames):
+            if engineio_socket is not None and frames.write_to(engineio_socket):
                 return
         self.server._send_eio_packet(eio_sid, item)
 

@@ -64,6 +64,15 @@ class EventFrames:
             frame = self._compressed[window_bits] = _frame(_FIN_TEXT | _RSV1, data)
         return frame
 
+    def write_to(self, engineio_socket: Any) -> bool:
+        """Deliver directly when the socket is an open WebSocket with nothing queued before this frame."""
+        writer = getattr(engineio_socket, "frame_writer", None)
+        if writer is None or not engineio_socket.upgraded or engineio_socket.upgrading or engineio_socket.closed:
+            return False
+        if engineio_socket.queue.qsize():
+            return False
+        return writer.try_write(self)
+
     def for_connection(self, connection: Any) -> bytes | None:
         """The frame this wsproto connection expects, or None when it needs its own encoding."""
         extensions = connection._proto.extensions
@@ -165,16 +174,6 @@ def _end_connection(environ: dict[str, Any]) -> None:
             connection.shutdown(socket.SHUT_RDWR)
 
 
-def write_frame(engineio_socket: Any, frames: EventFrames) -> bool:
-    """Deliver directly when the socket is an open WebSocket with nothing queued before this frame."""
-    writer = getattr(engineio_socket, "frame_writer", None)
-    if writer is None or not engineio_socket.upgraded or engineio_socket.upgrading or engineio_socket.closed:
-        return False
-    if engineio_socket.queue.qsize():
-        return False
-    return writer.try_write(frames)
-
-
 def install(socketio_server: Any) -> None:
     """Use broadcast frames on this Socket.IO server (gevent only)."""
     engineio_server = socketio_server.eio
@@ -182,4 +181,3 @@ def install(socketio_server: Any) -> None:
     # simple-websocket builds its deflate extension by this module-level name on each handshake
     simple_websocket.ws.PerMessageDeflate = PerMessageDeflateOnItsOwn
     socketio_server.manager.frames_of = EventFrames
-    socketio_server.manager.write_frame = write_frame
