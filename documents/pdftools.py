@@ -7,6 +7,7 @@ as the resource-limited child that parses large uploads (``_inspect_isolated``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -654,32 +655,68 @@ def stamp_text(reader_name: str, when: datetime) -> str:
     return f"Bản của: {name} — {format_vn_datetime(when)} (giờ Hà Nội)"
 
 
+_STAMP_PAD = 2.0
+_STAMP_HEIGHT = STAMP_FONT_SIZE * 1.4
+_STAMP_BASELINE = STAMP_FONT_SIZE * 0.35
+_STAMP_FONT_TAG = "ECST"  # the embedded face's subset name: ECSTRE+LiberationSerif
+
+
+def _direct_stamp(text: str) -> tuple[bytes, float] | None:
+    """The stamp as ``_stamp_form`` draws it, written directly with the face prepared once per process
+    (ReportLab's canvas subsets the font again for every copy): its content and width, or None when
+    ``text`` has a letter outside the face."""
+    from ecabinet.pdf import UnsupportedText, prepared_face
+
+    try:
+        glyphs, advance = prepared_face().encode(text)
+    except UnsupportedText:
+        return None
+    content = b"%s g BT /F1 %d Tf %s %s Td <%s> Tj ET" % (
+        _num(STAMP_GREY), STAMP_FONT_SIZE, _num(_STAMP_PAD), _num(_STAMP_BASELINE), glyphs)
+    return content, advance * STAMP_FONT_SIZE / 1000 + 2 * _STAMP_PAD
+
+
+@functools.lru_cache(maxsize=256)
+def _stamp_font_objects(first: int) -> list[bytes]:
+    from ecabinet.pdf import prepared_face
+
+    return prepared_face().objects(first, _STAMP_FONT_TAG)
+
+
 def _stamp_form(text: str) -> tuple[bytes, Any, float, float]:
     """The stamp drawn by ReportLab on a page of its own size (a Liberation Serif subset with a
-    ToUnicode map, so the text can be extracted): its content, resources, width and height."""
+    ToUnicode map, so the text can be extracted): its content, resources, width and height. For a
+    name with a letter the prepared face lacks (``_direct_stamp``)."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
     from ecabinet.pdf import FONT
 
-    pad = 2.0
-    width = stringWidth(text, FONT, STAMP_FONT_SIZE) + 2 * pad
-    height = STAMP_FONT_SIZE * 1.4
+    width = stringWidth(text, FONT, STAMP_FONT_SIZE) + 2 * _STAMP_PAD
     buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1)
+    canvas = Canvas(buf, pagesize=(width, _STAMP_HEIGHT), pageCompression=1, invariant=1)
     canvas.setFillGray(STAMP_GREY)
     canvas.setFont(FONT, STAMP_FONT_SIZE)
-    canvas.drawString(pad, STAMP_FONT_SIZE * 0.35, text)
+    canvas.drawString(_STAMP_PAD, _STAMP_BASELINE, text)
     canvas.showPage()
     canvas.save()
     page = PdfReader(io.BytesIO(buf.getvalue())).pages[0]
     content = b"\n".join(_decoded(s) for s in _content_streams(page))
-    return content, page.raw_get("/Resources"), width, height
+    return content, page.raw_get("/Resources"), width, _STAMP_HEIGHT
 
 
 def _write_stamped(doc: PreparedDoc, reader_name: str, when: datetime) -> bytes:
-    content, resources, width, height = _stamp_form(stamp_text(reader_name, when))
+    text = stamp_text(reader_name, when)
     next_num = doc.first_new + 2 + len(doc.groups)
+    direct = _direct_stamp(text)
+    font_objects: list[bytes] = []
+    if direct is not None:
+        (content, width), height = direct, _STAMP_HEIGHT
+        font_objects = _stamp_font_objects(next_num)
+        resources = b"<</Font <</F1 %d 0 R>>>>" % next_num
+        next_num += len(font_objects)
+    else:
+        content, resource_dict, width, height = _stamp_form(text)
     numbers: dict[tuple[int, int], int] = {}
     pending: list[IndirectObject] = []
 
@@ -704,12 +741,16 @@ def _write_stamped(doc: PreparedDoc, reader_name: str, when: datetime) -> bytes:
         parts.append(chunk)
         offset += len(chunk)
 
+    if direct is None:
+        resources = _serialize(resource_dict, renumber)
     form_head = (b"/Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Resources %s/Filter/FlateDecode"
-                 % (_num(width), _num(height), _serialize(resources, renumber)))
+                 % (_num(width), _num(height), resources))
     emit(doc.first_new, _stream_object(form_head, zlib.compress(content)))
     for index, group in enumerate(doc.groups):
         emit(doc.first_new + 2 + index,
              _stream_object(b"", _placement(group, width, doc.xobject_name)))
+    for index, body in enumerate(font_objects):
+        emit(doc.first_new + 2 + len(doc.groups) + index, body)
     while pending:
         ref = pending.pop(0)
         obj = ref.get_object()

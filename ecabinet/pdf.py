@@ -11,10 +11,12 @@ import io
 import re
 import threading
 import unicodedata
+import zlib
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
@@ -377,3 +379,92 @@ def read_attachment(pdf_bytes: bytes, name: str) -> bytes | None:
     stream = entries.get(f"/{name}") if isinstance(entries, DictionaryObject) else None
     stream = stream.get_object() if stream is not None else None
     return stream.get_data() if isinstance(stream, StreamObject) else None
+
+
+# --- Text written straight into PDF objects, without ReportLab ---------------------------------
+
+#: what a prepared face carries: Vietnamese (NFC), Latin-1 and common punctuation, a third of the
+#: signature font's repertoire (the answer slip's faces in ballots/pdf.py are cut to the same set)
+FACE_REPERTOIRE = frozenset(
+    set(range(0x20, 0x7F)) | set(range(0xA0, 0x100))
+    | {0x102, 0x103, 0x110, 0x111, 0x128, 0x129, 0x168, 0x169, 0x1A0, 0x1A1, 0x1AF, 0x1B0}  # Ă Đ Ĩ Ũ Ơ Ư
+    | set(range(0x1EA0, 0x1EFA))  # Ạ … ỹ
+    | set(range(0x2010, 0x2028)) | set(range(0x2030, 0x2040)) | {0x20AB, 0x20AC, 0x2116}  # – “ ” … ‰ ₫ € №
+)
+
+
+class UnsupportedText(Exception):  # noqa: N818 (control flow: the caller falls back to ReportLab)
+    """A character the prepared face lacks: the caller lays the text out with ReportLab instead."""
+
+
+class PreparedFace:
+    """A Liberation Serif face cut once per process to ``FACE_REPERTOIRE`` (glyph ids kept), and its
+    PDF objects: every document embeds the same program, where ReportLab subsets the font anew for
+    each one (for a one-line stamp, most of its time). Text is shown as Identity-H glyph ids."""
+
+    def __init__(self, style: str) -> None:
+        from ecabinet.signing._font import prepared_font  # lazy: fontTools, HarfBuzz and pyHanko
+
+        self.prepared = prepared_font(FONT_DIR / f"LiberationSerif-{style}.ttf", FACE_REPERTOIRE)
+        tt = self.prepared.tt
+        self.style = style
+        self.gids = {code: tt.getGlyphID(name) for code, name in tt.getBestCmap().items()}
+        self.widths = self.prepared.widths  # 1/1000 em, as /W declares them
+        self.space = self.gids[0x20]
+        scale = 1000 / tt["head"].unitsPerEm
+        self.ascent = tt["hhea"].ascent * scale
+        head = tt["head"]
+        codes = {gid: code for code, gid in sorted(self.gids.items(), reverse=True)}  # the lowest code
+        pairs = [f"<{gid:04X}> <{chr(code).encode('utf-16-be').hex().upper()}>" for gid, code in sorted(codes.items())]
+        cmap = "\n".join([
+            "/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+            "/CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange",
+            *(f"{len(pairs[i:i + 100])} beginbfchar\n" + "\n".join(pairs[i:i + 100]) + "\nendbfchar"
+              for i in range(0, len(pairs), 100)),
+            "endcmap CMapName currentdict /CMap defineresource pop end end"])
+        self._to_unicode = pdf_stream(zlib.compress(cmap.encode()))
+        self._program = pdf_stream(self.prepared.compressed_program, f"/Length1 {self.prepared.program_length} ")
+        self._w = " ".join(f"{gid} [{self.widths[gid]}]" for gid in sorted(codes))
+        self._bbox = " ".join(str(round(v * scale)) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
+        self._metrics = (f"/ItalicAngle {tt['post'].italicAngle} /Ascent {round(self.ascent)} "
+                         f"/Descent {round(tt['hhea'].descent * scale)} "
+                         f"/CapHeight {round(tt['OS/2'].sCapHeight * scale)} /StemV 80")
+
+    def encode(self, text: str) -> tuple[bytes, float]:
+        """``text`` (NFC) as Identity-H glyph ids in hex, and its advance in 1/1000 em."""
+        try:
+            gids = [self.gids[ord(char)] for char in text]
+        except KeyError:
+            raise UnsupportedText() from None
+        return "".join(f"{gid:04X}" for gid in gids).encode(), float(sum(self.widths[gid] for gid in gids))
+
+    def objects(self, first: int, tag: str) -> list[bytes]:
+        """The Type0 font numbered ``first``, then its CIDFont, descriptor, program and ToUnicode map;
+        ``tag``: four capitals that, with two of the style, make the subset's name (ISO 32000-1, 9.6.4)."""
+        name = f"/{tag}{self.style[:2].upper()}+{self.prepared.ps_name}"
+        italic = "Italic" in self.style
+        return [
+            f"<< /Type /Font /Subtype /Type0 /BaseFont {name} /Encoding /Identity-H "
+            f"/DescendantFonts [{first + 1} 0 R] /ToUnicode {first + 4} 0 R >>".encode(),
+            f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont {name} /CIDToGIDMap /Identity /CIDSystemInfo "
+            f"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor {first + 2} 0 R "
+            f"/DW 1000 /W [{self._w}] >>".encode(),
+            # flags: serif, non-symbolic (and italic)
+            f"<< /Type /FontDescriptor /FontName {name} /Flags {34 + 64 * italic} /FontBBox [{self._bbox}] "
+            f"{self._metrics} /FontFile2 {first + 3} 0 R >>".encode(),
+            self._program,
+            self._to_unicode,
+        ]
+
+
+@cache
+def prepared_face(style: str = "Regular") -> PreparedFace:
+    """The face of ``style`` (Regular, Bold, Italic), prepared on first use (about 0.2 s)."""
+    return PreparedFace(style)
+
+
+def pdf_stream(compressed: bytes, extra: str = "", kind: str = "") -> bytes:
+    """A Flate stream object's body; ``extra`` and ``kind`` are dictionary entries, each ending in a space."""
+    return (f"<< {kind}/Filter /FlateDecode {extra}/Length {len(compressed)} >>\nstream\n".encode()
+            + compressed + b"\nendstream")

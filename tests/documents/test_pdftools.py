@@ -18,6 +18,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
+from documents import pdftools
 from documents.pdftools import (
     PdfRejected,
     changed_pages,
@@ -322,6 +323,39 @@ def test_stamp_keeps_original_page_content_and_resources() -> None:
     texts = _page_texts(stamped)
     assert "Page one" in texts[0]
     assert "Page two" in texts[1]
+
+
+def _stamp_words(data: bytes) -> list[tuple[str, float, float, float]]:
+    """The stamp's words on page 1: text, left, right and top (the glyphs' placement; the bottom
+    depends on the font's declared descent)."""
+    out = _pdftotext(data, "-bbox", "-f", "1", "-l", "1")
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out)
+    start = next(i for i, w in enumerate(words) if w[3] == "Bản")
+    return [(text, float(x0), float(x1), float(top)) for x0, x1, top, text in words[start:]]
+
+
+def test_direct_stamp_is_placed_as_reportlab_draws_it(monkeypatch) -> None:
+    data = corpus.rotated_pdf()
+    direct = stamp_copy(data, reader_name=READER, when=WHEN)
+    assert b"/ECSTRE+LiberationSerif" in direct[len(data):]  # the face prepared once per process
+    assert stamp_copy(data, reader_name=READER, when=WHEN) == direct
+    monkeypatch.setattr(pdftools, "_direct_stamp", lambda text: None)
+    drawn = stamp_copy(data, reader_name=READER, when=WHEN)
+    assert b"/ECSTRE+" not in drawn
+    assert _page_texts(direct) == _page_texts(drawn)
+    words, expected = _stamp_words(direct), _stamp_words(drawn)
+    assert [w[0] for w in words] == [w[0] for w in expected]
+    assert all(abs(a - b) < 0.05 for word, other in zip(words, expected, strict=True)
+               for a, b in zip(word[1:], other[1:], strict=True))
+
+
+def test_name_outside_the_prepared_face_is_drawn_by_reportlab() -> None:
+    data = corpus.valid_pdf(2)
+    stamped = stamp_copy(data, reader_name="Иван Петров", when=WHEN)
+    assert b"/ECSTRE+" not in stamped
+    assert len(PdfReader(io.BytesIO(stamped), strict=True).pages) == 2
+    assert all(_expected_stamp("Иван Петров") in text for text in _page_texts(stamped))
+    assert stamp_copy(data, reader_name="Иван Петров", when=WHEN) == stamped
 
 
 def _broken_startxref() -> bytes:
