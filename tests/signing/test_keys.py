@@ -120,3 +120,36 @@ def test_import_pkcs12_without_a_key(ca: BuiltinCA) -> None:
     )
     with pytest.raises(InvalidKeyFile):
         import_pkcs12(data, "x")
+
+
+def test_a_key_encrypted_by_another_tool_still_unlocks() -> None:
+    key = generate_key("p256")
+    blob = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.BestAvailableEncryption(b"1234"))
+
+    assert load_private_key(blob, "1234").private_numbers() == key.private_numbers()
+    with pytest.raises(WrongPin):
+        load_private_key(blob, "4321")
+
+
+@pytest.mark.parametrize("key_type", ["p256", "rsa2048"])
+def test_off_the_hub_the_derivation_unlocks_the_same_key_and_refuses_a_wrong_pin(
+        key_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from ecabinet import offload
+    from ecabinet.signing import keys
+
+    threads = []
+    derive = keys._derive
+    monkeypatch.setattr(offload, "_under_gevent", lambda: True)
+    monkeypatch.setattr(keys, "_derive", lambda *args: threads.append(threading.get_ident()) or derive(*args))
+    key = generate_key(key_type)  # type: ignore[arg-type]
+    blob = encrypt_private_key(key, "246810", rounds=FAST)
+
+    assert load_private_key(blob, "246810").private_numbers() == key.private_numbers()  # type: ignore[union-attr]
+    with pytest.raises(WrongPin):
+        load_private_key(blob, "246811")
+    # encrypt, unlock, wrong PIN: each derivation in gevent's thread pool
+    assert len(threads) == 3
+    assert threading.get_ident() not in threads
