@@ -309,6 +309,7 @@ class SigningSessions:
         self._mac_key = secrets.token_bytes(32)
         self._held: dict[int, _HeldKey] = {}
         self._lock = threading.Lock()
+        self._unlocking: dict[int, threading.Lock] = {}
 
     def _mac(self, pin: str) -> bytes:
         return hmac.new(self._mac_key, pin.encode(), hashlib.sha256).digest()
@@ -332,6 +333,11 @@ class SigningSessions:
 
     def pin_matches(self, entry: _HeldKey, pin: str) -> bool:
         return hmac.compare_digest(entry.pin_mac, self._mac(pin))
+
+    def unlocking(self, credential_id: int) -> threading.Lock:
+        """The lock held while this credential's key is looked up or unlocked."""
+        with self._lock:
+            return self._unlocking.setdefault(credential_id, threading.Lock())
 
     def evict(self, credential_id: int) -> None:
         with self._lock:
@@ -416,20 +422,42 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
             token.close()
         return
     seconds = _session_seconds()
-    held = _held_signer(credential, user, pin) if seconds else None
-    if held is not None:
-        yield held, credential
+    if not seconds:
+        yield _unlock(credential, user, pin), credential
         return
+    # one derivation per credential at a time: a member answering two ballots at once unlocks once,
+    # and the second answer's PIN is checked against the key the first one holds
+    unlocking = signing_sessions().unlocking(credential.id)
+    if not unlocking.acquire(blocking=False):
+        unlocking.acquire()
+        # the other answer may have counted a wrong PIN meanwhile: read the state after it
+        # (the commit ends this request's read snapshot)
+        db.session.commit()
+        db.session.refresh(credential)
+        if credential.locked or not credential.active:
+            unlocking.release()
+            raise SigningLocked() if credential.locked else NoCredential()
     try:
-        key = load_private_key(credential.key_pem or b"", pin)
-    except WrongPin:
-        _wrong_pin(credential.id, user)
-        raise WrongPinError() from None
-    _reset_attempts(credential)
-    signer = build_signer(key, credential.certificate, credential.chain)
-    if seconds:
-        signing_sessions().hold(credential, signer, pin, seconds)
+        signer = _held_signer(credential, user, pin)
+        if signer is None:
+            signer = _unlock(credential, user, pin)
+            signing_sessions().hold(credential, signer, pin, seconds)
+    finally:
+        unlocking.release()
     yield signer, credential
+
+
+def _unlock(credential: SigningCredential, user: User, pin: str) -> signers.Signer:
+    """Derive the key from the PIN (about 0.1 s, off the gevent hub); a wrong PIN is counted here."""
+    key_pem, credential_id = credential.key_pem or b"", credential.id
+    try:
+        key = load_private_key(key_pem, pin)
+    except WrongPin:
+        _wrong_pin(credential_id, user)
+        raise WrongPinError() from None
+    signer = build_signer(key, credential.certificate, credential.chain)
+    _reset_attempts(credential)
+    return signer
 
 
 _office: dict[Path, signers.Signer] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -188,3 +190,67 @@ def test_the_pin_is_neither_held_nor_logged(api: Any, cast: Any, make_ballot: An
     assert entry is not None
     assert PIN.encode() not in entry.pin_mac
     assert PIN not in repr(entry)
+
+
+class _Contended:
+    """The credential's unlock lock held by another answer until this one found it taken."""
+
+    def __init__(self, lock: Any) -> None:
+        self._lock = lock
+        self.waiting = threading.Event()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        got = self._lock.acquire(blocking)
+        if not got:
+            self.waiting.set()
+        return got
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def _answer_while_unlocking_elsewhere(app: Any, api: Any, user: Any, ballot: Any,
+                                      meanwhile: Callable[[], None] = lambda: None) -> Any:
+    """Answer while another answer of ``user`` holds the unlock; it runs ``meanwhile``, then lets go."""
+    credential_id = keystore.active_credential(user).id
+    sessions = keystore.signing_sessions()
+    contended = _Contended(sessions.unlocking(credential_id))
+    sessions._unlocking[credential_id] = contended  # type: ignore[assignment]
+    contended.acquire()
+
+    def other_answer() -> None:
+        assert contended.waiting.wait(10)
+        with app.app_context():
+            meanwhile()
+            db.session.commit()
+        contended.release()
+
+    other = threading.Thread(target=other_answer)
+    other.start()
+    try:
+        return _answer(api, user, ballot)
+    finally:
+        other.join()
+
+
+def test_two_answers_at_once_unlock_once(app: Any, api: Any, cast: Any, make_ballot: Any,
+                                         unlocks: list[int]) -> None:
+    first, second = make_ballot(), make_ballot()
+    assert _answer(api, cast.member_a, first).status_code == 201
+
+    assert _answer_while_unlocking_elsewhere(app, api, cast.member_a, second).status_code == 201
+    assert unlocks == [1]
+    assert audit_actions().count("ballot.answered") == 2
+
+
+def test_a_lock_while_waiting_for_the_other_unlock_refuses(app: Any, api: Any, cast: Any, make_ballot: Any,
+                                                           unlocks: list[int]) -> None:
+    ballot = make_ballot()
+
+    def locked_by_the_other_answer() -> None:
+        db.session.execute(update(keystore.SigningCredential).values(failed_attempts=5, locked=True))
+
+    response = _answer_while_unlocking_elsewhere(app, api, cast.member_a, ballot, locked_by_the_other_answer)
+    assert_error(response, 403, "signing_locked")
+    assert unlocks == []
+    assert audit_actions().count("ballot.answered") == 0
