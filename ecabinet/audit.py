@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet.database import UTCDateTime, db, utcnow
@@ -42,22 +42,30 @@ class AuditRecord(db.Model):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     def canonical_content(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "at": self.at.isoformat(timespec="microseconds"),
-            "actor_id": self.actor_id,
-            "actor": self.actor_label,
-            "action": self.action,
-            "object": [self.object_type, self.object_id],
-            "data": json.loads(self.data),
-            "ip": self.ip,
-        }
+        return _canonical_content({key: getattr(self, key) for key in _HASHED})
 
     def compute_hash(self) -> str:
         return chain_hash(self.prev_hash, self.canonical_content())
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.canonical_content(), "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+_HASHED = ("id", "at", "actor_id", "actor_label", "action", "object_type", "object_id", "data", "ip")
+
+
+def _canonical_content(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a record's hash covers, from its column values."""
+    return {
+        "id": row["id"],
+        "at": row["at"].isoformat(timespec="microseconds"),
+        "actor_id": row["actor_id"],
+        "actor": row["actor_label"],
+        "action": row["action"],
+        "object": [row["object_type"], row["object_id"]],
+        "data": json.loads(row["data"]),
+        "ip": row["ip"],
+    }
 
 
 def canonical_json(value: Any) -> str:
@@ -121,22 +129,42 @@ def record_many(entries: Sequence[Entry]) -> list[AuditRecord]:
 
     Precondition: inside ``write_transaction()``, as for ``record``.
     """
-    _require_write_transaction()
-    previous = db.session.execute(
-        select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
-    ).first()
-    last_id, last_hash = (previous.id, previous.hash) if previous else (0, GENESIS_HASH)
-    records = []
-    for item in entries:
-        row = AuditRecord(id=last_id + 1, at=utcnow(), actor_id=item.actor_id, actor_label=item.actor_label,
-                          action=item.action, object_type=item.object_type, object_id=item.object_id,
-                          data=canonical_json(_scrub(item.data)), ip=item.ip, prev_hash=last_hash)
-        row.hash = row.compute_hash()
-        last_id, last_hash = row.id, row.hash
-        records.append(row)
+    records = [AuditRecord(**row) for row in _chained(entries)]
     db.session.add_all(records)
     db.session.flush()
     return records
+
+
+def append_many(entries: Sequence[Entry]) -> None:
+    """``record_many`` for a caller that needs no objects back (the group commit of dossier reads): the
+    rows go in one INSERT on the session's connection, not through the ORM's flush (a third of the cost).
+
+    Precondition: inside ``write_transaction()``, as for ``record``.
+    """
+    rows = _chained(entries)
+    if rows:
+        db.session.connection().execute(_APPEND, rows)
+
+
+# built once: building them cost as much as running them
+_CHAIN_HEAD = select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+_APPEND = insert(AuditRecord)
+
+
+def _chained(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """The rows of ``entries`` in order, each linked to the one before, after the chain head read once."""
+    _require_write_transaction()
+    previous = db.session.execute(_CHAIN_HEAD).first()
+    last_id, last_hash = (previous.id, previous.hash) if previous else (0, GENESIS_HASH)
+    rows = []
+    for item in entries:
+        row = {"id": last_id + 1, "at": utcnow(), "actor_id": item.actor_id, "actor_label": item.actor_label,
+               "action": item.action, "object_type": item.object_type, "object_id": item.object_id,
+               "data": canonical_json(_scrub(item.data)), "ip": item.ip, "prev_hash": last_hash}
+        row["hash"] = chain_hash(last_hash, _canonical_content(row))
+        last_id, last_hash = row["id"], row["hash"]
+        rows.append(row)
+    return rows
 
 
 def _require_write_transaction() -> None:

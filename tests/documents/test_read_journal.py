@@ -107,7 +107,7 @@ def test_a_read_whose_record_cannot_be_committed_is_not_served(readers, batches,
     def failing(entries):
         raise sa.exc.OperationalError("INSERT INTO audit_records", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(audit, "record_many", failing)
+    monkeypatch.setattr(audit, "append_many", failing)
     refused = in_threads([lambda c=c: c.get(path) for c in clients])
     assert [r.status_code for r in refused] == [500] * len(users)
     assert not any(r.data.startswith(b"%PDF") for r in refused)
