@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -202,3 +203,24 @@ def test_a_timestamped_signature_is_validated_in_full(
         rogue.stop()
 
     own_rejected(signed, "timestamp_invalid")
+
+
+def test_a_validated_slip_names_its_signer_without_being_read_again(
+    signed_ballot: bytes, own: Own, member_a: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecabinet.signing import certificate_sha256, signer_certificate_sha256
+
+    own(signed_ballot)
+    monkeypatch.setattr(validate_module, "_last_signer_certificate", None)  # reading it would fail
+
+    assert signer_certificate_sha256(signed_ballot) == certificate_sha256(member_a.cert)
+    with pytest.raises(TypeError):  # other bytes are still read
+        signer_certificate_sha256(signed_ballot + b"\n")
+
+
+def test_a_refused_slip_is_not_remembered(signed_ballot: bytes, own_rejected: Rejected) -> None:
+    first, _ = signed_ranges(signed_ballot)
+    tampered = flip_byte(signed_ballot, first.stop - 200)  # in the signature's dictionary
+    own_rejected(tampered, "signature_invalid")
+
+    assert hashlib.sha256(tampered).digest() not in validate_module._signer_of
