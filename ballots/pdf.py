@@ -237,7 +237,7 @@ def _faces() -> dict[str, _Face]:
 
 
 @cache
-def _font_objects() -> list[bytes]:
+def font_objects() -> list[bytes]:
     # the same bytes in every slip: built once per process
     return [obj for index, font in enumerate(_FACE_STYLES)
             for obj in _faces()[font].objects(_FIRST_FONT_OBJECT + 5 * index)]
@@ -415,7 +415,7 @@ class _Slip:
             f"<< /Type /Pages /Count {len(page_ids)} /Kids [{' '.join(f'{p} 0 R' for p in page_ids)}] >>".encode(),
             f"<< {info} /CreationDate ({stamp}) /ModDate ({stamp}) >>".encode(),
             _stream(zlib.compress(answers), kind="/Type /ECabinetAttachment "),
-            *_font_objects(),
+            *font_objects(),
         ]
         for page_id, page in zip(page_ids, self.pages, strict=True):
             objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_SIZE[0]:.4f} {PAGE_SIZE[1]:.4f}] "

@@ -67,3 +67,18 @@ def test_a_letter_outside_the_prepared_faces_still_signs_and_reads(
 
     assert CYRILLIC in pdftotext(revision.slip_pdf)
     assert pdfsig(revision.slip_pdf) == ["Signature is Valid."]
+
+
+def test_the_server_prepares_the_fonts_and_the_office_key_as_it_starts(app: Any) -> None:
+    from ballots import prepare_signing
+    from ecabinet import BACKGROUND_TASKS, keystore
+    from ecabinet.signing._font import prepared_font
+    from ecabinet.signing.signer import FONT_PATH
+
+    assert prepare_signing in app.extensions[BACKGROUND_TASKS]
+    prepare_signing(app)
+
+    assert pdf.font_objects.cache_info().currsize == 1
+    assert prepared_font.cache_info().currsize >= 4  # the slip's three faces and the signature's
+    assert prepared_font(FONT_PATH) is prepared_font(FONT_PATH)
+    assert keystore.ca_directory() in keystore._office
