@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from cryptography import x509
@@ -178,11 +179,11 @@ def _check_open(ballot: Ballot, user: User, how: str) -> None:
         raise BallotConflict("ballot_not_issued")
 
 
-def _existing_receipt(ballot_id: int, user: User, key: str | None) -> ResponseRevision | None:
+def _existing_receipt(ballot_id: int, user_id: int, key: str | None) -> ResponseRevision | None:
     if not key:
         return None
     return db.session.scalar(select(ResponseRevision).where(
-        ResponseRevision.ballot_id == ballot_id, ResponseRevision.user_id == user.id,
+        ResponseRevision.ballot_id == ballot_id, ResponseRevision.user_id == user_id,
         ResponseRevision.idempotency_key == key))
 
 
@@ -199,7 +200,7 @@ def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: s
     Returns the revision and whether it was created now (False: a repeated Idempotency-Key).
     """
     _require_recipient(ballot, actor)
-    previous = _existing_receipt(ballot.id, actor, idempotency_key)
+    previous = _existing_receipt(ballot.id, actor.id, idempotency_key)
     if previous is not None:
         if previous.answers != _answers(ballot, answers):
             raise Conflict("idempotency_key_reused")
@@ -262,7 +263,7 @@ def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | No
                        actor: User) -> tuple[ResponseRevision, bool]:
     """Accept a slip signed elsewhere only if its first revision is byte-identical to one we made."""
     _require_recipient(ballot, actor)
-    previous = _existing_receipt(ballot.id, actor, idempotency_key)
+    previous = _existing_receipt(ballot.id, actor.id, idempotency_key)
     if previous is not None:
         return previous, False
     _check_open(ballot, actor, "upload")
@@ -296,42 +297,47 @@ def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: b
     Writers are serialised by ``write_transaction``; the open check, the idempotency check and the
     version number are read inside it, so two submissions can never make two current answers.
     """
-    ballot_id = ballot.id
-    # the transaction starts by expiring what the session holds: the ballot is not reloaded
-    # whole, only its state is read (and the audit names it by table and id, as it would)
+    ballot_id, user_id = ballot.id, user.id
+    # the transaction starts by expiring what the session holds: the ballot and the member are not
+    # reloaded, only the ballot's state is read (the audit names it by table and id, as it would)
     target = (Ballot.__tablename__, ballot_id)
+    answered = audit.entry(user, "ballot.answered", target)
+    refused = audit.entry(user, "ballot.late_answer_refused", target, {"method": method})
     with write_transaction():
         status, deadline = db.session.execute(
             select(Ballot.status, Ballot.deadline).where(Ballot.id == ballot_id)).one()
         if status != BallotStatus.ISSUED or utcnow() >= deadline:
-            audit.record(user, "ballot.late_answer_refused", target, {"method": method})
+            audit.append_many([refused])
             late = True
         else:
             late = False
-            again = _existing_receipt(ballot_id, user, key)
+            again = _existing_receipt(ballot_id, user_id, key)
             if again is not None:
                 return again
             response = db.session.scalar(select(Response).where(Response.ballot_id == ballot_id,
-                                                                Response.user_id == user.id))
+                                                                Response.user_id == user_id))
             now = utcnow()
             if response is None:
-                response = Response(ballot_id=ballot_id, user_id=user.id, current_version=1, answered_at=now)
+                response = Response(ballot_id=ballot_id, user_id=user_id, current_version=1, answered_at=now)
                 db.session.add(response)
                 db.session.flush()
             else:
                 response.current_version += 1
                 response.answered_at = now
             revision = ResponseRevision(
-                response_id=response.id, ballot_id=ballot_id, user_id=user.id, version=response.current_version,
+                response_id=response.id, ballot_id=ballot_id, user_id=user_id, version=response.current_version,
                 answers=answers, slip_pdf=signed, sha256=hashlib.sha256(signed).hexdigest(),
-                unsigned_sha256=unsigned_sha, signed_at=report.signing_time, level=report.level,
+                unsigned_sha256=unsigned_sha, signed_at=report.signing_time.astimezone(UTC), level=report.level,
                 signer_subject=report.subject, signer_serial=format(report.serial, "x"), method=method,
                 idempotency_key=key)
-            db.session.add(revision)  # written by the audit record's flush, in the same transaction
-            audit.record(user, "ballot.answered", target, {
+            db.session.add(revision)
+            db.session.flush()
+            # the receipt is read after the commit, which would expire it and load it again
+            db.session.expunge(revision)
+            audit.append_many([replace(answered, data={
                 "response_id": response.id, "version": revision.version, "sha256": revision.sha256,
-                "level": revision.level, "method": method})
-            _emit("ballot.answered", {"ballot_id": ballot_id, "user_id": user.id, "version": revision.version,
+                "level": revision.level, "method": method})])
+            _emit("ballot.answered", {"ballot_id": ballot_id, "user_id": user_id, "version": revision.version,
                                       "answered_at": now.isoformat(), "answered": _answered(ballot_id)},
                   room(ballot_id))
     if late:
