@@ -16,7 +16,7 @@ def checks_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """The threads the checks ran in (gevent's pool when serving under gevent)."""
     threads: list[int] = []
     verify = passwords._verify
-    monkeypatch.setattr(offload, "_under_gevent", lambda: request.param == "thread pool")
+    monkeypatch.setattr(offload, "under_gevent", lambda: request.param == "thread pool")
     monkeypatch.setattr(passwords, "_verify", lambda *args: threads.append(threading.get_ident()) or verify(*args))
     return threads
 
@@ -32,4 +32,4 @@ def test_check_password(checks_in: list[int], password: str, stored: str | None,
 
     assert check_password(password_hash, password) is expected
     assert len(checks_in) == 1
-    assert (checks_in[0] == threading.get_ident()) is (not offload._under_gevent())
+    assert (checks_in[0] == threading.get_ident()) is (not offload.under_gevent())

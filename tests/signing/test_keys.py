@@ -142,7 +142,7 @@ def test_off_the_hub_the_derivation_unlocks_the_same_key_and_refuses_a_wrong_pin
 
     threads = []
     derive = keys._derive
-    monkeypatch.setattr(offload, "_under_gevent", lambda: True)
+    monkeypatch.setattr(offload, "under_gevent", lambda: True)
     monkeypatch.setattr(keys, "_derive", lambda *args: threads.append(threading.get_ident()) or derive(*args))
     key = generate_key(key_type)  # type: ignore[arg-type]
     blob = encrypt_private_key(key, "246810", rounds=FAST)
