@@ -428,16 +428,19 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
     # one derivation per credential at a time: a member answering two ballots at once unlocks once,
     # and the second answer's PIN is checked against the key the first one holds
     unlocking = signing_sessions().unlocking(credential.id)
-    if not unlocking.acquire(blocking=False):
+    waited = not unlocking.acquire(blocking=False)
+    if waited:
         unlocking.acquire()
-        # the other answer may have counted a wrong PIN meanwhile: read the state after it
-        # (the commit ends this request's read snapshot)
-        db.session.commit()
-        db.session.refresh(credential)
-        if credential.locked or not credential.active:
-            unlocking.release()
-            raise SigningLocked() if credential.locked else NoCredential()
     try:
+        if waited:
+            # the other answer may have counted a wrong PIN meanwhile: read the state after it
+            # (the commit ends this request's read snapshot)
+            db.session.commit()
+            db.session.refresh(credential)
+            if credential.locked:
+                raise SigningLocked()
+            if not credential.active:
+                raise NoCredential()
         signer = _held_signer(credential, user, pin)
         if signer is None:
             signer = _unlock(credential, user, pin)

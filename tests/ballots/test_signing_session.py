@@ -208,6 +208,9 @@ class _Contended:
     def release(self) -> None:
         self._lock.release()
 
+    def locked(self) -> bool:
+        return bool(self._lock.locked())
+
 
 def _answer_while_unlocking_elsewhere(app: Any, api: Any, user: Any, ballot: Any,
                                       meanwhile: Callable[[], None] = lambda: None) -> Any:
@@ -254,3 +257,13 @@ def test_a_lock_while_waiting_for_the_other_unlock_refuses(app: Any, api: Any, c
     assert_error(response, 403, "signing_locked")
     assert unlocks == []
     assert audit_actions().count("ballot.answered") == 0
+    assert not keystore.signing_sessions().unlocking(keystore.active_credential(cast.member_a).id).locked()
+
+
+def test_a_wrong_pin_lets_go_of_the_unlock(api: Any, cast: Any, make_ballot: Any, unlocks: list[int]) -> None:
+    ballot = make_ballot()
+    assert_error(_answer(api, cast.member_a, ballot, pin="000000"), 403, "wrong_pin")
+
+    assert not keystore.signing_sessions().unlocking(keystore.active_credential(cast.member_a).id).locked()
+    assert _answer(api, cast.member_a, ballot).status_code == 201
+    assert unlocks == [1, 1]
