@@ -76,7 +76,6 @@ class Config:
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1)
         self.PROXY_COUNT = int(os.environ.get("ECABINET_PROXY_COUNT", "0"))
 
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SESSION_COOKIE_NAME = "__Host-ecabinet" if self.PRODUCTION else "ecabinet_session"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
         self.SESSION_COOKIE_HTTPONLY = True
@@ -89,6 +88,12 @@ class Config:
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "ecabinet" / "translations")
         self.SPEC_FORMAT = "json"
+
+    @property
+    def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict[str, object]:  # noqa: N802  (a setting's name)
+        # a pooled PostgreSQL connection is checked before use (its server may have restarted); a SQLite
+        # file cannot go away under its connection, so the check was a query on every request for nothing
+        return {"pool_pre_ping": not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")}
 
     def validate(self) -> None:
         """Refuse to run production on defaults that are only safe on a laptop."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable
@@ -9,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Flask, Request, has_request_context, request, session
+from flask import Flask, Request, Response, has_request_context, request, session
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,6 +25,7 @@ DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meeting
 LANGUAGES = ("vi", "en")
 # app.extensions key: start functions the server runs in the background (see add_background_task)
 BACKGROUND_TASKS = "ecabinet.background_tasks"
+_LIMITER_CONTEXT = "_limiter_request_context"  # where Flask-Limiter keeps its per-request context
 
 
 def add_background_task(app: APIFlask, start: Callable[[APIFlask], None]) -> None:
@@ -51,9 +54,15 @@ class CookieSessions(SecureCookieSessionInterface):
     (bench/json_api.py). A session written during the request is signed as before."""
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or self.get_cookie_name(app) not in request.cookies):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return  # what Flask would do after reading six settings: nothing (no cookie, no Vary)
+        super().save_session(app, session, response)
 
 
 def create_app(config: Config | None = None, *, async_mode: str | None = None) -> APIFlask:
@@ -105,6 +114,21 @@ def skip_idle_limit_check(app: APIFlask, app_limiter: Limiter) -> None:
             or manager._blueprint_limits):
         return
     app.before_request_funcs[None].remove(app_limiter._check_request_limit)
+    # and its two hooks after the request run only when a limit was checked in it: each built the
+    # limiter's context for the request (about 8 µs) to find nothing to add or release
+    hooks = app.after_request_funcs[None]
+    inject = next(hook for hook in hooks if isinstance(hook, functools.partial) and hook.args == (app_limiter,))
+    hooks[hooks.index(inject)] = functools.update_wrapper(
+        lambda response: inject(response) if _limiter_used() else response, inject.func)
+    teardowns = app.teardown_request_funcs[None]
+    release = app_limiter._Limiter__release_context  # type: ignore[attr-defined]
+    teardowns[teardowns.index(release)] = functools.update_wrapper(
+        lambda error=None: release(error) if _limiter_used() else None, release)
+
+
+def _limiter_used() -> bool:
+    """Whether Flask-Limiter made its context for this request, i.e. checked a limit in it."""
+    return hasattr(request_ctx._get_current_object(), _LIMITER_CONTEXT)
 
 
 def _async_mode() -> str:
@@ -127,7 +151,7 @@ def _register_core(app: APIFlask) -> None:
     login_manager.login_view = "web.login_form"
     app.before_request(security.reset_request_state)
     app.before_request(security.protect_cookie_writes)
-    app.after_request(security.set_security_headers)
+    app.after_request(security.security_headers(app))
     security.register_error_handlers(app)
     app.register_blueprint(auth_api)
     app.register_blueprint(web)

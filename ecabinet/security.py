@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
@@ -24,6 +25,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# what a request leaves in g besides Flask-Babel's locale: the login (ecabinet.auth.loader), Flask-Login's user
+_REQUEST_STATE = ("auth_session", "auth_via", "auth_unattached", "_login_user")
 
 
 def wants_json() -> bool:
@@ -33,12 +36,17 @@ def wants_json() -> bool:
 
 
 def reset_request_state() -> None:
-    """Per-request state must not leak when an app context outlives a request (CLI, tests, sockets)."""
+    """Per-request state must not leak when an app context outlives a request (CLI, tests, sockets).
+
+    A request that pushed its own app context starts with nothing to reset (bench/json_api.py: 15 µs).
+    """
+    state = g._get_current_object().__dict__
+    if not state:
+        return
     refresh()
-    g.pop("auth_session", None)
-    g.pop("auth_via", None)
-    g.pop("_login_user", None)
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    for key in _REQUEST_STATE:
+        state.pop(key, None)
+    state.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def protect_cookie_writes() -> None:
@@ -49,17 +57,34 @@ def protect_cookie_writes() -> None:
         csrf.protect()
 
 
-def set_security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if current_app.config["PRODUCTION"]:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+def security_headers(app: APIFlask) -> Callable[[Response], Response]:
+    """The hook that adds the security headers to every response, their values fixed once per app.
+
+    The headers a view set itself are replaced (Content-Security-Policy and an API answer's Cache-Control
+    are kept); the others are appended after one look at what the response has, not a search of its
+    headers for each (bench/json_api.py: 25 -> 6 µs).
+    """
+    fixed = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+             ("Referrer-Policy", "same-origin"), ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
+    if app.config["PRODUCTION"]:
+        fixed.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    always = [(name.lower(), name, value) for name, value in fixed]
+
+    def set_security_headers(response: Response) -> Response:
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", CSP)
+        for lowered, name, value in always:
+            if lowered in present:
+                headers[name] = value
+            else:
+                headers.add(name, value)
+        if "cache-control" not in present and request.path.startswith("/api/"):
+            headers.add("Cache-Control", "no-store")
+        return response
+
+    return set_security_headers
 
 
 def _record_refusal(status: int, code: str) -> None:
