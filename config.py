@@ -54,10 +54,10 @@ class Config:
         # Redis pub/sub ignores the database number: deployments sharing one Redis need their own channel
         self.MESSAGE_QUEUE_CHANNEL = os.environ.get("ECABINET_MESSAGE_QUEUE_CHANNEL", "ecabinet")
         self.TSA_URL = os.environ.get("ECABINET_TSA_URL") or None
-        #: seconds a valid login is remembered in one process (ecabinet/auth/loader.py); with several
-        #: processes a logout elsewhere would be seen only after it, so the default there is 0
-        self.AUTH_CACHE_SECONDS = float(os.environ.get("ECABINET_AUTH_CACHE_SECONDS",
-                                                       "0" if self.MESSAGE_QUEUE else "2"))
+        #: seconds a valid login is remembered in one process (ecabinet/auth/loader.py): the longest a
+        #: change made without the app (SQL by hand) goes unseen; the app's own changes are forgotten at
+        #: once, in every process through the message queue (ecabinet/auth/login_bus.py)
+        self.AUTH_CACHE_SECONDS = float(os.environ.get("ECABINET_AUTH_CACHE_SECONDS", "2"))
         self.DEBUG = _env_bool("ECABINET_DEBUG")
         self.PUBLIC_URL = os.environ.get("ECABINET_PUBLIC_URL", "http://127.0.0.1:5000")
         # Socket.IO handshakes are accepted only from these origins (never "*").

@@ -143,7 +143,7 @@ def _async_mode() -> str:
 
 def _register_core(app: APIFlask) -> None:
     from ecabinet import audit, realtime, security  # noqa: F401  (models register with the metadata)
-    from ecabinet.auth import loader  # noqa: F401  (registers the request loader)
+    from ecabinet.auth import loader  # (registers the request loader)
     from ecabinet.auth.views import api as auth_api
     from ecabinet.cli import cli
     from ecabinet.web import web
@@ -153,6 +153,7 @@ def _register_core(app: APIFlask) -> None:
     app.before_request(security.protect_cookie_writes)
     app.after_request(security.security_headers(app))
     security.register_error_handlers(app)
+    loader.init_app(app)
     app.register_blueprint(auth_api)
     app.register_blueprint(web)
     app.cli.add_command(cli)

@@ -3,9 +3,10 @@
 A tablet sends its token with every request, and looking the login up cost about as much as the
 rest of a small JSON answer (bench/json_api.py). So a valid login is remembered in this process
 for ``AUTH_CACHE_SECONDS`` (config): a change to that login or its user written through this process
-(logout, deactivation, new roles, the last-seen touch) forgets it at once; a change made by
-another process (a second server, the CLI) is seen within that time. Several server processes
-(a message queue) make the default 0, so a logout on one of them holds on all at once.
+(logout, deactivation, new roles, the last-seen touch) forgets it at once. With a message queue
+(several processes) such a change is also published when it commits, and every process forgets it
+as soon as it reads the message (ecabinet.auth.login_bus); a process that is not sure to hear those
+messages remembers nothing. A change made without the app (SQL by hand) is seen within that time.
 Expiry is checked on every request.
 """
 
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Request, current_app, g, session
+from flask import Flask, Request, current_app, g, has_app_context, session
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from ecabinet.auth.login_bus import EXTENSION, LoginBus
 from ecabinet.auth.models import AuthSession, SessionKind, User
 from ecabinet.auth.service import find_session, token_hash
 from ecabinet.database import db, utcnow
@@ -87,7 +89,7 @@ def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
     """
     key = (str(kind), token_hash(token))
     hit = _remembered.get(key)
-    if hit is not None and hit.until > time.monotonic():
+    if hit is not None and hit.until > time.monotonic() and _may_remember():
         session = _request_session()
         user = _instance(User, hit.user)
         if session is None:
@@ -107,8 +109,10 @@ def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
         return login
     generation = _generation
     login = find_session(token, kind)
+    # a change forgotten since the transaction that read the login began (SQLite reads from its start)
+    generation = min(generation, db.session.info.get(_BEGUN, generation))
     keep_for = current_app.config["AUTH_CACHE_SECONDS"]
-    if login is not None and keep_for > 0:
+    if login is not None and keep_for > 0 and _may_remember():
         entry = _Remembered(time.monotonic() + keep_for, login.user_id, _columns(login),
                             _columns(login.user))
         with _lock:
@@ -117,6 +121,33 @@ def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
                     _remembered.clear()
                 _remembered[key] = entry
     return login
+
+
+def _may_remember() -> bool:
+    bus = current_app.extensions.get(EXTENSION)
+    return bus is None or bus.live()
+
+
+def init_app(app: Flask) -> None:
+    """With a message queue: the app publishes what its commits make to forget, and the server listens
+    for the other processes' (until it does, nothing is remembered)."""
+    if not app.config["MESSAGE_QUEUE"]:
+        return
+    from ecabinet import add_background_task
+    from ecabinet.extensions import socketio
+
+    bus = app.extensions[EXTENSION] = LoginBus(app.config["MESSAGE_QUEUE"], app.config["MESSAGE_QUEUE_CHANNEL"])
+    add_background_task(app, lambda app: socketio.start_background_task(bus.listen, forget_key))
+
+
+def forget_key(key: tuple[str, Any] | None) -> None:
+    """``forget`` for a key as noted at a change: (kind, token hash), ("user", id), or None for everything."""
+    if key is None:
+        forget()
+    elif key[0] == "user":
+        forget(user_id=key[1])
+    else:
+        forget(key)
 
 
 def forget(key: tuple[str, str] | None = None, *, user_id: int | None = None) -> None:
@@ -182,6 +213,7 @@ db.session.registry.createfunc = _session_with_login
 
 
 _PENDING = "ecabinet_auth_forget"
+_BEGUN = "ecabinet_auth_generation"  # _generation when the session's transaction began
 
 
 @sa.event.listens_for(Session, "before_flush")
@@ -200,11 +232,12 @@ def _note_changes(db_session: Session, flush_context: Any, instances: Any) -> No
 
 @sa.event.listens_for(Session, "after_commit")
 def _forget_committed(db_session: Session) -> None:
-    for kind, value in db_session.info.pop(_PENDING, set()):
-        if kind == "user":
-            forget(user_id=value)
-        else:
-            forget((kind, value))
+    keys = db_session.info.pop(_PENDING, set())
+    for key in keys:
+        forget_key(key)
+    bus = current_app.extensions.get(EXTENSION) if keys and has_app_context() else None
+    if bus is not None:
+        bus.publish(keys)  # before the request that made the change answers
 
 
 @sa.event.listens_for(Session, "after_rollback")
@@ -212,7 +245,13 @@ def _drop_pending(db_session: Session) -> None:
     db_session.info.pop(_PENDING, None)
 
 
+@sa.event.listens_for(Session, "after_begin")
+def _note_begin(db_session: Session, transaction: Any, connection: Any) -> None:
+    db_session.info[_BEGUN] = _generation
+
+
 @sa.event.listens_for(Session, "do_orm_execute")
 def _forget_on_bulk_change(state: Any) -> None:
     if (state.is_update or state.is_delete) and any(m.class_ in (AuthSession, User) for m in state.all_mappers):
         forget()
+        state.session.info.setdefault(_PENDING, set()).add(None)

@@ -43,8 +43,10 @@ def test_with_the_cache_off_every_request_looks_the_login_up(client, cast, monke
     assert _auth_queries(client, headers) == (200, 1)
 
 
-@pytest.mark.parametrize(("queue", "expected"), [(None, 2.0), ("redis://127.0.0.1:6379/0", 0.0)])
-def test_several_processes_remember_no_login_by_default(monkeypatch, tmp_path, queue, expected):
+@pytest.mark.parametrize(("queue", "expected"), [(None, 2.0), ("redis://127.0.0.1:6379/0", 2.0)])
+def test_a_login_is_remembered_two_seconds_by_default_with_several_processes_too(monkeypatch, tmp_path, queue,
+                                                                                 expected):
+    # several processes forget each other's changes through the queue (tests/core/test_login_bus.py)
     from config import Config
 
     monkeypatch.setenv("ECABINET_DATA_DIR", str(tmp_path))
