@@ -154,7 +154,7 @@ _APPEND = insert(AuditRecord)
 def _chained(entries: Sequence[Entry]) -> list[dict[str, Any]]:
     """The rows of ``entries`` in order, each linked to the one before, after the chain head read once."""
     _require_write_transaction()
-    previous = db.session.execute(_CHAIN_HEAD).first()
+    previous = db.session.connection().execute(_CHAIN_HEAD).first()  # Core: AuditRecords are never left unflushed
     last_id, last_hash = (previous.id, previous.hash) if previous else (0, GENESIS_HASH)
     rows = []
     for item in entries:
