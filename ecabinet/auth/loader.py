@@ -42,10 +42,17 @@ def bearer_token(request: Request) -> str | None:
 
 def current_auth_session() -> AuthSession | None:
     login = g.get("auth_session")
-    if login is not None and sa.inspect(login).transient:
-        # a remembered login joins the request's session only when asked for (a logout): most requests
-        # never need it, and joining costs about a tenth of a small JSON answer (bench/json_api.py)
-        login = g.auth_session = _attach(login)
+    if isinstance(login, RememberedLogin):
+        # made an object of the request's session only when asked for (a logout): most requests never
+        # need it, and building it cost about a tenth of a small JSON answer (bench/json_api.py)
+        user = _attach(login.user)
+        session = db.session()
+        found = _in_session(session, AuthSession, login.columns["id"])
+        if found is None:
+            found = _instance(AuthSession, login.columns)
+            set_committed_value(found, "user", user)  # as the joined load would have: no query, no change
+            found = _attach(found, session)
+        login = g.auth_session = found
     return login
 
 
@@ -70,10 +77,19 @@ def load_user_from_request(request: Request) -> User | None:
 
 @dataclass(frozen=True)
 class _Remembered:
-    until: float  # time.monotonic()
+    until: float  # time.monotonic(): AUTH_CACHE_SECONDS after the lookup, or the login's expiry if sooner
     user_id: int
     login: dict[str, Any]  # AuthSession columns
     user: dict[str, Any]  # User columns
+
+
+@dataclass(frozen=True)
+class RememberedLogin:
+    """A remembered login as a request sees it: its user, and its AuthSession when asked for
+    (``current_auth_session``)."""
+
+    user: User
+    columns: dict[str, Any]  # AuthSession columns
 
 
 _remembered: dict[tuple[str, str], _Remembered] = {}
@@ -81,38 +97,34 @@ _lock = threading.Lock()
 _generation = 0  # bumped by every forget, so a lookup racing a change is not stored
 
 
-def remembered_session(token: str, kind: SessionKind) -> AuthSession | None:
+def remembered_session(token: str, kind: SessionKind) -> AuthSession | RememberedLogin | None:
     """``find_session``, answered from memory when this login was found valid moments ago.
 
     The user belongs to the request's database session like a loaded one, so services may change it;
     a remembered login does once ``current_auth_session`` hands it out (logout sets ``revoked_at`` on it).
+    A remembered login is valid until its entry's time: it was valid when read, anything that would end
+    it sooner than its expiry (revocation, deactivation) forgets it, and the entry ends by its expiry.
     """
     key = (str(kind), token_hash(token))
     hit = _remembered.get(key)
     if hit is not None and hit.until > time.monotonic() and _may_remember():
-        session = _request_session()
         user = _instance(User, hit.user)
-        if session is None:
-            make_transient_to_detached(user)
-            login = _instance(AuthSession, hit.login)
-        else:
-            user = _attach(user, session)
-            login = _in_session(session, AuthSession, hit.login["id"]) or _instance(AuthSession, hit.login)
-        set_committed_value(login, "user", user)  # as the joined load would have: no query, no change
-        if not login.is_valid(utcnow()):
-            forget(key)
-            return None
+        session = _request_session()
         if session is None:
             # no query yet in this request, and perhaps none at all (/me): the user joins the session
             # when it is made (_session_with_login), not a session made for it (bench/json_api.py: 30 µs)
+            make_transient_to_detached(user)
             g.auth_unattached = user
-        return login
+        else:
+            user = _attach(user, session)
+        return RememberedLogin(user, hit.login)
     generation = _generation
     login = find_session(token, kind)
     # a change forgotten since the transaction that read the login began (SQLite reads from its start)
     generation = min(generation, db.session.info.get(_BEGUN, generation))
     keep_for = current_app.config["AUTH_CACHE_SECONDS"]
     if login is not None and keep_for > 0 and _may_remember():
+        keep_for = min(keep_for, (login.expires_at - utcnow()).total_seconds())
         entry = _Remembered(time.monotonic() + keep_for, login.user_id, _columns(login),
                             _columns(login.user))
         with _lock:
