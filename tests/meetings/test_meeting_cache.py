@@ -49,6 +49,45 @@ def test_a_second_read_is_one_query(api, cast):
     assert "FROM audit_records" in statements[0]
 
 
+def test_a_request_holds_one_connection_at_most_and_a_repeated_read_makes_no_session(api, cast):
+    import threading
+
+    from ecabinet.auth.models import User
+
+    m = prepared_meeting(api, cast)
+    member = api(cast.member_a)
+    first = read(member, m["id"])
+    held, most, made = [0], [0], []
+
+    def checkout(*args: object) -> None:
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+
+    def checkin(*args: object) -> None:
+        held[0] -= 1
+
+    def attached(session: object, instance: object) -> None:
+        made.append(instance)
+
+    sa.event.listen(db.engine, "checkout", checkout)
+    sa.event.listen(db.engine, "checkin", checkin)
+    sa.event.listen(sa.orm.Session, "transient_to_pending", attached)
+    sa.event.listen(sa.orm.Session, "detached_to_persistent", attached)
+    try:
+        answers: list[object] = []  # in a thread: the request pushes its own app context, as on a server
+        thread = threading.Thread(target=lambda: answers.append(member.get(f"/meetings/{m['id']}").get_json()))
+        thread.start()
+        thread.join(30)
+    finally:
+        sa.event.remove(db.engine, "checkout", checkout)
+        sa.event.remove(db.engine, "checkin", checkin)
+        sa.event.remove(sa.orm.Session, "transient_to_pending", attached)
+        sa.event.remove(sa.orm.Session, "detached_to_persistent", attached)
+    assert answers == [first]
+    assert most == [1] and held == [0]
+    assert not [obj for obj in made if isinstance(obj, User)]  # the viewer joined no session: none was made
+
+
 def test_every_viewer_gets_their_own_view_of_one_snapshot(api, cast):
     m = prepared_meeting(api, cast)
     secretary = read(api(cast.secretary), m["id"])
