@@ -424,7 +424,8 @@ class PreparedFace:
               for i in range(0, len(pairs), 100)),
             "endcmap CMapName currentdict /CMap defineresource pop end end"])
         self._to_unicode = pdf_stream(zlib.compress(cmap.encode()))
-        self._program = pdf_stream(self.prepared.compressed_program, f"/Length1 {self.prepared.program_length} ")
+        program = _dated_as_its_source(zlib.decompress(self.prepared.compressed_program))
+        self._program = pdf_stream(zlib.compress(program), f"/Length1 {len(program)} ")
         self._w = " ".join(f"{gid} [{self.widths[gid]}]" for gid in sorted(codes))
         self._bbox = " ".join(str(round(v * scale)) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
         self._metrics = (f"/ItalicAngle {tt['post'].italicAngle} /Ascent {round(self.ascent)} "
@@ -456,6 +457,18 @@ class PreparedFace:
             self._program,
             self._to_unicode,
         ]
+
+
+def _dated_as_its_source(program: bytes) -> bytes:
+    """The cut program with its source's dates: fontTools writes the time of the cut into 'head', and a
+    document written twice (a reader's copy, in another process or after a restore) must be the same bytes."""
+    from fontTools.ttLib import TTFont as FontToolsFont
+
+    font = FontToolsFont(io.BytesIO(program), recalcTimestamp=False)
+    font["head"].modified = font["head"].created
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 @cache

@@ -349,6 +349,20 @@ def test_direct_stamp_is_placed_as_reportlab_draws_it(monkeypatch) -> None:
                for a, b in zip(word[1:], other[1:], strict=True))
 
 
+def test_direct_stamp_font_carries_no_time_of_its_own() -> None:
+    # fontTools dates a cut font with the time of the cut: each process would embed other bytes,
+    # and a reader's copy served again after a restart or a restore would differ
+    from fontTools.ttLib import TTFont
+
+    data = corpus.valid_pdf(1)
+    stamped = PdfReader(io.BytesIO(stamp_copy(data, reader_name=READER, when=WHEN)))
+    form = stamped.pages[0]["/Resources"]["/XObject"]["/ECabStamp"].get_object()
+    font = form["/Resources"]["/Font"]["/F1"].get_object()
+    descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+    head = TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))["head"]
+    assert head.modified == head.created
+
+
 def test_name_outside_the_prepared_face_is_drawn_by_reportlab() -> None:
     data = corpus.valid_pdf(2)
     stamped = stamp_copy(data, reader_name="Иван Петров", when=WHEN)
