@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from bench.wsclients import RawClient, SioTablet, start_all, stop_all, wait_all
+from bench.wsclients import Board, RawClient, SioTablet, start_all, stop_all, wait_all
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -66,9 +66,14 @@ def wait_http(url: str) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-def prepare_meeting(data_dir: Path, members: int) -> dict[str, Any]:
-    """A published meeting with ``members`` tablets, built through the app on SQLite."""
+def prepare_meeting(data_dir: Path, members: int, database_url: str | None = None) -> dict[str, Any]:
+    """A published meeting with ``members`` tablets, built through the app (on SQLite in ``data_dir``
+    unless ``database_url`` names another database)."""
     os.environ["ECABINET_DATA_DIR"] = str(data_dir)
+    if database_url:
+        os.environ["ECABINET_DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("ECABINET_DATABASE_URL", None)
     from flask_migrate import upgrade
 
     from ecabinet import create_app
@@ -153,11 +158,12 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
     meeting_id, tokens = setup["meeting_id"], setup["tokens"]
     payload_probe: dict[str, Any] = {}
     try:
-        raw = [RawClient(f"ws://127.0.0.1:{servers.raw_port}") for _ in range(n)]
-        bare = [SioTablet(f"http://127.0.0.1:{servers.bare_ports[i % processes]}", None, {"room": "room"})
-                for i in range(n)]
+        boards = {"raw": Board(), "bare": Board(), "app": Board()}
+        raw = [RawClient(f"ws://127.0.0.1:{servers.raw_port}", boards["raw"]) for _ in range(n)]
+        bare = [SioTablet(f"http://127.0.0.1:{servers.bare_ports[i % processes]}", None, {"room": "room"},
+                          boards["bare"]) for i in range(n)]
         tablets = [SioTablet(f"http://127.0.0.1:{servers.app_ports[i % processes]}", tokens[i + 1],
-                             {"meeting_id": meeting_id, "last_seq": 0}) for i in range(n)]
+                             {"meeting_id": meeting_id, "last_seq": 0}, boards["app"]) for i in range(n)]
         for group in (raw, bare, tablets):
             await start_all(group)
         import websockets
@@ -183,7 +189,7 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
             command = f"{app_url}/api/v1/meetings/{meeting_id}/agenda/{item_id}/activate"
             response = await loop.run_in_executor(None, lambda url=command: chair.post(url, timeout=30))
             assert response.status_code == 200, response.text
-            last = await wait_all(tablets, seq)
+            last = await wait_all(boards["app"], tablets, seq)
             if last is None:
                 lost += 1
             else:
@@ -199,14 +205,14 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
             bare_body = json.dumps(body_bare)
             await loop.run_in_executor(None, lambda data=bare_body: requests.post(f"{bare_url}/emit", data=data,
                                                                                   timeout=30))
-            last = await wait_all(bare, round_no)
+            last = await wait_all(boards["bare"], bare, round_no)
             if last is None:
                 lost += 1
             else:
                 timings["bare"].append(last - t0)
             t0 = time.perf_counter()
             await control.send(body)
-            last = await wait_all(raw, round_no)
+            last = await wait_all(boards["raw"], raw, round_no)
             if last is None:
                 lost += 1
             else:
