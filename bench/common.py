@@ -25,8 +25,10 @@ from typing import Any
 from bench.live_push import RESULTS, ROOT, free_port, percentile, wait_http
 
 __all__ = ["RESULTS", "ROOT", "free_port", "percentile", "wait_http", "speed_probe", "summary",
+           "create_pg_database", "drop_pg_database",
            "interleave", "pair_ratios", "write_result", "migrated_app", "add_users", "Process"]
 
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (throw-away users of a temporary database)
 
 
@@ -37,6 +39,23 @@ def speed_probe() -> float:
     for i in range(3_000_000):
         total += i
     return round(time.perf_counter() - t0, 4)
+
+
+def create_pg_database(prefix: str) -> tuple[str, str]:
+    """A fresh PostgreSQL database on the local server: (SQLAlchemy URL, name)."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", name
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def summary(seconds: Sequence[float]) -> dict[str, float]:

@@ -41,6 +41,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.common import create_pg_database, drop_pg_database
 from bench.live_push import RESULTS, ROOT, cpu_seconds, free_port, percentile
 from bench.wsclients import SioTablet, start_all, stop_all
 
@@ -51,7 +52,6 @@ DELIVERIES_PER_MEMBER_PER_SESSION = 265  # 129,000 / 18 / 27
 PASSWORD = "bench-year-password-2026"  # noqa: S105 (accounts of a throwaway benchmark database)
 PIN = "246810"
 REDIS = "redis://127.0.0.1:6379/0"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DOSSIER_CACHE = Path(tempfile.gettempdir()) / "ecabinet-year-dossiers-v1"
 
 ITEM_TITLES = [
@@ -172,21 +172,12 @@ def create_database(processes: int) -> tuple[str | None, str | None]:
     """SQLite for one process (None); a fresh PostgreSQL database for two."""
     if processes == 1:
         return None, None
-    import psycopg
-
-    name = f"ecabinet_year_{os.getpid()}_{int(time.time())}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", name
+    return create_pg_database("ecabinet_year")
 
 
 def drop_database(name: str | None) -> None:
-    if name is None:
-        return
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if name is not None:
+        drop_pg_database(name)
 
 
 def _app(data_dir: Path, database_url: str | None) -> Any:

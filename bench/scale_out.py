@@ -1,0 +1,291 @@
+"""Scale-out capacity: how many tablets one `serve` process and two joined by Redis each serve
+within the same p99 of "chair's command → the last tablet has the event".
+
+    python -m bench.scale_out [--n 250 500 1000 1500 2000] [--cores 0.25] [--rounds 12] [--p99-budget-ms 150]
+
+On this 2-core machine the tablets' own process shares the cores with the servers, so a server
+that is given "the whole machine" only measures how the load generator and the servers split two
+cores. Each server process therefore runs in its own cgroup with the same CPU quota (``--cores``
+of one core, CFS period 10 ms), as each would have a core of its own in production; the tablets
+(two client processes) and Redis get the rest. The baseline is one process, the subject two,
+measured in the same run: both setups stay up side by side (each with its own database), every
+N is connected to both, and their rounds alternate (A B A B ...). Capacity is the largest N whose
+p99 stays within the budget, interpolated between measured N; the goal is two ≥ 1.8× one.
+Zero lost events is a requirement: a miss fails the run. Writes bench/results/scale_out.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.common import create_pg_database, drop_pg_database, speed_probe
+from bench.live_push import RESULTS, ROOT, capacity, cpu_seconds, free_port, percentile, prepare_meeting, wait_http
+
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
+CFS_PERIOD_US = 10_000  # short periods: a throttled server waits at most ~10 ms, not 100
+CLIENT_PROCESSES = 2
+WARMUP_ROUNDS = 2
+
+
+class CpuQuota:
+    """A cgroup (v1 cpu controller) holding one process to ``cores`` of a core."""
+
+    def __init__(self, pid: int, cores: float) -> None:
+        self.path = CGROUP_CPU / f"ecabinet-bench-{pid}"
+        self.path.mkdir()
+        (self.path / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+        (self.path / "cpu.cfs_quota_us").write_text(str(int(cores * CFS_PERIOD_US)))
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def throttled_s(self) -> float:
+        stats = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
+        return int(stats.get("throttled_time", 0)) / 1e9
+
+    def remove(self) -> None:
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass  # still holds a process that is exiting: the kernel frees it with the last task
+
+
+def quotas_available() -> bool:
+    return os.access(CGROUP_CPU, os.W_OK) and (CGROUP_CPU / "cpu.cfs_quota_us").exists()
+
+
+class Setup:
+    """``processes`` real `serve` processes on their own PostgreSQL database (SQLite is the one-process
+    embedded default, not a database several processes write to), each under its own CPU quota."""
+
+    def __init__(self, processes: int, members: int, cores: float, queue: str | None) -> None:
+        self.processes = processes
+        self.data_dir = Path(tempfile.mkdtemp(prefix=f"bench-scale-{processes}p-"))
+        self.database_url, self.database = create_pg_database(f"ecabinet_scale_{processes}p")
+        self.meeting = prepare_meeting(self.data_dir, members, self.database_url)
+        self.ports = [free_port() for _ in range(processes)]
+        self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
+        from ecabinet.server import SERVE_COMMAND
+
+        env = {**os.environ, "ECABINET_DATA_DIR": str(self.data_dir), "ECABINET_DATABASE_URL": self.database_url,
+               "ECABINET_ALLOWED_ORIGINS": ",".join(self.urls)}
+        if queue:
+            env["ECABINET_MESSAGE_QUEUE"] = queue
+            env["ECABINET_MESSAGE_QUEUE_CHANNEL"] = f"bench-scale-{os.getpid()}"
+        log = (self.data_dir / "servers.log").open("ab")
+        self.procs = [subprocess.Popen([*SERVE_COMMAND, "--port", str(port)], cwd=ROOT, env=env,  # noqa: S603
+                                       stdout=log, stderr=log) for port in self.ports]
+        for url in self.urls:
+            wait_http(f"{url}/socket.io/?EIO=4&transport=polling")
+        self.quotas = [CpuQuota(proc.pid, cores) for proc in self.procs] if cores else []
+        self.chair = requests.Session()
+        self.chair.headers["Authorization"] = f"Bearer {self.meeting['tokens'][0]}"
+        self.seq = 0
+        self.connected = 0
+
+    def tablets(self, first: int, last: int) -> list[tuple[str, str, dict[str, Any]]]:
+        """Tablets ``first``..``last`` (1-based member tokens), spread over the processes in turn."""
+        join = {"meeting_id": self.meeting["meeting_id"], "last_seq": 0}
+        return [(self.urls[i % self.processes], self.meeting["tokens"][i], join) for i in range(first, last + 1)]
+
+    def command(self) -> None:
+        """The chair moves to the other agenda item: one committed, audited event for every tablet."""
+        self.seq += 1
+        item_id = self.meeting["item_ids"][self.seq % 2]
+        url = f"{self.urls[0]}/api/v1/meetings/{self.meeting['meeting_id']}/agenda/{item_id}/activate"
+        response = self.chair.post(url, timeout=60)
+        if response.status_code != 200:
+            raise RuntimeError(f"activate answered {response.status_code}: {response.text[:200]}")
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        for quota in self.quotas:
+            quota.remove()
+        drop_pg_database(self.database)
+
+
+def client_main(conn: Connection) -> None:
+    """A tablet process: connects the tablets it is sent, then answers "when did your last tablet
+    get event ``seq``" (CLOCK_MONOTONIC, shared by every process on the machine)."""
+    from bench.wsclients import Board, SioTablet, start_all, stop_all, wait_all
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        tablets: dict[str, list[SioTablet]] = {}
+        boards: dict[str, Board] = {}
+        while True:
+            message = await loop.run_in_executor(None, conn.recv)
+            if message[0] == "connect":
+                _, name, specs = message
+                board = boards.setdefault(name, Board())
+                new = [SioTablet(url, token, join, board) for url, token, join in specs]
+                await start_all(new)
+                tablets.setdefault(name, []).extend(new)
+                conn.send(("ready", len(new)))
+            elif message[0] == "last":
+                _, name, seq, timeout = message
+                conn.send(("last", await wait_all(boards[name], tablets[name], seq, timeout)))
+            else:
+                await stop_all([t for group in tablets.values() for t in group])
+                conn.send(("stopped",))
+                return
+
+    asyncio.run(serve())
+
+
+class Clients:
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs = []
+        for _ in range(CLIENT_PROCESSES):
+            parent, child = context.Pipe()
+            proc = context.Process(target=client_main, args=(child,), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+
+    def connect(self, name: str, specs: list[tuple[str, str, dict[str, Any]]]) -> None:
+        for index, pipe in enumerate(self.pipes):
+            pipe.send(("connect", name, specs[index::len(self.pipes)]))
+        for pipe in self.pipes:
+            reply = pipe.recv()
+            if reply[0] != "ready":
+                raise RuntimeError(f"tablet process: {reply}")
+
+    def last_arrival(self, name: str, seq: int, timeout: float = 30) -> float | None:
+        for pipe in self.pipes:
+            pipe.send(("last", name, seq, timeout))
+        arrivals = [pipe.recv()[1] for pipe in self.pipes]
+        return None if None in arrivals else max(arrivals)
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(("stop",))
+        for pipe, proc in zip(self.pipes, self.procs, strict=True):
+            if pipe.poll(30):
+                pipe.recv()
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(statistics.median(values) * 1000, 2), "p99_ms": round(percentile(values, 0.99) * 1000, 2)}
+
+
+def measure(setups: dict[str, Setup], clients: Clients, n: int, rounds: int) -> dict[str, Any]:
+    """Bring every setup to ``n`` tablets, then alternate their rounds; time-to-last per round."""
+    for name, setup in setups.items():
+        if setup.connected < n:
+            clients.connect(name, setup.tablets(setup.connected + 1, n))
+            setup.connected = n
+    timings: dict[str, list[float]] = {name: [] for name in setups}
+    lost = dict.fromkeys(setups, 0)
+    cpu: dict[str, float] = {}
+    throttled: dict[str, float] = {}
+    client_cpu = 0.0
+    for round_no in range(rounds + WARMUP_ROUNDS):
+        if round_no == WARMUP_ROUNDS:
+            cpu = {name: setup.cpu() for name, setup in setups.items()}
+            throttled = {name: sum(q.throttled_s() for q in setup.quotas) for name, setup in setups.items()}
+            client_cpu = clients.cpu()
+        for name, setup in setups.items():
+            started = time.perf_counter()
+            setup.command()
+            last = clients.last_arrival(name, setup.seq)
+            if last is None:
+                lost[name] += 1
+            elif round_no >= WARMUP_ROUNDS:
+                timings[name].append(last - started)
+    out: dict[str, Any] = {"n": n, "rounds": rounds,
+                           "client_cpu_us_per_delivery": round((clients.cpu() - client_cpu) * 1e6
+                                                               / (rounds * n * len(setups)), 1)}
+    for name, setup in setups.items():
+        out[name] = {**(summary(timings[name]) if timings[name] else {}), "lost_events": lost[name],
+                     "server_cpu_us_per_delivery": round((setup.cpu() - cpu[name]) * 1e6 / (rounds * n), 1),
+                     "throttled_s": round(sum(q.throttled_s() for q in setup.quotas) - throttled[name], 2)}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[250, 500, 1000, 1500, 2000])
+    parser.add_argument("--cores", type=float, default=0.25, help="each server process's CPU quota, in cores")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--p99-budget-ms", type=float, default=150.0)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    if not quotas_available():
+        print(f"{CGROUP_CPU} is not writable (run as root on a cgroup-v1 cpu controller): without a quota per "
+              "process the servers and the tablets split the machine's cores and capacity cannot be compared",
+              file=sys.stderr)
+        return 2
+    started, probe_start = time.monotonic(), speed_probe()
+    ladder = sorted(args.n)
+    setups: dict[str, Setup] = {}
+    clients = Clients()
+    results: list[dict[str, Any]] = []
+    try:
+        setups["one_process"] = Setup(1, ladder[-1], args.cores, None)
+        setups["two_processes_redis"] = Setup(2, ladder[-1], args.cores, args.redis)
+        for n in ladder:
+            result = measure(setups, clients, n, args.rounds)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+            if all(result[name].get("p99_ms", 0) > 2 * args.p99_budget_ms for name in setups):
+                break  # every setup is far past the budget: larger N only takes longer to connect
+    finally:
+        clients.stop()
+        for setup in setups.values():
+            setup.stop()
+    capacities = {name: capacity([{"n": r["n"], "ecabinet": r[name]} for r in results if "p99_ms" in r[name]],
+                                 args.p99_budget_ms) for name in setups}
+    one, two = capacities["one_process"], capacities["two_processes_redis"]
+    lost = sum(r[name]["lost_events"] for r in results for name in setups)
+    ratio = round(two / one, 2) if one and two else None
+    beyond = two is not None and two >= ladder[-1] and results[-1]["n"] == ladder[-1]
+    checks = {"zero_lost_events": {"value": lost, "goal": 0, "met": lost == 0},
+              "two_processes_capacity_x_one": {"value": ratio, "goal": 1.8, "met": ratio is not None and ratio >= 1.8,
+                                               "two_processes_capacity_is_a_lower_bound": beyond}}
+    probe_end = speed_probe()
+    out = {"benchmark": "scale_out", "machine": os.uname().nodename, "cpus": os.cpu_count(),
+           "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "wall_seconds": round(time.monotonic() - started, 1),
+           "settings": {"cores_per_server_process": args.cores, "cfs_period_us": CFS_PERIOD_US,
+                        "rounds": args.rounds, "p99_budget_ms": args.p99_budget_ms,
+                        "client_processes": CLIENT_PROCESSES, "database": "postgresql, one per setup"},
+           "speed_probe_s": {"start": probe_start, "end": probe_end,
+                             "repeat_advised": abs(probe_end - probe_start) / probe_start > 0.2},
+           "capacity": {"p99_budget_ms": args.p99_budget_ms,
+                        "largest_n": {name: round(c) if c is not None else None for name, c in capacities.items()}},
+           "targets": checks, "results": results}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "scale_out.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps({"capacity": out["capacity"], "targets": checks}), flush=True)
+    return 0 if checks["zero_lost_events"]["met"] and checks["two_processes_capacity_x_one"]["met"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
