@@ -19,7 +19,6 @@ from ecabinet.pdf import (
     ATTACHMENT_KEY,
     FONT,
     FONT_BOLD,
-    FONT_DIR,
     FONT_ITALIC,
     FRAME_WIDTH,
     MARGIN_BOTTOM,
@@ -30,18 +29,21 @@ from ecabinet.pdf import (
     SLOGAN,
     STYLES,
     BuiltDocument,
+    PreparedFace,
     SignatureBlockSpec,
     SignatureBoxPlacement,
+    UnsupportedText,
     build_document,
     decree30_header,
     nfc,
     paragraph,
+    pdf_stream,
     place_date,
+    prepared_face,
     read_attachment,
     signature_blocks,
     title_block,
 )
-from ecabinet.signing._font import prepared_font
 
 ISSUING_BODY = ["CHÍNH PHỦ", "VĂN PHÒNG CHÍNH PHỦ"]
 PLACE = "Hà Nội"
@@ -104,7 +106,7 @@ def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: d
         assert slip.box is not None
         return BuiltDocument(pdf=slip.document(answers=payload, at=at, **meta), page_count=len(slip.pages),
                              signature_boxes={"member": slip.box})
-    except _Unsupported:
+    except UnsupportedText:
         story = [*decree30_header(ISSUING_BODY, ballot.number, place_date(PLACE, at)),
                  *title_block(SLIP_TITLE, ballot.title),
                  *(paragraph(text, style) for text, style in _slip_body(ballot, user, answers)),
@@ -153,94 +155,21 @@ def render_report(ballot: Any, tally: list[dict[str, Any]], answered: int, at: d
                               TALLY_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})
 
 
-class _Unsupported(Exception):  # noqa: N818 (control flow inside this module)
-    """A character the prepared faces lack: the slip is laid out by ReportLab instead."""
-
-
-#: what the slip's faces carry: Vietnamese (NFC), Latin-1 and common punctuation, a third of the
-#: signature font's repertoire, so that three faces embed in fewer bytes than ReportLab's subsets
-_SLIP_REPERTOIRE = frozenset(
-    set(range(0x20, 0x7F)) | set(range(0xA0, 0x100))
-    | {0x102, 0x103, 0x110, 0x111, 0x128, 0x129, 0x168, 0x169, 0x1A0, 0x1A1, 0x1AF, 0x1B0}  # Ă Đ Ĩ Ũ Ơ Ư
-    | set(range(0x1EA0, 0x1EFA))  # Ạ … ỹ
-    | set(range(0x2010, 0x2028)) | set(range(0x2030, 0x2040)) | {0x20AB, 0x20AC, 0x2116}  # – “ ” … ‰ ₫ € №
-)
-
-
-class _Face:
-    """A Liberation Serif face cut as the signature font is (glyph ids kept), to the slip's repertoire."""
-
-    def __init__(self, style: str) -> None:
-        self.prepared = prepared_font(FONT_DIR / f"LiberationSerif-{style}.ttf", _SLIP_REPERTOIRE)
-        tt = self.prepared.tt
-        self.style = style
-        self.italic = "Italic" in style
-        self.gids = {code: tt.getGlyphID(name) for code, name in tt.getBestCmap().items()}
-        self.widths = self.prepared.widths
-        self.space = self.gids[0x20]
-        self.ascent = tt["hhea"].ascent * 1000 / tt["head"].unitsPerEm
-
-    def encode(self, word: str) -> tuple[bytes, float]:
-        """``word`` as Identity-H glyph ids in hex, and its advance in 1/1000 em."""
-        try:
-            gids = [self.gids[ord(char)] for char in word]
-        except KeyError:
-            raise _Unsupported() from None
-        return "".join(f"{gid:04X}" for gid in gids).encode(), float(sum(self.widths[gid] for gid in gids))
-
-    def objects(self, first: int) -> list[bytes]:
-        """The Type0 font numbered ``first``, then its CIDFont, descriptor, program and ToUnicode map."""
-        tt, scale = self.prepared.tt, 1000 / self.prepared.tt["head"].unitsPerEm
-        head = tt["head"]
-        codes = {gid: code for code, gid in sorted(self.gids.items(), reverse=True)}
-        pairs = [f"<{gid:04X}> <{chr(code).encode('utf-16-be').hex().upper()}>" for gid, code in sorted(codes.items())]
-        cmap = "\n".join([
-            "/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
-            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-            "/CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange",
-            *(f"{len(pairs[i:i + 100])} beginbfchar\n" + "\n".join(pairs[i:i + 100]) + "\nendbfchar"
-              for i in range(0, len(pairs), 100)),
-            "endcmap CMapName currentdict /CMap defineresource pop end end"])
-        widths = " ".join(f"{gid} [{self.widths[gid]}]" for gid in sorted(codes))
-        # a subset's name starts with six capitals of its own (ISO 32000-1, 9.6.4)
-        name = f"/ECSL{self.style[:2].upper()}+{self.prepared.ps_name}"
-        bbox = " ".join(str(round(v * scale)) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
-        return [
-            f"<< /Type /Font /Subtype /Type0 /BaseFont {name} /Encoding /Identity-H "
-            f"/DescendantFonts [{first + 1} 0 R] /ToUnicode {first + 4} 0 R >>".encode(),
-            f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont {name} /CIDToGIDMap /Identity /CIDSystemInfo "
-            f"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor {first + 2} 0 R "
-            f"/DW 1000 /W [{widths}] >>".encode(),
-            # flags: serif, non-symbolic (and italic)
-            f"<< /Type /FontDescriptor /FontName {name} /Flags {34 + 64 * self.italic} /FontBBox [{bbox}] "
-            f"/ItalicAngle {tt['post'].italicAngle} /Ascent {round(self.ascent)} "
-            f"/Descent {round(tt['hhea'].descent * scale)} /CapHeight {round(tt['OS/2'].sCapHeight * scale)} "
-            f"/StemV 80 /FontFile2 {first + 3} 0 R >>".encode(),
-            _stream(self.prepared.compressed_program, f"/Length1 {self.prepared.program_length} "),
-            _stream(zlib.compress(cmap.encode())),
-        ]
-
-
-def _stream(compressed: bytes, extra: str = "", kind: str = "") -> bytes:
-    return (f"<< {kind}/Filter /FlateDecode {extra}/Length {len(compressed)} >>\nstream\n".encode()
-            + compressed + b"\nendstream")
-
-
 #: resource name and face of each ReportLab font name the slip's styles use
 _FACE_STYLES = {FONT: ("F1", "Regular"), FONT_BOLD: ("F2", "Bold"), FONT_ITALIC: ("F3", "Italic")}
 _FIRST_FONT_OBJECT = 5  # 1 catalog, 2 pages, 3 info, 4 answers; five objects per face
 
 
 @cache
-def _faces() -> dict[str, _Face]:
-    return {font: _Face(style) for font, (_, style) in _FACE_STYLES.items()}
+def _faces() -> dict[str, PreparedFace]:
+    return {font: prepared_face(style) for font, (_, style) in _FACE_STYLES.items()}
 
 
 @cache
 def font_objects() -> list[bytes]:
     # the same bytes in every slip: built once per process
     return [obj for index, font in enumerate(_FACE_STYLES)
-            for obj in _faces()[font].objects(_FIRST_FONT_OBJECT + 5 * index)]
+            for obj in _faces()[font].objects(_FIRST_FONT_OBJECT + 5 * index, "ECSL")]
 
 
 # ecabinet.pdf.build_document's frame: Decree 30 margins inside ReportLab's 6 pt frame padding
@@ -414,13 +343,13 @@ class _Slip:
             f"<< /Type /Catalog /Pages 2 0 R /Lang (vi-VN) {ATTACHMENT_KEY} << /{ANSWERS_FILE} 4 0 R >> >>".encode(),
             f"<< /Type /Pages /Count {len(page_ids)} /Kids [{' '.join(f'{p} 0 R' for p in page_ids)}] >>".encode(),
             f"<< {info} /CreationDate ({stamp}) /ModDate ({stamp}) >>".encode(),
-            _stream(zlib.compress(answers), kind="/Type /ECabinetAttachment "),
+            pdf_stream(zlib.compress(answers), kind="/Type /ECabinetAttachment "),
             *font_objects(),
         ]
         for page_id, page in zip(page_ids, self.pages, strict=True):
             objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_SIZE[0]:.4f} {PAGE_SIZE[1]:.4f}] "
                            f"/Resources << /Font << {fonts} >> >> /Contents {page_id + 1} 0 R >>".encode())
-            objects.append(_stream(zlib.compress(b"\n".join(page))))
+            objects.append(pdf_stream(zlib.compress(b"\n".join(page))))
         out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         offsets = []
         for number, body in enumerate(objects, start=1):

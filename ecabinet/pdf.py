@@ -384,7 +384,7 @@ def read_attachment(pdf_bytes: bytes, name: str) -> bytes | None:
 # --- Text written straight into PDF objects, without ReportLab ---------------------------------
 
 #: what a prepared face carries: Vietnamese (NFC), Latin-1 and common punctuation, a third of the
-#: signature font's repertoire (the answer slip's faces in ballots/pdf.py are cut to the same set)
+#: signature font's repertoire (the answer slip and the reader's stamp both use these faces)
 FACE_REPERTOIRE = frozenset(
     set(range(0x20, 0x7F)) | set(range(0xA0, 0x100))
     | {0x102, 0x103, 0x110, 0x111, 0x128, 0x129, 0x168, 0x169, 0x1A0, 0x1A1, 0x1AF, 0x1B0}  # Ă Đ Ĩ Ũ Ơ Ư
