@@ -1,7 +1,5 @@
 """Flask extensions, created unbound; create_app() binds them."""
 
-from typing import Any
-
 import flask_login
 from flask import Flask, current_app, request
 from flask_babel import Babel
@@ -28,9 +26,6 @@ class LoginManager(flask_login.LoginManager):
     def _load_user(self) -> None:
         flask_login.user_accessed.send(current_app._get_current_object())
         self._update_request_context_with_user(self._load_user_from_request(request))
-
-    def _update_remember_cookie(self, response: Any) -> Any:
-        return response
 
 
 migrate = Migrate()
