@@ -350,7 +350,7 @@ def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: b
                 "level": revision.level, "method": method})])
             _emit("ballot.answered", {"ballot_id": ballot_id, "user_id": user_id, "version": version,
                                       "answered_at": now.isoformat(),
-                                      "answered": connection.execute(_ANSWERED, {"ballot_id": ballot_id}).scalar()},
+                                      "answered": _answered(ballot_id)},
                   room(ballot_id))
     if late:
         raise BallotConflict("ballot_closed")
@@ -365,7 +365,7 @@ def answered_count(ballot: Ballot) -> int:
 
 
 def _answered(ballot_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Response).where(Response.ballot_id == ballot_id)) or 0
+    return db.session.connection().execute(_ANSWERED, {"ballot_id": ballot_id}).scalar() or 0
 
 
 def _current(ballot_id: int, *columns: Any) -> Any:
