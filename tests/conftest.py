@@ -57,6 +57,23 @@ def require_service(available: bool, what: str) -> None:
     pytest.skip(f"{what} not reachable (skipped outside CI only)")
 
 
+REDIS_QUEUE = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_queue() -> str:
+    """The local Redis as a message queue URL (required in CI)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_QUEUE, socket_connect_timeout=1).ping()
+        reachable = True
+    except redis.ConnectionError:
+        reachable = False
+    require_service(reachable, "Redis on 127.0.0.1:6379")
+    return REDIS_QUEUE
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """SQLite unless ECABINET_TEST_DATABASE_URL asks for PostgreSQL: then a database made for the run."""

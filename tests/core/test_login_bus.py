@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-import redis
 import requests
 import sqlalchemy as sa
 
@@ -18,21 +17,8 @@ from ecabinet.auth.login_bus import EXTENSION, HEARD_WITHIN, LoginBus
 from ecabinet.auth.models import AuthSession
 from ecabinet.auth.service import token_hash
 from ecabinet.database import db, utcnow
-from tests.conftest import issue_token, require_service
+from tests.conftest import issue_token
 from tests.core.test_auth_cache import _auth_queries
-
-QUEUE = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_queue() -> str:
-    try:
-        redis.Redis.from_url(QUEUE, socket_connect_timeout=1).ping()
-        reachable = True
-    except redis.ConnectionError:
-        reachable = False
-    require_service(reachable, "Redis on 127.0.0.1:6379")
-    return QUEUE
 
 
 @pytest.fixture

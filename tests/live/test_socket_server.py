@@ -8,11 +8,10 @@ import signal
 import time
 
 import pytest
-import redis
 import socketio
 import sqlalchemy as sa
 
-from tests.conftest import issue_token, require_service
+from tests.conftest import issue_token
 from tests.live.harness import Http, ServerProcess, Tablet
 from tests.live.scenario import published_meeting
 
@@ -151,15 +150,9 @@ def test_server_restart_mid_session_loses_nothing(world, app):
         tablet.close()
 
 
-def test_two_processes_joined_by_redis_share_rooms(world):
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
-        reachable = True
-    except redis.ConnectionError:
-        reachable = False
-    require_service(reachable, "Redis on 127.0.0.1:6379")
+def test_two_processes_joined_by_redis_share_rooms(world, redis_queue):
     scenario, tokens, serve = world
-    queue = "redis://127.0.0.1:6379/0"
+    queue = redis_queue
     first = serve(message_queue=queue)
     second = serve(message_queue=queue)
     meeting_id = scenario.meeting.id
