@@ -115,19 +115,27 @@ class _Stream:
 
 
 class DeliveryTracker:
-    """Per (socket, meeting) watermark; holds live events back while a replay runs."""
+    """Per (socket, meeting) watermark; holds live events back while a replay runs.
+
+    Streams are indexed by socket first, so a disconnect forgets its streams without scanning
+    every socket's (a reconnect storm of N tablets would otherwise cost N² steps).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._streams: dict[tuple[str, int], _Stream] = {}
+        self._streams: dict[str, dict[int, _Stream]] = {}
 
     def begin_replay(self, sid: str, meeting_id: int, last_seq: int) -> None:
         with self._lock:
-            self._streams[(sid, meeting_id)] = _Stream(delivered=last_seq, replaying=True)
+            self._streams.setdefault(sid, {})[meeting_id] = _Stream(delivered=last_seq, replaying=True)
+
+    def _stream(self, sid: str, meeting_id: int) -> _Stream | None:
+        streams = self._streams.get(sid)
+        return streams.get(meeting_id) if streams else None
 
     def offer(self, sid: str, meeting_id: int, seq: int, packets: list[Any], send: Callable[[Any], None]) -> None:
         with self._lock:
-            stream = self._streams.get((sid, meeting_id))
+            stream = self._stream(sid, meeting_id)
             if stream is None:
                 return
             if stream.replaying:
@@ -139,7 +147,7 @@ class DeliveryTracker:
 
     def replayed(self, sid: str, meeting_id: int, seq: int, packets: list[Any], send: Callable[[Any], None]) -> None:
         with self._lock:
-            stream = self._streams.get((sid, meeting_id))
+            stream = self._stream(sid, meeting_id)
             if stream is None or seq <= stream.delivered:
                 return
             stream.delivered = seq
@@ -148,7 +156,7 @@ class DeliveryTracker:
 
     def end_replay(self, sid: str, meeting_id: int, send: Callable[[Any], None]) -> None:
         with self._lock:
-            stream = self._streams.get((sid, meeting_id))
+            stream = self._stream(sid, meeting_id)
             if stream is None:
                 return
             for seq, packets in sorted(stream.held, key=lambda held: held[0]):
@@ -161,8 +169,12 @@ class DeliveryTracker:
 
     def forget(self, sid: str, meeting_id: int | None = None) -> None:
         with self._lock:
-            for key in [key for key in self._streams if key[0] == sid and meeting_id in (None, key[1])]:
-                del self._streams[key]
+            if meeting_id is None:
+                self._streams.pop(sid, None)
+            elif (streams := self._streams.get(sid)) is not None:
+                streams.pop(meeting_id, None)
+                if not streams:
+                    del self._streams[sid]
 
 
 class SequencedDelivery(socketio.Manager):
