@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import socketio
@@ -251,6 +251,7 @@ def _manager() -> SequencedDelivery:
 class _Connection:
     user_id: int
     auth_session_id: int
+    expires_at: datetime
     meetings: set[int] = field(default_factory=set)
 
 
@@ -293,7 +294,7 @@ def register_socket_handlers() -> None:
             refusal = NotAuthenticated()
             raise ConnectionRefusedError(refusal.code, refusal.body())
         with _connections_lock:
-            _connections[request.sid] = _Connection(auth_session.user_id, auth_session.id)
+            _connections[request.sid] = _Connection(auth_session.user_id, auth_session.id, auth_session.expires_at)
         db.session.remove()
 
     @socketio_ext.on("disconnect")
@@ -362,42 +363,54 @@ def disconnect_auth_session(auth_session_id: int) -> None:
             socketio_ext.server.disconnect(sid, namespace="/")
 
 
-def sweep_once() -> None:
-    """Drop sockets whose login ended and rooms their user may no longer see.
+class Sweeper:
+    """Drops sockets whose login ended and rooms their user may no longer see, every second.
 
-    It runs on the gevent hub every second next to the broadcasts, so it costs a few queries per
-    process whatever the number of tablets (one for the logins, two per meeting with a room), and
-    it yields between meetings.
+    It runs on the gevent hub next to the broadcasts, so its queries must not grow with the number of
+    tablets: logins ended since the last sweep (one query, whose answer grows with logouts), expiry
+    from each connection's own ``expires_at``, and per meeting with a room its participants (the
+    room's N user ids sent as parameters would be parsed anew each second). It yields between meetings.
     """
-    from ecabinet.auth.service import valid_session_ids
 
-    snapshot = list(_connections.items())
-    if not snapshot:
-        return
-    valid = valid_session_ids(sorted({c.auth_session_id for _, c in snapshot}), utcnow())
-    rooms: dict[int, list[tuple[str, int]]] = {}
-    for sid, connection in snapshot:
-        if connection.auth_session_id not in valid:
-            socketio_ext.server.disconnect(sid, namespace="/")
-            continue
-        for meeting_id in list(connection.meetings):
-            rooms.setdefault(meeting_id, []).append((sid, connection.user_id))
-    for meeting_id, members in rooms.items():
-        socketio_ext.sleep(0)
-        allowed = who_may_stay(meeting_id, {user_id for _, user_id in members})
-        for sid, user_id in members:
-            if user_id not in allowed:
-                _leave(sid, meeting_id)
-                socketio_ext.emit("removed", {"meeting_id": meeting_id}, to=sid)
+    #: how far back each sweep looks again: a revocation stamped by another process's clock, or
+    #: committed a while after it was stamped, is still seen
+    OVERLAP = timedelta(minutes=1)
+
+    def __init__(self) -> None:
+        self.since = utcnow() - self.OVERLAP
+
+    def sweep(self) -> None:
+        from ecabinet.auth.service import sessions_ended_since
+
+        started = utcnow()
+        snapshot = list(_connections.items())
+        ended = sessions_ended_since(self.since) if snapshot else set()
+        rooms: dict[int, list[tuple[str, int]]] = {}
+        for sid, connection in snapshot:
+            if connection.auth_session_id in ended or connection.expires_at <= started:
+                socketio_ext.server.disconnect(sid, namespace="/")
+                continue
+            for meeting_id in list(connection.meetings):
+                rooms.setdefault(meeting_id, []).append((sid, connection.user_id))
+        for meeting_id, members in rooms.items():
+            socketio_ext.sleep(0)
+            allowed = who_may_stay(meeting_id, {user_id for _, user_id in members})
+            for sid, user_id in members:
+                if user_id not in allowed:
+                    _leave(sid, meeting_id)
+                    socketio_ext.emit("removed", {"meeting_id": meeting_id}, to=sid)
+        self.since = started - self.OVERLAP  # only after a sweep that went through
 
 
 def start_sweeper(app: Any) -> None:
+    sweeper = Sweeper()
+
     def loop() -> None:
         while True:
             socketio_ext.sleep(SWEEP_INTERVAL_SECONDS)
             with app.app_context():
                 try:
-                    sweep_once()
+                    sweeper.sweep()
                 except Exception:
                     log.exception("socket sweep failed")
                 finally:

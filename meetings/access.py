@@ -25,11 +25,12 @@ def users_who_may_see_meeting(meeting: Meeting, user_ids: set[int]) -> set[int]:
     """may_see_meeting for a whole live room at once (the socket sweeper asks every second).
 
     Participants of a published meeting see it whatever their roles (the last branch of ``_sees``),
-    so only the others are loaded as users to be checked one by one.
+    so only the others are loaded as users to be checked one by one. The meeting's participants are
+    read whole: sending the room's user ids instead would be a query of N parameters, parsed anew
+    each time.
     """
-    participant_ids = set(db.session.scalars(select(Participant.user_id).where(
-        Participant.meeting_id == meeting.id, Participant.user_id.in_(user_ids))))
-    allowed = participant_ids if meeting.status != MeetingStatus.DRAFT else set()
+    participant_ids = set(db.session.scalars(select(Participant.user_id).where(Participant.meeting_id == meeting.id)))
+    allowed = user_ids & participant_ids if meeting.status != MeetingStatus.DRAFT else set()
     others = user_ids - allowed
     users = db.session.scalars(select(User).where(User.id.in_(others))) if others else []
     return allowed | {user.id for user in users if _sees(meeting, user, lambda user=user: user.id in participant_ids)}

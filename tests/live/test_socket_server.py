@@ -231,3 +231,34 @@ def test_a_member_removed_from_the_meeting_leaves_the_room_within_two_seconds(wo
     assert removed.applied == [1] and removed.client.connected
     staying.close()
     removed.close()
+
+
+def test_sockets_of_a_login_ended_elsewhere_are_disconnected_within_two_seconds(world, cast):
+    """Revoked by another process, the user deactivated, or the token run out: the sweeper drops the
+    socket without any request reaching this process."""
+    from datetime import timedelta
+
+    from ecabinet.auth.models import AuthSession
+    from ecabinet.auth.service import token_hash
+    from ecabinet.database import db, utcnow, write_transaction
+
+    scenario, tokens, serve = world
+    server = serve()
+    revoked, expiring, deactivated = issue_token(cast.member_a), issue_token(cast.member_b), issue_token(cast.guest)
+    staying = Tablet(server.url, tokens["chair"], scenario.meeting.id).connect()
+    with write_transaction():
+        db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == token_hash(expiring))) \
+            .expires_at = utcnow() + timedelta(seconds=2)
+    tablets = {token: Tablet(server.url, token, scenario.meeting.id).connect() for token in (revoked, expiring, deactivated)}
+    for tablet in tablets.values():
+        tablet.client.reconnection = False
+    db.session.rollback()
+    with write_transaction():
+        db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == token_hash(revoked))).revoked_at = utcnow()
+        db.session.merge(cast.guest).active = False
+    deadline = time.monotonic() + 4  # the expiring token runs out 2 s after it was stamped
+    while any(t.client.connected for t in tablets.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [t.client.connected for t in tablets.values()] == [False, False, False]
+    assert staying.client.connected
+    staying.close()
