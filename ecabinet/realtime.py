@@ -198,7 +198,7 @@ class SequencedDelivery(socketio.Manager):
 
     def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
              callback: Any = None, to: Any = None, **kwargs: Any) -> None:
-        if event != EVENT_NAME or callback or not isinstance(data, dict) or "seq" not in data:
+        if not _is_meeting_event(event, data, callback):
             return super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
                                 to=to, **kwargs)
         room = to or room
@@ -233,6 +233,25 @@ class SequencedDelivery(socketio.Manager):
 
 class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
     """Redis pub/sub between processes; each process delivers locally through the tracker."""
+
+    def emit(self, event: str, data: Any, namespace: str | None = None, room: Any = None, skip_sid: Any = None,
+             callback: Any = None, to: Any = None, **kwargs: Any) -> None:
+        if kwargs.get("ignore_queue") or not _is_meeting_event(event, data, callback):
+            return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                                callback=callback, to=to, **kwargs)
+        # python-socketio serves this process's tablets before it publishes, so the other processes'
+        # tablets would wait for all of this one's: two processes would be no faster than one
+        message = {"method": "emit", "event": event, "data": [data], "binary": False,
+                   "namespace": namespace or "/", "room": to or room, "skip_sid": skip_sid, "callback": None,
+                   "host_id": self.host_id}
+        self._publish(message)
+        self._handle_emit(message)
+        return None
+
+
+def _is_meeting_event(event: str, data: Any, callback: Any) -> bool:
+    """A meeting event (sequenced, delivered through the tracker) rather than any other emit."""
+    return event == EVENT_NAME and not callback and isinstance(data, dict) and "seq" in data
 
 
 def client_manager(message_queue: str | None, channel: str = "ecabinet") -> SequencedDelivery:
