@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -45,6 +44,7 @@ from ecabinet.signing import (
     load_private_key,
     open_pkcs11_signer,
 )
+from ecabinet.signing.ca import locked_directory, write_private, write_public
 from ecabinet.signing.keys import PIN_KDF_ROUNDS
 
 ORGANISATION = "Chính phủ Việt Nam"
@@ -475,15 +475,14 @@ def office_signer() -> signers.Signer:
     key_path, cert_path = directory / "office.key.pem", directory / "office.crt.pem"
     pass_path = directory / "office-passphrase"
     if not cert_path.exists():
-        passphrase = secrets.token_urlsafe(32)
-        key, cert = ca.issue_signing_certificate(common_name=OFFICE, organisation=ORGANISATION,
-                                                 username="vpcp", valid_days=3650)
-        for path, data in ((pass_path, passphrase.encode()),
-                           (key_path, encrypt_private_key(key, passphrase, rounds=_kdf_rounds()))):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        with locked_directory(directory):
+            if not cert_path.exists():  # not made by another process while this one waited
+                passphrase = secrets.token_urlsafe(32)
+                key, cert = ca.issue_signing_certificate(common_name=OFFICE, organisation=ORGANISATION,
+                                                         username="vpcp", valid_days=3650)
+                write_private(pass_path, passphrase.encode())
+                write_private(key_path, encrypt_private_key(key, passphrase, rounds=_kdf_rounds()))
+                write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))  # last: it says done
     key = load_private_key(key_path.read_bytes(), pass_path.read_text())
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     _office[directory] = build_signer(key, cert, ca.chain)

@@ -86,7 +86,7 @@ class BuiltinCA:
         directory = Path(directory)
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
-        with _locked(directory):
+        with locked_directory(directory):
             if not (directory / _ISSUING_CERT).exists():
                 cls._create(directory, organisation, key_type)
             return cls._load(directory)
@@ -121,13 +121,13 @@ class BuiltinCA:
             .add_extension(_aki(root_cert), critical=False)
             .sign(root_key, hashes.SHA256())
         )
-        _write_private(directory / _PASSPHRASE, passphrase)
-        _write_private(directory / _ROOT_KEY, _encrypt(root_key, passphrase))
-        _write_private(directory / _ISSUING_KEY, _encrypt(issuing_key, passphrase))
-        _write_public(directory / _ROOT_CERT, root_cert.public_bytes(serialization.Encoding.PEM))
-        _write_public(directory / _REVOKED, b"{}")
+        write_private(directory / _PASSPHRASE, passphrase)
+        write_private(directory / _ROOT_KEY, _encrypt(root_key, passphrase))
+        write_private(directory / _ISSUING_KEY, _encrypt(issuing_key, passphrase))
+        write_public(directory / _ROOT_CERT, root_cert.public_bytes(serialization.Encoding.PEM))
+        write_public(directory / _REVOKED, b"{}")
         # written last: its presence is what marks the CA as complete
-        _write_public(
+        write_public(
             directory / _ISSUING_CERT, issuing_cert.public_bytes(serialization.Encoding.PEM)
         )
 
@@ -259,10 +259,10 @@ class BuiltinCA:
 
     def revoke(self, serial: int, *, when: datetime | None = None) -> None:
         """Add a certificate issued by the issuing CA to its revocation list."""
-        with _locked(self.directory):
+        with locked_directory(self.directory):
             revoked = self._revoked()
             revoked.setdefault(str(serial), (when or datetime.now(UTC)).isoformat())
-            _write_public(self.directory / _REVOKED, json.dumps(revoked).encode())
+            write_public(self.directory / _REVOKED, json.dumps(revoked).encode())
 
     def crl(self) -> bytes:
         """The issuing CA's CRL (DER), valid for seven days: it lists revoked member certs."""
@@ -391,7 +391,8 @@ def _decrypt(blob: bytes, passphrase: bytes) -> SigningKey:
     return key
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret readable by this user only, whole or not at all (a reader never sees half)."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -401,15 +402,17 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_public(path: Path, data: bytes) -> None:
+def write_public(path: Path, data: bytes) -> None:
+    """Write a public file whole or not at all."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 @contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    # several workers may start at once on a fresh deployment; one creates, the others load
+def locked_directory(directory: Path) -> Iterator[None]:
+    """Hold the directory's lock file: several workers may start at once on a fresh deployment, and
+    one of them creates what the others then load."""
     fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
