@@ -6,6 +6,7 @@ anything imports it, so the server process is always started with ``SERVE_COMMAN
 """
 
 import argparse
+import gc
 import socket
 import sys
 
@@ -30,8 +31,28 @@ def main() -> None:
     from gevent.pywsgi import WSGIServer
 
     server = WSGIServer(listening_socket(args.host, args.port), app, log=None)
+    tune_collector()
     print(f"e-Cabinet listening on http://{args.host}:{args.port}/", flush=True)
     server.serve_forever()
+
+
+#: allocations between two collections of the young generation (Python's default is 700)
+YOUNG_GENERATION_THRESHOLD = 10_000
+
+
+def tune_collector() -> None:
+    """Fit the cyclic garbage collector to a server that broadcasts to thousands of sockets.
+
+    A broadcast allocates a few short-lived objects per tablet. Collected every 700 allocations, they
+    were caught alive and promoted until the old generation had grown by a quarter, which sets off a
+    full collection: one every 15-20 s at 1,500 tablets, 150-200 ms of CPU each, and half the server's
+    CPU per delivery went to the collector (bench/scale_out.py, docs/PERFORMANCE.md). What is loaded at
+    start (modules, the app, its caches) lives as long as the process, so it is frozen out of every
+    full collection.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, 10, 10)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
