@@ -224,6 +224,7 @@ def measure(setups: dict[str, Setup], clients: Clients, n: int, rounds: int) -> 
                                                                / (rounds * n * len(setups)), 1)}
     for name, setup in setups.items():
         out[name] = {**(summary(timings[name]) if timings[name] else {}), "lost_events": lost[name],
+                     "rounds_ms": [round(t * 1000, 1) for t in timings[name]],
                      "server_cpu_us_per_delivery": round((setup.cpu() - cpu[name]) * 1e6 / (rounds * n), 1),
                      "throttled_s": round(sum(q.throttled_s() for q in setup.quotas) - throttled[name], 2)}
     return out
