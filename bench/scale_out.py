@@ -125,18 +125,18 @@ class Setup:
 def client_main(conn: Connection) -> None:
     """A tablet process: connects the tablets it is sent, then answers "when did your last tablet
     get event ``seq``" (CLOCK_MONOTONIC, shared by every process on the machine)."""
-    from bench.wsclients import Board, SioTablet, start_all, stop_all, wait_all
+    from bench.wsclients import Board, LeanSioTablet, start_all, stop_all, wait_all
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
-        tablets: dict[str, list[SioTablet]] = {}
+        tablets: dict[str, list[LeanSioTablet]] = {}
         boards: dict[str, Board] = {}
         while True:
             message = await loop.run_in_executor(None, conn.recv)
             if message[0] == "connect":
                 _, name, specs = message
                 board = boards.setdefault(name, Board())
-                new = [SioTablet(url, token, join, board) for url, token, join in specs]
+                new = [LeanSioTablet(url, token, join, board) for url, token, join in specs]
                 await start_all(new)
                 tablets.setdefault(name, []).extend(new)
                 conn.send(("ready", len(new)))

@@ -4,10 +4,14 @@ so one process can hold a thousand of them; plus plain websocket clients for the
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import re
+import struct
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 
@@ -113,6 +117,74 @@ class SioTablet(_Receiver):
                 elif message.startswith("44"):
                     raise RuntimeError(f"connection refused: {message}")
 
+
+
+class LeanSioTablet(_Receiver):
+    """SioTablet's protocol on a bare asyncio stream: WebSocket frames read in place, no compression
+    offered. About a third of the `websockets` client's CPU per event, for benchmarks whose tablets
+    share the cores with the servers they measure (bench/scale_out.py); the servers' work is the same."""
+
+    def __init__(self, url: str, token: str | None, join: dict[str, Any] | None, board: Board | None = None) -> None:
+        super().__init__(board)
+        address = urlsplit(url)
+        self.host, self.port, self.origin = address.hostname or "127.0.0.1", address.port or 80, url
+        self.token = token
+        self.join = join
+
+    async def run(self) -> None:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                          f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                          f"Sec-WebSocket-Version: 13\r\nOrigin: {self.origin}\r\n\r\n").encode())
+            response = await reader.readuntil(b"\r\n\r\n")
+            if b" 101 " not in response.split(b"\r\n", 1)[0]:
+                raise RuntimeError(f"no WebSocket upgrade: {response[:200]!r}")
+            while True:
+                first, second = await reader.readexactly(2)
+                length = second & 0x7F
+                if length == 126:
+                    (length,) = struct.unpack("!H", await reader.readexactly(2))
+                elif length == 127:
+                    (length,) = struct.unpack("!Q", await reader.readexactly(8))
+                payload = await reader.readexactly(length)
+                opcode = first & 0x0F
+                if opcode == 0x8:
+                    return
+                if opcode == 0x9:
+                    writer.write(_masked(0x8A, payload))
+                elif opcode == 0x1:
+                    self._received(payload.decode(), writer)
+        finally:
+            writer.close()
+
+    def _received(self, message: str, writer: asyncio.StreamWriter) -> None:
+        if message == "2":
+            writer.write(_masked(0x81, b"3"))
+        elif message.startswith('42["event"'):
+            self.arrive(message)
+        elif message.startswith("431"):
+            self.ready.set()
+        elif message.startswith("40"):
+            if self.join is None:
+                self.ready.set()
+            else:
+                writer.write(_masked(0x81, ("421" + json.dumps(["join", self.join])).encode()))
+        elif message.startswith("0"):  # engine.io open: connect to the default namespace
+            writer.write(_masked(0x81, ("40" + json.dumps({"token": self.token} if self.token else {})).encode()))
+        elif message.startswith("44"):
+            raise RuntimeError(f"connection refused: {message}")
+
+
+def _masked(first_byte: int, payload: bytes) -> bytes:
+    """A client frame (RFC 6455 §5.3: a client masks what it sends)."""
+    mask = os.urandom(4)
+    body = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    length = len(body)
+    header = struct.pack("!BB", first_byte, 0x80 | length) if length < 126 else \
+        struct.pack("!BBH", first_byte, 0x80 | 126, length)
+    return header + mask + body
 
 
 class RawClient(_Receiver):
