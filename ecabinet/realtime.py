@@ -8,11 +8,9 @@ flushed after the replay, so a tablet sees every event once and in order across 
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -183,8 +181,6 @@ class SequencedDelivery(socketio.Manager):
     """Local delivery of meeting events through the tracker; encodes each broadcast once."""
 
     tracker: DeliveryTracker
-    #: time.monotonic() of the last meeting event delivered here (the sweeper collects garbage when quiet)
-    last_broadcast: float = 0.0
     #: set by ``ecabinet.wsframes.install`` on the gevent server: the event's text -> its frames,
     #: whose ``write_to(engine.io socket)`` says whether they went straight to that socket
     frames_of: Callable[[str], Any] | None = None
@@ -208,7 +204,6 @@ class SequencedDelivery(socketio.Manager):
         room = to or room
         if namespace not in self.rooms:
             return None
-        self.last_broadcast = time.monotonic()
         packets = self._encode(namespace, data)
         frames = self.frames_of(packets[0].encode()) if self.frames_of and len(packets) == 1 else None
         for sid, eio_sid in list(self.get_participants(namespace, room)):
@@ -402,7 +397,6 @@ class Sweeper:
 
     def __init__(self) -> None:
         self.since = utcnow() - self.OVERLAP
-        self.collector = QuietCollector()
 
     def sweep(self) -> None:
         from ecabinet.auth.service import sessions_ended_since
@@ -425,35 +419,6 @@ class Sweeper:
                     _leave(sid, meeting_id)
                     socketio_ext.emit("removed", {"meeting_id": meeting_id}, to=sid)
         self.since = started - self.OVERLAP  # only after a sweep that went through
-        self.collector.collect_if_due(len(snapshot), _manager().last_broadcast)
-
-
-class QuietCollector:
-    """Runs, while nothing is broadcast, the full garbage collection a wave of connections makes due.
-
-    Tablets connecting together (a session's start, a reconnect after a network cut) add long-lived
-    objects; once they have grown the old generation by a quarter, Python collects it whole at its next
-    allocation threshold, wherever that falls: often inside the next broadcast, which it holds up for
-    0.1-0.2 s of CPU at 1,500 tablets (bench/scale_out.py). The sweeper calls this every second.
-    """
-
-    GROWTH = 0.25
-    AT_LEAST = 100  # connections: below this a full collection is cheap wherever it falls
-    QUIET_SECONDS = 1.0
-
-    def __init__(self) -> None:
-        #: connections at the last full collection, lowered when fewer are connected
-        self.baseline = 0
-
-    def collect_if_due(self, connections: int, last_broadcast: float) -> bool:
-        self.baseline = min(self.baseline, connections)
-        if connections - self.baseline < max(self.AT_LEAST, self.baseline * self.GROWTH):
-            return False
-        if time.monotonic() - last_broadcast < self.QUIET_SECONDS:
-            return False
-        gc.collect()
-        self.baseline = connections
-        return True
 
 
 def start_sweeper(app: Any) -> None:
