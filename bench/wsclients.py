@@ -88,48 +88,59 @@ class _Receiver:
         self.task = asyncio.ensure_future(self.run())
 
 
-class SioTablet(_Receiver):
+class _SocketIOTablet(_Receiver):
+    """What a tablet says back to the server (Engine.IO v4 / Socket.IO v5), whatever carries it."""
+
+    def __init__(self, token: str | None, join: dict[str, Any] | None, board: Board | None) -> None:
+        super().__init__(board)
+        self.token = token
+        self.join = join
+
+    def answer(self, message: str) -> str | None:
+        """The text to send back to ``message``, if any; timestamps events, raises on a refusal."""
+        if message.startswith('42["event"'):
+            self.arrive(message)
+        elif message == "2":
+            return "3"
+        elif message.startswith("431"):
+            self.ready.set()
+        elif message.startswith("40"):
+            if self.join is None:
+                self.ready.set()
+            else:
+                return "421" + json.dumps(["join", self.join])
+        elif message.startswith("0"):  # engine.io open: connect to the default namespace
+            return "40" + json.dumps({"token": self.token} if self.token else {})
+        elif message.startswith("44"):
+            raise RuntimeError(f"connection refused: {message}")
+        return None
+
+
+class SioTablet(_SocketIOTablet):
     """Connects, authenticates, joins a room and timestamps every `event` it receives."""
 
     def __init__(self, url: str, token: str | None, join: dict[str, Any] | None, board: Board | None = None) -> None:
-        super().__init__(board)
+        super().__init__(token, join, board)
         self.ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         self.origin = url
-        self.token = token
-        self.join = join
 
     async def run(self) -> None:
         async with websockets.connect(self.ws_url, origin=self.origin, max_size=None, open_timeout=60) as ws:
-            await ws.recv()  # engine.io open
-            await ws.send("40" + json.dumps({"token": self.token} if self.token else {}))
             async for message in ws:
-                if message == "2":
-                    await ws.send("3")
-                elif message.startswith("40"):
-                    if self.join is None:
-                        self.ready.set()
-                    else:
-                        await ws.send("421" + json.dumps(["join", self.join]))
-                elif message.startswith("431"):
-                    self.ready.set()
-                elif message.startswith('42["event"'):
-                    self.arrive(message)
-                elif message.startswith("44"):
-                    raise RuntimeError(f"connection refused: {message}")
+                reply = self.answer(message)
+                if reply is not None:
+                    await ws.send(reply)
 
 
-
-class LeanSioTablet(_Receiver):
-    """SioTablet's protocol on a bare asyncio stream: WebSocket frames read in place, no compression
-    offered. About a third of the `websockets` client's CPU per event, for benchmarks whose tablets
-    share the cores with the servers they measure (bench/scale_out.py); the servers' work is the same."""
+class LeanSioTablet(_SocketIOTablet):
+    """SioTablet on a bare asyncio stream: WebSocket frames read in place, no compression offered.
+    About half the `websockets` client's CPU per event, for benchmarks whose tablets share the cores
+    with the servers they measure (bench/scale_out.py); the servers' work is the same."""
 
     def __init__(self, url: str, token: str | None, join: dict[str, Any] | None, board: Board | None = None) -> None:
-        super().__init__(board)
+        super().__init__(token, join, board)
         address = urlsplit(url)
         self.host, self.port, self.origin = address.hostname or "127.0.0.1", address.port or 80, url
-        self.token = token
-        self.join = join
 
     async def run(self) -> None:
         reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -154,27 +165,10 @@ class LeanSioTablet(_Receiver):
                     return
                 if opcode == 0x9:
                     writer.write(_masked(0x8A, payload))
-                elif opcode == 0x1:
-                    self._received(payload.decode(), writer)
+                elif opcode == 0x1 and (reply := self.answer(payload.decode())) is not None:
+                    writer.write(_masked(0x81, reply.encode()))
         finally:
             writer.close()
-
-    def _received(self, message: str, writer: asyncio.StreamWriter) -> None:
-        if message == "2":
-            writer.write(_masked(0x81, b"3"))
-        elif message.startswith('42["event"'):
-            self.arrive(message)
-        elif message.startswith("431"):
-            self.ready.set()
-        elif message.startswith("40"):
-            if self.join is None:
-                self.ready.set()
-            else:
-                writer.write(_masked(0x81, ("421" + json.dumps(["join", self.join])).encode()))
-        elif message.startswith("0"):  # engine.io open: connect to the default namespace
-            writer.write(_masked(0x81, ("40" + json.dumps({"token": self.token} if self.token else {})).encode()))
-        elif message.startswith("44"):
-            raise RuntimeError(f"connection refused: {message}")
 
 
 def _masked(first_byte: int, payload: bytes) -> bytes:
