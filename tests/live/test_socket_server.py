@@ -233,7 +233,7 @@ def test_a_member_removed_from_the_meeting_leaves_the_room_within_two_seconds(wo
     removed.close()
 
 
-def test_sockets_of_a_login_ended_elsewhere_are_disconnected_within_two_seconds(world, cast):
+def test_sockets_of_a_login_ended_elsewhere_are_disconnected_by_the_sweeper(world, cast):
     """Revoked by another process, the user deactivated, or the token run out: the sweeper drops the
     socket without any request reaching this process."""
     from datetime import timedelta
