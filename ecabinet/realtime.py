@@ -240,7 +240,9 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
             return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
                                 callback=callback, to=to, **kwargs)
         # python-socketio serves this process's tablets before it publishes, so the other processes'
-        # tablets would wait for all of this one's: two processes would be no faster than one
+        # tablets would wait for all of this one's: two processes would be no faster than one. The
+        # message is PubSubManager.emit's for a JSON payload without callback; other emits (to one
+        # socket, where nobody else waits) keep the library's order.
         message = {"method": "emit", "event": event, "data": [data], "binary": False,
                    "namespace": namespace or "/", "room": to or room, "skip_sid": skip_sid, "callback": None,
                    "host_id": self.host_id}
