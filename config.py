@@ -75,6 +75,13 @@ class Config:
         self.TRUSTED_ROOTS_DIR = os.environ.get("ECABINET_TRUSTED_ROOTS_DIR") or str(self.DATA_DIR / "trusted_roots")
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1)
         self.PROXY_COUNT = int(os.environ.get("ECABINET_PROXY_COUNT", "0"))
+        #: database connections each process keeps open: at least the requests it serves at once. Past
+        #: it, every request opened and closed a connection of its own (on PostgreSQL a new server
+        #: process each time): 27 tablets reading dossiers through two processes spent a third of
+        #: the servers' CPU on that (docs/PERFORMANCE.md). Mind PostgreSQL's max_connections (100):
+        #: processes × (size + DB_POOL_OVERFLOW) must stay below it.
+        self.DB_POOL_SIZE = int(os.environ.get("ECABINET_DB_POOL_SIZE", "20"))
+        self.DB_POOL_OVERFLOW = int(os.environ.get("ECABINET_DB_POOL_OVERFLOW", "10"))
 
         self.SESSION_COOKIE_NAME = "__Host-ecabinet" if self.PRODUCTION else "ecabinet_session"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
@@ -93,7 +100,8 @@ class Config:
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict[str, object]:  # noqa: N802  (a setting's name)
         # a pooled PostgreSQL connection is checked before use (its server may have restarted); a SQLite
         # file cannot go away under its connection, so the check was a query on every request for nothing
-        return {"pool_pre_ping": not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")}
+        return {"pool_pre_ping": not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"),
+                "pool_size": self.DB_POOL_SIZE, "max_overflow": self.DB_POOL_OVERFLOW}
 
     def validate(self) -> None:
         """Refuse to run production on defaults that are only safe on a laptop."""

@@ -121,4 +121,32 @@ def test_rate_limit_headers_only_where_a_limit_was_checked(client, cast):
 def test_pooled_connections_are_pinged_only_where_they_can_go_stale(tmp_path, url, ping):
     from config import TestingConfig
 
-    assert TestingConfig(tmp_path, url).SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": ping}
+    assert TestingConfig(tmp_path, url).SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] == ping
+
+
+def test_requests_served_at_once_reuse_the_pooled_connections(app):
+    """A process serving many requests at once keeps their connections for the next ones: a connection
+    opened per request costs a new PostgreSQL server process each time."""
+    at_once = 15
+    opened: list[object] = []
+    sa.event.listen(db.engine, "connect", lambda *_: opened.append(1))
+
+    def wave() -> int:
+        before = len(opened)
+        together = threading.Barrier(at_once)
+
+        def request() -> None:
+            with app.app_context():
+                db.session.execute(sa.text("SELECT 1"))
+                together.wait(timeout=10)
+                db.session.remove()
+
+        threads = [threading.Thread(target=request) for _ in range(at_once)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return len(opened) - before
+
+    wave()
+    assert wave() == 0
