@@ -30,11 +30,14 @@ class Confidentiality(enum.StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Confidentiality).index(self)
+        return _CONFIDENTIALITY_RANKS[self]
 
     def allows(self, level: Confidentiality) -> bool:
         """A clearance allows documents at its own level and below."""
         return level.rank <= self.rank
+
+
+_CONFIDENTIALITY_RANKS = {level: rank for rank, level in enumerate(Confidentiality)}
 
 
 class User(UserMixin, db.Model):

@@ -44,7 +44,9 @@ class PreparedFont:
     """A subset font program and its parsed forms, shared read-only by all signatures."""
 
     def __init__(self, path: Path, repertoire: frozenset[int] = _REPERTOIRE) -> None:
-        tt = ttLib.TTFont(BytesIO(path.read_bytes()))
+        # the head table keeps the font's own dates: saved with today's, every process embedded a
+        # different program, and the same slip signed twice differed in more than its signature
+        tt = ttLib.TTFont(BytesIO(path.read_bytes()), recalcTimestamp=False)
         options = subset.Options(layout_closure=False, retain_gids=True, hinting=False)
         # no GSUB/GPOS: NFC text needs no shaping beyond the cmap, and no ligature
         # may point at a glyph outside the subset; FFTM is FontForge metadata

@@ -263,3 +263,17 @@ def test_the_signing_certificate_attribute_is_pyhankos_own(
 
         assert value.dump() == as_signing_certificate_v2(member.signer.signing_cert).dump()
         assert pdfsig(signed) == ["Signature is Valid."]
+
+
+def test_the_embedded_signature_font_is_the_same_program_whenever_it_is_prepared(monkeypatch):
+    """Every process embeds the same font bytes: a slip signed twice differs only in its signature."""
+    from fontTools.ttLib.tables import _h_e_a_d
+
+    from ecabinet.signing._font import PreparedFont
+    from ecabinet.signing.signer import FONT_PATH
+
+    programs = []
+    for now in (3_000_000_000, 3_000_086_400):  # two days, as two processes started on them
+        monkeypatch.setattr(_h_e_a_d, "timestampNow", lambda now=now: now)
+        programs.append(PreparedFont(FONT_PATH).compressed_program)
+    assert programs[0] == programs[1]
