@@ -13,7 +13,8 @@ bench:  ## every benchmark (each exits 1 on a missed goal or a loss; "-" lets th
 	-.venv/bin/python -m bench.json_api
 	-.venv/bin/python -m bench.signing
 	-.venv/bin/python -m bench.scale_out
-	-.venv/bin/python -m bench.year_load --scale 0.05
+	-.venv/bin/python -m bench.year_load --processes 1
+	-.venv/bin/python -m bench.year_load --processes 2
 
 translations:
 	.venv/bin/python scripts/update_translations.py
