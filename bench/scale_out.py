@@ -195,12 +195,14 @@ class Clients:
                 proc.kill()
 
 
-def machine_busy_seconds() -> float:
-    """CPU time the whole machine has spent busy (every core, every process): the rounds' share of the
-    two cores tells whether the servers' quotas were what limited them, or the machine was full."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    idle = fields[3] + fields[4]
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU time the whole machine has spent busy (every core, every process), and the time the
+    hypervisor gave its cores to other machines (steal): the rounds' share of the two cores tells
+    whether the servers' quotas were what limited them, or the machine was full or not running."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -220,10 +222,11 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
     lost = dict.fromkeys(setups, 0)
     cpu: dict[str, float] = {}
     throttled: dict[str, float] = {}
-    client_cpu = busy = started_rounds = 0.0
+    client_cpu = started_rounds = 0.0
+    machine = (0.0, 0.0)
     for round_no in range(rounds + WARMUP_ROUNDS):
         if round_no == WARMUP_ROUNDS:
-            busy, started_rounds = machine_busy_seconds(), time.perf_counter()
+            machine, started_rounds = machine_cpu_seconds(), time.perf_counter()
             cpu = {name: setup.cpu() for name, setup in setups.items()}
             throttled = {name: sum(q.throttled_s() for q in setup.quotas) for name, setup in setups.items()}
             client_cpu = clients.cpu()
@@ -235,9 +238,10 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
                 lost[name] += 1
             elif round_no >= WARMUP_ROUNDS:
                 timings[name].append(last - started)
+    busy, stolen = (after - before for after, before in zip(machine_cpu_seconds(), machine, strict=True))
     out: dict[str, Any] = {"rounds": rounds,
-                           "machine_busy_cores": round((machine_busy_seconds() - busy)
-                                                       / (time.perf_counter() - started_rounds), 2),
+                           "machine_busy_cores": round(busy / (time.perf_counter() - started_rounds), 2),
+                           "machine_steal_s": round(stolen, 2),
                            "client_cpu_us_per_delivery": round((clients.cpu() - client_cpu) * 1e6
                                                                / (rounds * sum(sizes.values())), 1)}
     for name, setup in setups.items():
