@@ -115,7 +115,13 @@ class Setup:
             raise RuntimeError(f"activate answered {response.status_code}: {response.text[:200]}")
 
     def cpu(self) -> float:
-        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+        return sum(self.cpu_by_process())
+
+    def cpu_by_process(self) -> list[float]:
+        return [cpu_seconds(proc.pid) for proc in self.procs]
+
+    def throttled_by_process(self) -> list[float]:
+        return [quota.throttled_s() for quota in self.quotas]
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -182,7 +188,13 @@ class Clients:
         return None if None in arrivals else max(arrivals)
 
     def cpu(self) -> float:
-        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+        return sum(self.cpu_by_process())
+
+    def cpu_by_process(self) -> list[float]:
+        return [cpu_seconds(proc.pid) for proc in self.procs]
+
+    def throttled_by_process(self) -> list[float]:
+        return [quota.throttled_s() for quota in self.quotas]
 
     def stop(self) -> None:
         for pipe in self.pipes:
@@ -212,13 +224,48 @@ def summary(values: list[float]) -> dict[str, float]:
             **{f"p{q}_ms": round(percentile(values, q / 100) * 1000, 2) for q in (90, 95, 99)}}
 
 
+class RoundTrace:
+    """Per round and per server process: when its last tablet had the event, the CPU it used and how
+    long its quota held it back. The slowest rounds decide a p99; this says which process, and
+    whether it was working (its own CPU, in the kernel's 10 ms ticks) or waiting (throttled, or not
+    running at all)."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.rounds: list[dict[str, list[float]]] = []
+        self._cpu: list[float] = []
+        self._throttled: list[float] = []
+
+    def start(self) -> None:
+        self._cpu, self._throttled = self.setup.cpu_by_process(), self.setup.throttled_by_process()
+
+    def end(self, last_by_process_s: list[float]) -> None:
+        self.rounds.append({
+            "last_ms": [round(t * 1000, 1) for t in last_by_process_s],
+            "cpu_ms": [round((after - before) * 1000) for after, before
+                       in zip(self.setup.cpu_by_process(), self._cpu, strict=True)],
+            "throttled_ms": [round((after - before) * 1000) for after, before
+                             in zip(self.setup.throttled_by_process(), self._throttled, strict=True)]})
+
+    def slowest(self, count: int = 5) -> list[dict[str, list[float]]]:
+        return sorted(self.rounds, key=lambda r: -max(r["last_ms"]))[:count]
+
+
+def process_group(name: str, index: int) -> str:
+    return f"{name}@{index}"
+
+
 def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], rounds: int) -> dict[str, Any]:
-    """Bring each setup to its size in tablets, then alternate their rounds; time-to-last per round."""
+    """Bring each setup to its size in tablets, then alternate their rounds; time-to-last per round,
+    each server process's tablets timed apart."""
     for name, setup in setups.items():
         if setup.connected < sizes[name]:
-            clients.connect(name, setup.tablets(setup.connected + 1, sizes[name]))
+            specs = setup.tablets(setup.connected + 1, sizes[name])
+            for index, url in enumerate(setup.urls):
+                clients.connect(process_group(name, index), [spec for spec in specs if spec[0] == url])
             setup.connected = sizes[name]
     timings: dict[str, list[float]] = {name: [] for name in setups}
+    traces = {name: RoundTrace(setup) for name, setup in setups.items()}
     lost = dict.fromkeys(setups, 0)
     cpu: dict[str, float] = {}
     throttled: dict[str, float] = {}
@@ -231,13 +278,16 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
             throttled = {name: sum(q.throttled_s() for q in setup.quotas) for name, setup in setups.items()}
             client_cpu = clients.cpu()
         for name, setup in setups.items():
+            traces[name].start()
             started = time.perf_counter()
             setup.command()
-            last = clients.last_arrival(name, setup.seq)
-            if last is None:
+            arrivals = [clients.last_arrival(process_group(name, index), setup.seq)
+                        for index in range(setup.processes)]
+            if None in arrivals:
                 lost[name] += 1
             elif round_no >= WARMUP_ROUNDS:
-                timings[name].append(last - started)
+                timings[name].append(max(arrivals) - started)
+                traces[name].end([at - started for at in arrivals])
     busy, stolen = (after - before for after, before in zip(machine_cpu_seconds(), machine, strict=True))
     out: dict[str, Any] = {"rounds": rounds,
                            "machine_busy_cores": round(busy / (time.perf_counter() - started_rounds), 2),
@@ -247,6 +297,7 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
     for name, setup in setups.items():
         out[name] = {"n": sizes[name], **(summary(timings[name]) if timings[name] else {}), "lost_events": lost[name],
                      "rounds_ms": [round(t * 1000, 1) for t in timings[name]],
+                     "slowest_rounds": traces[name].slowest(),
                      "server_cpu_us_per_delivery": round((setup.cpu() - cpu[name]) * 1e6
                                                          / (rounds * sizes[name]), 1),
                      "throttled_s": round(sum(q.throttled_s() for q in setup.quotas) - throttled[name], 2)}
