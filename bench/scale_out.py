@@ -188,13 +188,7 @@ class Clients:
         return None if None in arrivals else max(arrivals)
 
     def cpu(self) -> float:
-        return sum(self.cpu_by_process())
-
-    def cpu_by_process(self) -> list[float]:
-        return [cpu_seconds(proc.pid) for proc in self.procs]
-
-    def throttled_by_process(self) -> list[float]:
-        return [quota.throttled_s() for quota in self.quotas]
+        return sum(cpu_seconds(proc.pid) for proc in self.procs)
 
     def stop(self) -> None:
         for pipe in self.pipes:
@@ -275,7 +269,7 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
         if round_no == WARMUP_ROUNDS:
             machine, started_rounds = machine_cpu_seconds(), time.perf_counter()
             cpu = {name: setup.cpu() for name, setup in setups.items()}
-            throttled = {name: sum(q.throttled_s() for q in setup.quotas) for name, setup in setups.items()}
+            throttled = {name: sum(setup.throttled_by_process()) for name, setup in setups.items()}
             client_cpu = clients.cpu()
         for name, setup in setups.items():
             traces[name].start()
@@ -300,7 +294,7 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
                      "slowest_rounds": traces[name].slowest(),
                      "server_cpu_us_per_delivery": round((setup.cpu() - cpu[name]) * 1e6
                                                          / (rounds * sizes[name]), 1),
-                     "throttled_s": round(sum(q.throttled_s() for q in setup.quotas) - throttled[name], 2)}
+                     "throttled_s": round(sum(setup.throttled_by_process()) - throttled[name], 2)}
     return out
 
 
