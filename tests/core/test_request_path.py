@@ -131,21 +131,27 @@ def test_requests_served_at_once_reuse_the_pooled_connections(app):
     opened: list[object] = []
     sa.event.listen(db.engine, "connect", lambda *_: opened.append(1))
 
+    failures: list[BaseException] = []
+
     def wave() -> int:
         before = len(opened)
         together = threading.Barrier(at_once)
 
         def request() -> None:
-            with app.app_context():
-                db.session.execute(sa.text("SELECT 1"))
-                together.wait(timeout=10)
-                db.session.remove()
+            try:
+                with app.app_context():
+                    db.session.execute(sa.text("SELECT 1"))
+                    together.wait(timeout=10)
+                    db.session.remove()
+            except BaseException as failure:  # a thread's error would otherwise vanish with it
+                failures.append(failure)
 
         threads = [threading.Thread(target=request) for _ in range(at_once)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        assert not failures
         return len(opened) - before
 
     wave()
