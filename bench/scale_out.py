@@ -105,14 +105,17 @@ class Setup:
         join = {"meeting_id": self.meeting["meeting_id"], "last_seq": 0}
         return [(self.urls[i % self.processes], self.meeting["tokens"][i], join) for i in range(first, last + 1)]
 
-    def command(self) -> None:
-        """The chair moves to the other agenda item: one committed, audited event for every tablet."""
+    def command(self) -> float:
+        """The chair moves to the other agenda item: one committed, audited event for every tablet.
+        Returns when the server answered (the event committed and handed to the broadcast), from the start."""
+        started = time.perf_counter()
         self.seq += 1
         item_id = self.meeting["item_ids"][self.seq % 2]
         url = f"{self.urls[0]}/api/v1/meetings/{self.meeting['meeting_id']}/agenda/{item_id}/activate"
         response = self.chair.post(url, timeout=60)
         if response.status_code != 200:
             raise RuntimeError(f"activate answered {response.status_code}: {response.text[:200]}")
+        return time.perf_counter() - started
 
     def cpu(self) -> float:
         return sum(self.cpu_by_process())
@@ -181,11 +184,13 @@ class Clients:
             if reply[0] != "ready":
                 raise RuntimeError(f"tablet process: {reply}")
 
-    def last_arrival(self, name: str, seq: int, timeout: float = 30) -> float | None:
+    def last_arrivals(self, name: str, seq: int, timeout: float = 30) -> list[float] | None:
+        """When each tablet process had event ``seq`` on its last tablet of group ``name``, or None
+        if a tablet missed it."""
         for pipe in self.pipes:
             pipe.send(("last", name, seq, timeout))
         arrivals = [pipe.recv()[1] for pipe in self.pipes]
-        return None if None in arrivals else max(arrivals)
+        return None if None in arrivals else arrivals
 
     def cpu(self) -> float:
         return sum(cpu_seconds(proc.pid) for proc in self.procs)
@@ -219,10 +224,13 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 class RoundTrace:
-    """Per round and per server process: when its last tablet had the event, the CPU it used and how
-    long its quota held it back. The slowest rounds decide a p99; this says which process, and
-    whether it was working (its own CPU, in the kernel's 10 ms ticks) or waiting (throttled, or not
-    running at all)."""
+    """Per round: when the chair's command was answered; per server process, when its last tablet
+    had the event, the CPU it used and how long its quota held it back; per tablet process, when its
+    last tablet had the event. The slowest rounds decide a p99; this says whether the time went
+    before the broadcast (the command's commit and publish), in a server process (working: its own
+    CPU, in the kernel's 10 ms ticks; or waiting: throttled, or not running at all) or in the
+    tablets' process that timed it (each tablet process holds half of every server's tablets, so a
+    stall there makes every server look late)."""
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
@@ -233,13 +241,18 @@ class RoundTrace:
     def start(self) -> None:
         self._cpu, self._throttled = self.setup.cpu_by_process(), self.setup.throttled_by_process()
 
-    def end(self, last_by_process_s: list[float]) -> None:
+    def end(self, answered_s: float, last_by_process_s: list[float], last_by_tablet_process_s: list[float]) -> None:
         self.rounds.append({
+            "answered_ms": round(answered_s * 1000, 1),
             "last_ms": [round(t * 1000, 1) for t in last_by_process_s],
+            "tablet_processes_last_ms": [round(t * 1000, 1) for t in last_by_tablet_process_s],
             "cpu_ms": [round((after - before) * 1000) for after, before
                        in zip(self.setup.cpu_by_process(), self._cpu, strict=True)],
             "throttled_ms": [round((after - before) * 1000) for after, before
                              in zip(self.setup.throttled_by_process(), self._throttled, strict=True)]})
+
+    def answered(self) -> dict[str, float]:
+        return summary([r["answered_ms"] / 1000 for r in self.rounds])
 
     def slowest(self, count: int = 5) -> list[dict[str, list[float]]]:
         return sorted(self.rounds, key=lambda r: -max(r["last_ms"]))[:count]
@@ -274,14 +287,16 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
         for name, setup in setups.items():
             traces[name].start()
             started = time.perf_counter()
-            setup.command()
-            arrivals = [clients.last_arrival(process_group(name, index), setup.seq)
+            answered = setup.command()
+            # rows: the server processes; columns: the tablet processes
+            arrivals = [clients.last_arrivals(process_group(name, index), setup.seq)
                         for index in range(setup.processes)]
             if None in arrivals:
                 lost[name] += 1
             elif round_no >= WARMUP_ROUNDS:
-                timings[name].append(max(arrivals) - started)
-                traces[name].end([at - started for at in arrivals])
+                timings[name].append(max(map(max, arrivals)) - started)
+                traces[name].end(answered, [max(row) - started for row in arrivals],
+                                 [max(column) - started for column in zip(*arrivals, strict=True)])
     busy, stolen = (after - before for after, before in zip(machine_cpu_seconds(), machine, strict=True))
     out: dict[str, Any] = {"rounds": rounds,
                            "machine_busy_cores": round(busy / (time.perf_counter() - started_rounds), 2),
@@ -291,6 +306,7 @@ def measure(setups: dict[str, Setup], clients: Clients, sizes: dict[str, int], r
     for name, setup in setups.items():
         out[name] = {"n": sizes[name], **(summary(timings[name]) if timings[name] else {}), "lost_events": lost[name],
                      "rounds_ms": [round(t * 1000, 1) for t in timings[name]],
+                     "command_answered": traces[name].answered() if traces[name].rounds else {},
                      "slowest_rounds": traces[name].slowest(),
                      "server_cpu_us_per_delivery": round((setup.cpu() - cpu[name]) * 1e6
                                                          / (rounds * sizes[name]), 1),
