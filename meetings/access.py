@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ecabinet.auth.models import User
 from ecabinet.database import db
@@ -25,15 +26,32 @@ def users_who_may_see_meeting(meeting: Meeting, user_ids: set[int]) -> set[int]:
     """may_see_meeting for a whole live room at once (the socket sweeper asks every second).
 
     Participants of a published meeting see it whatever their roles (the last branch of ``_sees``),
-    so only the others are loaded as users to be checked one by one. The meeting's participants are
-    read whole: sending the room's user ids instead would be a query of N parameters, parsed anew
-    each time.
+    so only the others are loaded as users to be checked one by one. The database is asked which of
+    the room's users are not participants: the room goes as one parameter (an ``IN`` of N parameters
+    is parsed anew each time) and the answer is usually empty. Reading the meeting's participants
+    whole instead cost each process in proportion to the whole meeting, not to its own tablets.
     """
-    participant_ids = set(db.session.scalars(select(Participant.user_id).where(Participant.meeting_id == meeting.id)))
-    allowed = user_ids & participant_ids if meeting.status != MeetingStatus.DRAFT else set()
-    others = user_ids - allowed
+    if meeting.status == MeetingStatus.DRAFT:
+        others = set(user_ids)
+    else:
+        others = _not_participants(meeting.id, user_ids)
     users = db.session.scalars(select(User).where(User.id.in_(others))) if others else []
-    return allowed | {user.id for user in users if _sees(meeting, user, lambda user=user: user.id in participant_ids)}
+    return (user_ids - others) | {user.id for user in users if _sees(meeting, user, lambda: False)}
+
+
+# the room's user ids go as one JSON text (psycopg dumps a list of ints element by element)
+_NOT_PARTICIPANTS = {
+    "postgresql": text("SELECT CAST(u.value AS integer) FROM json_array_elements_text(CAST(:user_ids AS json)) AS u "
+                       "WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.meeting_id = :meeting_id "
+                       "AND p.user_id = CAST(u.value AS integer))"),
+    "sqlite": text("SELECT CAST(u.value AS INTEGER) FROM json_each(:user_ids) AS u WHERE NOT EXISTS "
+                   "(SELECT 1 FROM participants p WHERE p.meeting_id = :meeting_id AND p.user_id = u.value)"),
+}
+
+
+def _not_participants(meeting_id: int, user_ids: set[int]) -> set[int]:
+    statement = _NOT_PARTICIPANTS[db.session.get_bind().dialect.name]
+    return set(db.session.scalars(statement, {"meeting_id": meeting_id, "user_ids": json.dumps(sorted(user_ids))}))
 
 
 def _sees(meeting: Meeting, user: User, is_participant: Callable[[], bool]) -> bool:
