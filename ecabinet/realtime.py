@@ -389,8 +389,8 @@ class Sweeper:
 
     It runs on the gevent hub next to the broadcasts, so its queries must not grow with the number of
     tablets: logins ended since the last sweep (one query, whose answer grows with logouts), expiry
-    from each connection's own ``expires_at``, and per meeting with a room its participants (the
-    room's N user ids sent as parameters would be parsed anew each second). It yields between meetings.
+    from each connection's own ``expires_at``, and per meeting with a room the room's users who may no
+    longer see it (one query per room, whose answer is usually empty). It yields between meetings.
     """
 
     #: how far back each sweep looks again: a revocation stamped by another process's clock, or
