@@ -1,6 +1,8 @@
 """Vietnamese for the core's messages; scripts/update_translations.py writes them into the catalog."""
 
 VI = {
+    "Cancel": "Hủy",
+    "Confirm": "Xác nhận",
     "The request is malformed.": "Yêu cầu không hợp lệ.",
     "The request body is not valid JSON.": "Nội dung yêu cầu không phải JSON hợp lệ.",
     "Some values are invalid.": "Một số giá trị không hợp lệ.",

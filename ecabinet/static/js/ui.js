@@ -1,0 +1,100 @@
+// Shared pieces for every screen, as a native ES module (no build step): the confirmation dialog
+// for irreversible acts, announcements to screen readers, dates in Hanoi time, translated strings.
+// Pages import what they need: `import { confirmAction, announce } from "/static/js/ui.js";`
+
+const TIME_ZONE = "Asia/Ho_Chi_Minh";
+
+// Strings a script shows, translated on the server: every <script type="application/json" data-i18n>
+// on the page (base.html carries the common ones, a page adds its own) merged into one table.
+let strings = null;
+export function t(key) {
+  if (!strings) {
+    strings = {};
+    document.querySelectorAll('script[type="application/json"][data-i18n]').forEach((node) => {
+      Object.assign(strings, JSON.parse(node.textContent || "{}"));
+    });
+  }
+  return Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+}
+
+function parts(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  const out = {};
+  new Intl.DateTimeFormat("en-GB", {
+    timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).formatToParts(date).forEach((part) => { out[part.type] = part.value; });
+  return out;
+}
+
+/** dd/mm/yyyy HH:mm in Hanoi time, whatever the device's own time zone. */
+export function formatDateTime(value) {
+  if (!value) return "";
+  const p = parts(value);
+  return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}`;
+}
+export function formatDate(value) {
+  if (!value) return "";
+  const p = parts(value);
+  return `${p.day}/${p.month}/${p.year}`;
+}
+export function formatTime(value) {
+  if (!value) return "";
+  const p = parts(value);
+  return `${p.hour}:${p.minute}`;
+}
+
+/** Tell screen-reader users about a change they did not cause (a new vote, the floor given). */
+export function announce(text, { assertive = false } = {}) {
+  const region = document.getElementById(assertive ? "announce-assertive" : "announce-polite");
+  if (!region) return;
+  region.textContent = "";
+  // a fresh text node after a tick makes screen readers speak a repeated message again
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+/**
+ * Ask before an irreversible act (W3C APG modal dialog, GOV.UK "confirm a destructive action"):
+ * a native <dialog> that states the consequence; focus goes to Cancel and returns to the opener.
+ * `body` is a string or a Node (e.g. the list of items a consent block will adopt).
+ * Resolves true only when the user confirms.
+ */
+export function confirmAction({ title, body, confirmLabel, cancelLabel, danger = false }) {
+  const opener = document.activeElement;
+  const dialog = document.createElement("dialog");
+  dialog.className = "dialog";
+  const titleId = `dialog-title-${Date.now()}`;
+  dialog.setAttribute("aria-labelledby", titleId);
+  const heading = document.createElement("h2");
+  heading.id = titleId;
+  heading.textContent = title;
+  const content = document.createElement("div");
+  content.className = "dialog-body";
+  if (body instanceof Node) content.append(body);
+  else if (body) { const p = document.createElement("p"); p.textContent = body; content.append(p); }
+  const actions = document.createElement("div");
+  actions.className = "dialog-actions";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "btn";
+  cancel.textContent = cancelLabel || t("Cancel");
+  const confirm = document.createElement("button");
+  confirm.type = "button";
+  confirm.className = danger ? "btn btn-danger" : "btn btn-primary";
+  confirm.textContent = confirmLabel || t("Confirm");
+  actions.append(cancel, confirm);
+  dialog.append(heading, content, actions);
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let answer = false;
+    cancel.addEventListener("click", () => dialog.close());
+    confirm.addEventListener("click", () => { answer = true; dialog.close(); });
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (opener && typeof opener.focus === "function") opener.focus();
+      resolve(answer);
+    });
+    dialog.showModal();
+    cancel.focus();
+  });
+}
