@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 import socketio
+import websocket
 
 from ecabinet.server import SERVE_COMMAND
 
@@ -68,13 +69,43 @@ class ServerProcess:
                 self.process.wait(5)
 
 
-class Tablet:
-    """A member's tablet: keeps the last applied seq, rejoins with it, and asks again on a gap."""
+class OwnedSockets:
+    """Every websocket an engine.io client opens, so that the test closes it. python-engineio 4.15.1
+    drops a websocket it opened when the handshake fails afterwards (the server died between the
+    TCP accept and the OPEN packet) and leaves it to the garbage collector, whose ResourceWarning
+    then fails whichever test it happens in. websocket-client's public ``class_`` option of
+    ``create_connection`` (which engine.io passes through ``websocket_extra_options``) builds them here."""
 
-    def __init__(self, server_url: str, token: str, meeting_id: int) -> None:
+    def __init__(self) -> None:
+        self.opened: list[websocket.WebSocket] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, **options: Any) -> websocket.WebSocket:
+        sock = websocket.WebSocket(**options)
+        with self.lock:
+            self.opened.append(sock)
+        return sock
+
+    def close_all_but(self, keep: websocket.WebSocket | None) -> None:
+        with self.lock:
+            stale = [sock for sock in self.opened if sock is not keep]
+            self.opened = [keep] if keep is not None and keep in self.opened else []
+        for sock in stale:
+            sock.close()
+
+
+class Tablet:
+    """A member's tablet: keeps the last applied seq, rejoins with it, and asks again on a gap.
+
+    The tablet owns its reconnections instead of python-socketio's background loop: when the
+    transport drops (never when the test disconnects it), it reconnects until it is closed, and
+    closes every websocket a failed attempt left open. ``reconnect = False`` stops it reconnecting."""
+
+    def __init__(self, server_url: str, token: str, meeting_id: int, *, reconnect: bool = True) -> None:
         self.url = server_url
         self.token = token
         self.meeting_id = meeting_id
+        self.reconnect = reconnect
         self.last_seq = 0
         self.received: list[dict[str, Any]] = []
         self.applied: list[int] = []
@@ -82,18 +113,46 @@ class Tablet:
         self.acks: list[dict[str, Any]] = []
         self.joined = threading.Event()
         self.lock = threading.Lock()
-        self.client = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+        self.closed = threading.Event()
+        self.sockets = OwnedSockets()
+        self.reconnecting: threading.Thread | None = None
+        self.client = socketio.Client(reconnection=False, websocket_extra_options={"class_": self.sockets})
         self.client.on("connect", self._on_connect)
+        self.client.on("disconnect", self._on_disconnect)
         self.client.on("event", self._on_event)
 
     def connect(self) -> Tablet:
-        self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10)
+        self._connect()
         assert self.joined.wait(10), "join was not acknowledged"
         return self
+
+    def _connect(self) -> None:
+        try:
+            self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10)
+        except socketio.exceptions.ConnectionError:
+            self.sockets.close_all_but(None)
+            raise
+        self.sockets.close_all_but(self.client.eio.ws)
 
     def _on_connect(self) -> None:
         self.joined.clear()
         self.client.emit("join", {"meeting_id": self.meeting_id, "last_seq": self.last_seq}, callback=self._on_ack)
+
+    def _on_disconnect(self, reason: str | None = None) -> None:
+        if reason != socketio.Client.reason.TRANSPORT_ERROR or not self.reconnect or self.closed.is_set():
+            return
+        if self.reconnecting is None or not self.reconnecting.is_alive():
+            self.reconnecting = threading.Thread(target=self._reconnect_until_closed, daemon=True)
+            self.reconnecting.start()
+
+    def _reconnect_until_closed(self) -> None:
+        delay = 0.2
+        while not self.closed.wait(delay) and self.reconnect:
+            try:
+                self._connect()
+                return
+            except socketio.exceptions.ConnectionError:
+                delay = min(delay * 2, 1.0)
 
     def _on_ack(self, ack: dict[str, Any]) -> None:
         self.acks.append(ack)
@@ -120,7 +179,11 @@ class Tablet:
         return False
 
     def close(self) -> None:
+        self.closed.set()
+        if self.reconnecting is not None:
+            self.reconnecting.join(15)
         self.client.disconnect()
+        self.sockets.close_all_but(None)
 
 
 class Http:

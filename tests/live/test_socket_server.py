@@ -109,7 +109,7 @@ def test_events_arrive_in_order_and_a_reconnecting_tablet_catches_up(world):
     for _ in range(5):
         for item in scenario.items:
             chair.post(f"/meetings/{meeting_id}/agenda/{item.id}/activate")
-    flaky.client.connect(server.url, auth={"token": tokens["member_b"]}, transports=["websocket"], wait_timeout=10)
+    flaky.connect()
     for _ in range(5):
         chair.post(f"/meetings/{meeting_id}/agenda/{scenario.items[0].id}/activate")
     assert steady.wait_for_seq(18) and flaky.wait_for_seq(18)
@@ -194,7 +194,7 @@ def test_logout_disconnects_the_users_sockets_within_two_seconds(world):
     scenario, tokens, serve = world
     server = serve()
     tablet = Tablet(server.url, tokens["member_a"], scenario.meeting.id).connect()
-    tablet.client.reconnection = False
+    tablet.reconnect = False
     assert Http(server.url, tokens["member_a"]).post("/auth/logout").status_code == 204
     deadline = time.monotonic() + 2
     while tablet.client.connected and time.monotonic() < deadline:
@@ -251,7 +251,7 @@ def test_sockets_of_a_login_ended_elsewhere_are_disconnected_by_the_sweeper(worl
             .expires_at = utcnow() + timedelta(seconds=2)
     tablets = {token: Tablet(server.url, token, scenario.meeting.id).connect() for token in (revoked, expiring, deactivated)}
     for tablet in tablets.values():
-        tablet.client.reconnection = False
+        tablet.reconnect = False
     db.session.rollback()
     with write_transaction():
         db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == token_hash(revoked))).revoked_at = utcnow()
