@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from ecabinet import audit
 from ecabinet.auth.models import AuthSession, Confidentiality, Role, SessionKind, User
@@ -20,6 +22,7 @@ BROWSER_IDLE_TIMEOUT = timedelta(minutes=30)
 BROWSER_ABSOLUTE_TIMEOUT = timedelta(hours=12)
 # last_seen_at is refreshed at most this often, so a busy tablet does not write on every request
 _TOUCH_INTERVAL = timedelta(minutes=1)
+logger = logging.getLogger(__name__)
 
 
 def token_hash(token: str) -> str:
@@ -88,10 +91,22 @@ def find_session(token: str, kind: SessionKind) -> AuthSession | None:
     if kind == SessionKind.BROWSER and now - session.last_seen_at > BROWSER_IDLE_TIMEOUT:
         return None
     if now - session.last_seen_at > _TOUCH_INTERVAL:
-        # bookkeeping, not a state change of the domain: no audit record
-        session.last_seen_at = now
-        db.session.commit()
+        _touch(session, now)
     return session
+
+
+def _touch(session: AuthSession, now: datetime) -> None:
+    """Note that a login is in use: bookkeeping, not a change of the domain, so no audit record.
+
+    It takes the write path like every write (SQLite waits for the write lock instead of answering
+    "database is locked" at once); a database still busy after the wait skips this touch, which the
+    next request makes again: a read never fails because of it."""
+    try:
+        with write_transaction():
+            db.session.execute(update(AuthSession).where(AuthSession.id == session.id, AuthSession.last_seen_at < now)
+                               .values(last_seen_at=now).execution_options(synchronize_session=False))
+    except OperationalError as error:
+        logger.warning("last_seen_at of login %s not updated: %s", session.id, type(error).__name__)
 
 
 def logout(session: AuthSession, *, actor: User) -> None:
