@@ -3,6 +3,7 @@ ECABINET_TEST_DATABASE_URL), bearer-token API clients and a named cast of users.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ def _softhsm_config() -> None:
     conf = directory / "softhsm2.conf"
     conf.write_text(f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
     os.environ["SOFTHSM2_CONF"] = str(conf)
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 _softhsm_config()
