@@ -92,7 +92,7 @@ def write_result(name: str, results: Any, *, settings: dict[str, Any], probe_sta
     out = {"benchmark": name, "machine": os.uname().nodename, "cpus": os.cpu_count(),
            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "settings": settings,
            "speed_probe_s": {"start": probe_start, "end": probe_end, "moved": round(moved, 3),
-                             # performance.md §9: a run whose probe moved by more than 20% is repeated
+                             # docs/PERFORMANCE.md: a run whose probe moved by more than 20% is to be repeated
                              "repeat_advised": moved > 0.2},
            "results": results}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,13 @@
 
 For P-256 and RSA-2048 members, each round times (A B A' B' C D ...):
   * bare pyHanko signing the same unsigned slip: key parsed once, signature size reserved, the same
-    visible appearance (performance.md §3's cached-key signer, written here against pyHanko alone);
+    visible appearance (the cached-key signer of docs/PERFORMANCE.md, written here against pyHanko alone);
   * the app's ``submit_response``: render the slip, sign with the member's held key, validate
     (fail closed), store the revision, audit, queue the broadcast;
   * bare ``validate_pdf_signature`` of an externally signed slip against the app's
     ``upload_signed_slip`` of the same bytes;
   * the answer's parts alone, each against the same bare signing: the app's ``sign_pdf`` with the
-    held key (performance.md §9 S1), the slip's rendering, and its fail-closed validation;
+    held key (goal: ≤ 1.5× bare, docs/PERFORMANCE.md), the slip's rendering, and its fail-closed validation;
   * beside the goal's baseline, bare signing that also keeps the signing-certificate-v2 attribute
     encoded as the app's signer does (the app's own overhead around a signature as cheap as its own).
 The PIN unlock (PBKDF2, 600,000 rounds) is timed on its own, as is the first answer of a signing
@@ -59,7 +59,7 @@ from bench.common import (
 
 PIN = "246810"
 KEY_TYPES = ("p256", "rsa2048")
-# what performance.md §3 reserved: no dry-run signature, as in the app
+# the signature size reserved: no dry-run signature, as in the app
 BYTES_RESERVED = 16384
 
 
@@ -212,7 +212,7 @@ class Scenario:
             return signed, (time.perf_counter() - t0, credential.certificate)
 
     def app_sign_step(self, key_type: str) -> Callable[[], float]:
-        """The signing part of an answer alone (performance.md §9 S1: ≤ 1.5× bare)."""
+        """The signing part of an answer alone (goal: ≤ 1.5× bare)."""
         def step() -> float:
             _, (seconds, _) = self._app_sign(key_type, self._slip(key_type))
             return seconds

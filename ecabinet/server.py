@@ -1,7 +1,7 @@
 """The production-shaped server: gevent, HTTP and Socket.IO in one process.
 
 gevent rather than threading: at hundreds of tablets it costs a fraction of the CPU and memory per
-delivered event (shared/reference/performance.md §2). The standard library must be patched before
+delivered event (docs/PERFORMANCE.md, "Why gevent"). The standard library must be patched before
 anything imports it, so the server process is always started with ``SERVE_COMMAND``.
 """
 
