@@ -52,9 +52,9 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                requests.get(f"{self.url}/login", timeout=1)
+                requests.get(f"{self.url}/login", timeout=5)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
                 time.sleep(0.1)
         self.stop(signal.SIGKILL)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
