@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,8 @@ class SigningCredential(db.Model):
     pin_attempts_pending: Mapped[int] = mapped_column(default=0, server_default="0")
     #: every attempt ever reserved: tells a right PIN whether another attempt overlapped it
     pin_attempts_started: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: when the last wrong PIN was found wrong: a right PIN soon after it forgives nothing
+    pin_last_wrong_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     locked: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -332,7 +334,8 @@ def _wrong_pin(attempt: _Attempt, user: User) -> None:
         wrong = table.c.failed_attempts - _undecided(table)
         row = db.session.execute(
             update(table).where(table.c.id == attempt.credential_id)
-            .values(pin_attempts_pending=_undecided(table), locked=or_(table.c.locked, wrong >= _pin_limit()))
+            .values(pin_attempts_pending=_undecided(table), locked=or_(table.c.locked, wrong >= _pin_limit()),
+                    pin_last_wrong_at=utcnow())
             .returning(table.c.failed_attempts, table.c.pin_attempts_pending, table.c.locked)).one()
         audit.record(user, "credential.wrong_pin", (SigningCredential.__tablename__, attempt.credential_id),
                      {"failed_attempts": row.failed_attempts - row.pin_attempts_pending, "locked": bool(row.locked)})
@@ -341,11 +344,14 @@ def _wrong_pin(attempt: _Attempt, user: User) -> None:
 def _right_pin(attempt: _Attempt, *, forgive: bool = True) -> None:
     """The reserved attempt was right (or never tried, ``forgive=False``): it is no longer counted.
 
-    The wrong PINs before it are forgiven only when no other attempt overlapped it: a right PIN in
-    the middle of a burst of wrong ones must not give the burst a fresh set of attempts.
+    The wrong PINs before it are forgiven only when no other attempt overlapped it and the last
+    wrong one is ``PIN_FORGIVE_SECONDS`` old: a right PIN in the middle of a burst of wrong ones
+    (even one this process serialises) must not give the burst a fresh set of attempts.
     """
     table = _credentials
-    alone = (and_(table.c.pin_attempts_started == attempt.ticket, table.c.pin_attempts_pending == 1)
+    quiet_since = utcnow() - timedelta(seconds=float(current_app.config.get("PIN_FORGIVE_SECONDS", 10)))
+    alone = (and_(table.c.pin_attempts_started == attempt.ticket, table.c.pin_attempts_pending == 1,
+                  or_(table.c.pin_last_wrong_at.is_(None), table.c.pin_last_wrong_at <= quiet_since))
              if attempt.alone and forgive else false())
     with write_transaction():
         db.session.execute(

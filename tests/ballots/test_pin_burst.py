@@ -22,7 +22,7 @@ from ecabinet.signing.keys import PIN_KDF_ROUNDS
 from tests.conftest import issue_token
 from tests.live.harness import ServerProcess
 
-from .conftest import PIN, answers_for
+from .conftest import PIN, age_wrong_pins, answers_for
 
 LIMIT = 5
 BURST = 30
@@ -128,6 +128,7 @@ def test_a_right_pin_alone_still_forgives_earlier_wrong_ones(app: Any, api: Any,
     body = {"answers": answers_for(ballot)}
     for _ in range(LIMIT - 1):
         assert api(cast.member_a).post(f"/ballots/{ballot.id}/responses", {**body, "pin": "000000"}).status_code == 403
+    age_wrong_pins()
     assert api(cast.member_a).post(f"/ballots/{ballot.id}/responses", {**body, "pin": PIN}).status_code == 201
     assert keystore.active_credential(cast.member_a).failed_attempts == 0
 

@@ -268,3 +268,19 @@ def test_the_draft_query_needs_the_slip_owner(api: Any, cast: Any, make_ballot: 
     assert_error(api(cast.member_b).get(f"/ballots/{ballot.id}/slip.pdf?draft={draft_id}"), 404, "not_found")
     query = quote(json.dumps(answers_for(ballot)))
     assert api(cast.member_a).get(f"/ballots/{ballot.id}/slip.pdf?answers={query}").status_code == 200
+
+
+def test_a_bag_with_uploaded_slips_verifies(app: Any, api: Any, cast: Any, make_ballot: Any, tmp_path: Any) -> None:
+    ballot = make_ballot()
+    for user, choices in ((cast.member_a, ("disagree", "agree")), (cast.member_b, ("other", "disagree"))):
+        signed = _sign(_unsigned(api, user, ballot, *choices), _signer_of(user))
+        assert _upload(api, user, ballot, signed).status_code == 201
+    service.close_ballot(ballot, actor=cast.secretary)
+    response = api(cast.secretary).get(f"/ballots/{ballot.id}/export.zip")
+    assert response.status_code == 200
+    bag = tmp_path / "bag.zip"
+    bag.write_bytes(response.get_data())
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["ecabinet", "ballots", "verify", str(bag)])
+    assert result.exit_code == 0, result.output
+    assert "tally recomputed from the signed slips matches the report" in result.output

@@ -8,6 +8,8 @@ Create Date: 2026-12-07 04:20:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+import ecabinet.database
+
 
 # revision identifiers, used by Alembic.
 revision = '5c1e7a9d3b20'
@@ -20,6 +22,8 @@ def upgrade():
     with op.batch_alter_table('signing_credentials', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pin_attempts_pending', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('pin_attempts_started', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('pin_last_wrong_at', ecabinet.database.UTCDateTime(timezone=True),
+                                      nullable=True))
     with op.batch_alter_table('ballot_slip_drafts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('base_version', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('answers_sha256', sa.String(length=64), nullable=False, server_default=''))
@@ -37,5 +41,6 @@ def downgrade():
         batch_op.drop_column('answers_sha256')
         batch_op.drop_column('base_version')
     with op.batch_alter_table('signing_credentials', schema=None) as batch_op:
+        batch_op.drop_column('pin_last_wrong_at')
         batch_op.drop_column('pin_attempts_started')
         batch_op.drop_column('pin_attempts_pending')
