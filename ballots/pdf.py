@@ -364,13 +364,13 @@ class _Slip:
             pdf_stream(zlib.compress(answers), kind="/Type /ECabinetAttachment "),
             *font_objects(),
         ]
-        assert self.box is not None or not signature_field
+        field_page = self.box.page_index if signature_field and self.box is not None else None
         for index, (page_id, page) in enumerate(zip(page_ids, self.pages, strict=True)):
-            annots = f"/Annots [{field_id} 0 R] " if signature_field and index == self.box.page_index else ""
+            annots = f"/Annots [{field_id} 0 R] " if index == field_page else ""
             objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_SIZE[0]:.4f} {PAGE_SIZE[1]:.4f}] "
                            f"/Resources << /Font << {fonts} >> >> {annots}/Contents {page_id + 1} 0 R >>".encode())
             objects.append(pdf_stream(zlib.compress(b"\n".join(page))))
-        if signature_field and self.box is not None:
+        if field_page is not None and self.box is not None:
             rect = " ".join(f"{value:.2f}" for value in self.box.rect)
             objects.append(f"<< /Type /Annot /Subtype /Widget /FT /Sig /T ({signature_field}) /F 132 /Rect [{rect}] "
                            f"/P {page_ids[self.box.page_index]} 0 R >>".encode())

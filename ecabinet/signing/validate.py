@@ -371,7 +371,10 @@ def _widget(reader: PdfFileReader, signature: EmbeddedPdfSignature) -> Signature
     if kids is not None and len(kids) != 1:
         raise ValueError("a signature shown in several places")
     target = kids.raw_get(0).reference if kids is not None else field.container_ref
+    if not isinstance(target, generic.Reference):
+        raise ValueError("a signature field that is not an indirect object")
     annotation = target.get_object()
+    assert isinstance(annotation, generic.DictionaryObject)
     rect = [float(value) for value in annotation["/Rect"]]
     box = (min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3]))
     on = []
