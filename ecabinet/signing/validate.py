@@ -362,7 +362,47 @@ def only_signature_added(data: bytes, *, unsigned: bytes) -> SignatureWidget:
         or signature.signed_revision != 1
     ):
         raise SignatureRejected("signed_revision_modified")
+    try:
+        prepared = _empty_signature_fields(reader)
+    except Exception:
+        raise SignatureRejected("signed_revision_modified") from None
+    if prepared and prepared.get(signature.field_name) != widget.rect:
+        # the prepared document says where it is signed: there, and nowhere else
+        raise SignatureRejected("signed_revision_modified")
     return widget
+
+
+def _empty_signature_fields(reader: PdfFileReader) -> dict[str, tuple[float, float, float, float]]:
+    """The first revision's signature fields (name → rectangle), with their widget merged in."""
+    root = reader.get_historical_resolver(0).root
+    form = root["/AcroForm"] if "/AcroForm" in root else generic.DictionaryObject()
+    found = {}
+    for field in (form["/Fields"] if "/Fields" in form else []):
+        field = field.get_object()
+        if field.get("/FT") == "/Sig" and "/Rect" in field:
+            rect = [float(value) for value in field["/Rect"]]
+            found[str(field["/T"])] = (min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]),
+                                       max(rect[1], rect[3]))
+    return found
+
+
+def prepared_revision(data: bytes) -> bytes:
+    """The first revision of ``data`` (through its ``%%EOF`` and end of line): what was prepared
+    for signing, to pass to :func:`only_signature_added` when the prepared file is not at hand."""
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True)
+        xref_end = reader.xrefs.get_xref_container_info(0).end_location
+    except Exception:
+        raise SignatureRejected("unparseable_pdf") from None
+    eof = data.find(b"%%EOF", xref_end)
+    if eof < 0:
+        raise SignatureRejected("unparseable_pdf")
+    end = eof + len(b"%%EOF")
+    if data[end : end + 2] == b"\r\n":
+        end += 2
+    elif data[end : end + 1] in (b"\n", b"\r"):
+        end += 1
+    return data[:end]
 
 
 def _widget(reader: PdfFileReader, signature: EmbeddedPdfSignature) -> SignatureWidget:

@@ -22,7 +22,7 @@ from ballots import pdf, service
 from ballots.models import ResponseRevision, SlipDraft
 from ecabinet.audit import AuditRecord
 from ecabinet.database import db
-from ecabinet.signing import MESSAGES_VI, sign_pdf
+from ecabinet.signing import MESSAGES_VI, SignatureRejected, only_signature_added, prepared_revision, sign_pdf
 from ecabinet.signing.signer import PYHANKO_LOCK
 from tests.conftest import assert_error
 
@@ -173,6 +173,9 @@ def test_a_shadow_attacked_slip_is_refused(api: Any, cast: Any, make_ballot: Any
     before = _state()
     _refused(_upload(api, cast.member_a, ballot, signed), 422, "signed_revision_modified")
     assert _state() == before
+    # the same check from the file alone (what a bag's verifier has)
+    with pytest.raises(SignatureRejected, match="signed_revision_modified"):
+        only_signature_added(signed, unsigned=prepared_revision(signed))
 
 
 def test_a_signature_shown_over_the_slip_is_refused(api: Any, cast: Any, make_ballot: Any) -> None:
@@ -183,6 +186,8 @@ def test_a_signature_shown_over_the_slip_is_refused(api: Any, cast: Any, make_ba
     before = _state()
     _refused(_upload(api, cast.member_a, ballot, signed), 422, "signed_revision_modified")
     assert _state() == before
+    with pytest.raises(SignatureRejected, match="signed_revision_modified"):
+        only_signature_added(signed, unsigned=prepared_revision(signed))
 
 
 def test_a_revision_after_the_signature_is_refused(api: Any, cast: Any, make_ballot: Any) -> None:
@@ -204,6 +209,7 @@ def test_the_genuine_slip_signed_with_the_members_tool_counts(api: Any, cast: An
     signed = _sign(_unsigned(api, cast.member_a, ballot, "disagree", "other"), _signer_of(cast.member_a))
     assert _upload(api, cast.member_a, ballot, signed).status_code == 201
     assert pdfsig(signed) == ["Signature is Valid."]
+    assert only_signature_added(signed, unsigned=prepared_revision(signed)).field_name == pdf.SIGNATURE_FIELD
     assert [a["choice"] for a in db.session.scalar(select(ResponseRevision.answers))] == ["disagree", "other"]
     assert [(row["agree"], row["disagree"], row["other"]) for row in service.compute_tally(ballot)] == [
         (0, 1, 0), (0, 0, 1)]
