@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -125,7 +129,26 @@ def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: d
                  *(paragraph(text, style) for text, style in _slip_body(ballot, user, answers)),
                  *signature_blocks([SignatureBlockSpec("member", role, user.full_name, box_width=SIGNATURE_BOX[0],
                                                        box_height=SIGNATURE_BOX[1])])]
-        return build_document(story, metadata_attachments={ANSWERS_FILE: payload}, **meta)
+        built = build_document(story, metadata_attachments={ANSWERS_FILE: payload}, **meta)
+        if supersedes is None:
+            return built
+        return replace(built, pdf=_with_signature_field(built.pdf, built.signature_boxes["member"]))
+
+
+def _with_signature_field(document: bytes, box: SignatureBoxPlacement) -> bytes:
+    """``document`` rewritten (still one revision) with an empty signature field over ``box``."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
+    page = writer.pages[box.page_index]
+    field = writer._add_object(DictionaryObject({  # noqa: SLF001 (pypdf adds objects only this way)
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
+        NameObject("/FT"): NameObject("/Sig"), NameObject("/T"): TextStringObject(SIGNATURE_FIELD),
+        NameObject("/F"): NumberObject(132), NameObject("/P"): page.indirect_reference,
+        NameObject("/Rect"): ArrayObject([FloatObject(round(value, 2)) for value in box.rect])}))
+    page[NameObject("/Annots")] = ArrayObject([field])
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject([field])})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def read_slip_answers(pdf_bytes: bytes) -> dict[str, Any] | None:

@@ -290,3 +290,21 @@ def test_a_bag_with_uploaded_slips_verifies(app: Any, api: Any, cast: Any, make_
     result = app.test_cli_runner().invoke(args=["ecabinet", "ballots", "verify", str(bag)])
     assert result.exit_code == 0, result.output
     assert "tally recomputed from the signed slips matches the report" in result.output
+
+
+def test_a_slip_laid_out_by_reportlab_counts_too(api: Any, cast: Any, make_ballot: Any, pdfsig: Any) -> None:
+    # a letter the prepared faces lack sends the slip through ReportLab: it carries the field as well
+    ballot = make_ballot()
+    answers = answers_for(ballot, "agree", "other", comment="Согласен")
+    response = api(cast.member_a).get(f"/ballots/{ballot.id}/slip.pdf?answers={quote(json.dumps(answers))}")
+    assert response.status_code == 200
+    draft = response.get_data()
+    assert PdfFileReader(BytesIO(draft), strict=True).xrefs.total_revisions == 1
+    signed = _sign(draft, _signer_of(cast.member_a))
+    assert _upload(api, cast.member_a, ballot, signed).status_code == 201
+    assert pdfsig(signed) == ["Signature is Valid."]
+    assert db.session.scalar(select(ResponseRevision.answers))[1]["comment"] == "Согласен"
+    replaced = _sign_with(draft, _signer_of(cast.member_a), _overlay_shown(draft))
+    before = _state()
+    _refused(_upload(api, cast.member_a, ballot, replaced), 422, "signed_revision_modified")
+    assert _state() == before
