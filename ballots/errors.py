@@ -18,6 +18,8 @@ MESSAGES = {
     "deadline_passed": _l("The deadline must be in the future."),
     "slip_rejected": _l("The signed slip was refused."),
     "slip_not_ours": _l("The signed slip is not the slip this server prepared for you."),
+    "slip_superseded": _l("This slip was prepared before your current answer; get a new slip for the answer you "
+                          "want to give and sign it."),
     "slip_signing_failed": _l("The signed slip did not pass validation; nothing was recorded."),
     "not_a_pdf": _l("Upload the signed slip as a PDF file."),
     "timestamp_unavailable": _l("The timestamp service cannot be reached right now; your answer was not recorded. "

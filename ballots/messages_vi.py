@@ -14,6 +14,9 @@ VI = {
     "The signed slip was refused.": "Phiếu đã ký bị từ chối.",
     "The signed slip is not the slip this server prepared for you.":
         "Phiếu đã ký không phải là phiếu hệ thống đã lập cho bạn.",
+    "This slip was prepared before your current answer; get a new slip for the answer you want to give and sign "
+    "it.": "Phiếu này được lập trước ý kiến hiện tại của bạn; vui lòng lấy phiếu mới cho ý kiến bạn muốn gửi "
+           "và ký lại.",
     "The signed slip did not pass validation; nothing was recorded.":
         "Phiếu đã ký không qua được kiểm tra chữ ký; chưa có gì được ghi nhận.",
     "Upload the signed slip as a PDF file.": "Vui lòng tải lên phiếu đã ký dưới dạng tệp PDF.",

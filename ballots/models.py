@@ -126,14 +126,27 @@ class ResponseRevision(db.Model):
 
 
 class SlipDraft(db.Model):
-    """An unsigned slip handed out for signing with the member's own tool."""
+    """An unsigned slip handed out for signing with the member's own tool.
+
+    One per member, ballot, answers and current answer version: fetching it again returns it.
+    """
 
     __tablename__ = "ballot_slip_drafts"
+    __table_args__ = (Index("ix_ballot_slip_drafts_answers", "ballot_id", "user_id", "base_version",
+                            "answers_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     answers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: SHA-256 of the answers' canonical JSON (how a fetch finds the draft it made before)
+    answers_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: the member's answer version the draft supersedes (0: none yet); embedded in the slip, and
+    #: an upload counts only while it is still the current one (an older signed slip is not replayed)
+    base_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: where the member's signature goes: page index and (x1, y1, x2, y2) in points
+    signature_page: Mapped[int] = mapped_column(default=0, server_default="0")
+    signature_rect: Mapped[list[float] | None] = mapped_column(JSON, default=None)
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

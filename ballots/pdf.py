@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -56,16 +60,25 @@ POLICY_VI = {
 }
 
 
-def slip_payload(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: datetime) -> dict[str, Any]:
-    """The machine-readable answers embedded in the slip (the tally is recomputed from these)."""
-    return {"ballot_id": ballot.id, "ballot_number": ballot.number, "title": ballot.title,
-            "member": {"id": user.id, "username": user.username, "full_name": user.full_name, "title": user.title},
-            "answers": [{"question_id": a["question_id"], "choice": a["choice"], "comment": a.get("comment") or ""}
-                        for a in answers],
-            "total_members": len(ballot.recipients), "prepared_at": at.isoformat()}
+def slip_payload(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: datetime,
+                 supersedes: int | None = None) -> dict[str, Any]:
+    """The machine-readable answers embedded in the slip (the tally is recomputed from these).
+
+    A slip handed out to be signed elsewhere names the answer version it supersedes (0: none).
+    """
+    payload = {"ballot_id": ballot.id, "ballot_number": ballot.number, "title": ballot.title,
+               "member": {"id": user.id, "username": user.username, "full_name": user.full_name,
+                          "title": user.title},
+               "answers": [{"question_id": a["question_id"], "choice": a["choice"], "comment": a.get("comment") or ""}
+                           for a in answers],
+               "total_members": len(ballot.recipients), "prepared_at": at.isoformat()}
+    if supersedes is not None:
+        payload["supersedes_version"] = supersedes
+    return payload
 
 
 SLIP_TITLE = "Phiếu lấy ý kiến thành viên Chính phủ"
+SIGNATURE_FIELD = "ThanhVien"
 SIGNATURE_BOX = (70 * mm, 26 * mm)
 
 
@@ -83,12 +96,14 @@ def _slip_body(ballot: Any, user: Any, answers: Sequence[dict[str, Any]]) -> lis
     return body
 
 
-def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: datetime) -> BuiltDocument:
+def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: datetime, *,
+                supersedes: int | None = None) -> BuiltDocument:
     """The member's answer slip in the State format, with the answers embedded as JSON.
 
     Written directly (``_Slip``); a text with a letter the prepared faces lack goes through ReportLab.
     """
-    payload = json.dumps(slip_payload(ballot, user, answers, at), ensure_ascii=False, sort_keys=True).encode()
+    payload = json.dumps(slip_payload(ballot, user, answers, at, supersedes), ensure_ascii=False,
+                         sort_keys=True).encode()
     meta = {"title": f"Phiếu lấy ý kiến {ballot.number}", "author": user.full_name, "subject": ballot.title}
     role = user.title or "Thành viên Chính phủ"
     try:
@@ -104,15 +119,36 @@ def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: d
             slip.paragraph(text, style)
         slip.signature(role, user.full_name, *SIGNATURE_BOX)
         assert slip.box is not None
-        return BuiltDocument(pdf=slip.document(answers=payload, at=at, **meta), page_count=len(slip.pages),
-                             signature_boxes={"member": slip.box})
+        # a slip to sign elsewhere carries its empty signature field: a member's tool signs into it
+        field = SIGNATURE_FIELD if supersedes is not None else None
+        return BuiltDocument(pdf=slip.document(answers=payload, at=at, signature_field=field, **meta),
+                             page_count=len(slip.pages), signature_boxes={"member": slip.box})
     except UnsupportedText:
         story = [*decree30_header(ISSUING_BODY, ballot.number, place_date(PLACE, at)),
                  *title_block(SLIP_TITLE, ballot.title),
                  *(paragraph(text, style) for text, style in _slip_body(ballot, user, answers)),
                  *signature_blocks([SignatureBlockSpec("member", role, user.full_name, box_width=SIGNATURE_BOX[0],
                                                        box_height=SIGNATURE_BOX[1])])]
-        return build_document(story, metadata_attachments={ANSWERS_FILE: payload}, **meta)
+        built = build_document(story, metadata_attachments={ANSWERS_FILE: payload}, **meta)
+        if supersedes is None:
+            return built
+        return replace(built, pdf=_with_signature_field(built.pdf, built.signature_boxes["member"]))
+
+
+def _with_signature_field(document: bytes, box: SignatureBoxPlacement) -> bytes:
+    """``document`` rewritten (still one revision) with an empty signature field over ``box``."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
+    page = writer.pages[box.page_index]
+    field = writer._add_object(DictionaryObject({  # noqa: SLF001 (pypdf adds objects only this way)
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
+        NameObject("/FT"): NameObject("/Sig"), NameObject("/T"): TextStringObject(SIGNATURE_FIELD),
+        NameObject("/F"): NumberObject(132), NameObject("/P"): page.indirect_reference,
+        NameObject("/Rect"): ArrayObject([FloatObject(round(value, 2)) for value in box.rect])}))
+    page[NameObject("/Annots")] = ArrayObject([field])
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject([field])})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def read_slip_answers(pdf_bytes: bytes) -> dict[str, Any] | None:
@@ -323,8 +359,10 @@ class _Slip:
         self.cell(name, "sign_name", x0=x0, width=width, top=top)
         self.y -= height
 
-    def document(self, *, title: str, author: str, subject: str, answers: bytes, at: datetime) -> bytes:
-        """The PDF file: catalog (with the answers), pages, info, the three faces, one content stream a page."""
+    def document(self, *, title: str, author: str, subject: str, answers: bytes, at: datetime,
+                 signature_field: str | None = None) -> bytes:
+        """The PDF file: catalog (with the answers), pages, info, the three faces, one content stream a page,
+        and with ``signature_field`` an empty signature field over the signature box (the last object)."""
         size = STYLES["page_number"].fontSize
         for number, page in enumerate(self.pages[1:], start=2):
             # Decree 30: page numbers centred in the top margin, none on the first page
@@ -339,17 +377,26 @@ class _Slip:
                         (("Title", title), ("Author", author), ("Subject", subject), ("Creator", "e-Cabinet"),
                          ("Producer", "e-Cabinet")))
         stamp = at.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+        field_id = first_page + 2 * len(self.pages)
+        form = f"/AcroForm << /Fields [{field_id} 0 R] >> " if signature_field else ""
         objects = [
-            f"<< /Type /Catalog /Pages 2 0 R /Lang (vi-VN) {ATTACHMENT_KEY} << /{ANSWERS_FILE} 4 0 R >> >>".encode(),
+            f"<< /Type /Catalog /Pages 2 0 R /Lang (vi-VN) {form}{ATTACHMENT_KEY} << /{ANSWERS_FILE} 4 0 R >> >>"
+            .encode(),
             f"<< /Type /Pages /Count {len(page_ids)} /Kids [{' '.join(f'{p} 0 R' for p in page_ids)}] >>".encode(),
             f"<< {info} /CreationDate ({stamp}) /ModDate ({stamp}) >>".encode(),
             pdf_stream(zlib.compress(answers), kind="/Type /ECabinetAttachment "),
             *font_objects(),
         ]
-        for page_id, page in zip(page_ids, self.pages, strict=True):
+        field_page = self.box.page_index if signature_field and self.box is not None else None
+        for index, (page_id, page) in enumerate(zip(page_ids, self.pages, strict=True)):
+            annots = f"/Annots [{field_id} 0 R] " if index == field_page else ""
             objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_SIZE[0]:.4f} {PAGE_SIZE[1]:.4f}] "
-                           f"/Resources << /Font << {fonts} >> >> /Contents {page_id + 1} 0 R >>".encode())
+                           f"/Resources << /Font << {fonts} >> >> {annots}/Contents {page_id + 1} 0 R >>".encode())
             objects.append(pdf_stream(zlib.compress(b"\n".join(page))))
+        if field_page is not None and self.box is not None:
+            rect = " ".join(f"{value:.2f}" for value in self.box.rect)
+            objects.append(f"<< /Type /Annot /Subtype /Widget /FT /Sig /T ({signature_field}) /F 132 /Rect [{rect}] "
+                           f"/P {page_ids[self.box.page_index]} 0 R >>".encode())
         out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         offsets = []
         for number, body in enumerate(objects, start=1):

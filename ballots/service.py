@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -42,6 +43,7 @@ from ecabinet.extensions import socketio
 from ecabinet.pdf import BuiltDocument
 from ecabinet.signing import (
     SignatureRejected,
+    only_signature_added,
     sign_pdf,
     signer_certificate_sha256,
     validate_own_signature,
@@ -244,24 +246,63 @@ def _no_timestamp_for_answer(ballot: Ballot, user: User, why: str) -> NoReturn:
     raise TimestampUnavailable() from None
 
 
+def _answers_sha256(answers: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _current_version(ballot_id: int, user_id: int) -> int:
+    """The member's current answer version (0: not answered yet)."""
+    return db.session.scalar(select(Response.current_version).where(
+        Response.ballot_id == ballot_id, Response.user_id == user_id)) or 0
+
+
+def _draft_for(ballot_id: int, user_id: int, version: int, answers_sha256: str) -> SlipDraft | None:
+    return db.session.scalar(select(SlipDraft).where(
+        SlipDraft.ballot_id == ballot_id, SlipDraft.user_id == user_id, SlipDraft.base_version == version,
+        SlipDraft.answers_sha256 == answers_sha256).order_by(SlipDraft.id).limit(1))
+
+
 def prepare_slip(ballot: Ballot, *, answers: Sequence[dict[str, Any]], actor: User) -> SlipDraft:
-    """The unsigned slip for a member who signs with their own tool; kept to check the upload."""
+    """The unsigned slip for a member who signs with their own tool; kept to check the upload.
+
+    The slip names the member's current answer version and counts only while it is still current.
+    Asked for again with the same answers (and the same current version), it is the slip made
+    before: nothing new is stored or audited.
+    """
     _require_recipient(ballot, actor)
     _check_open(ballot, actor, "prepare")
     clean = _answers(ballot, answers)
-    built = pdf.render_slip(ballot, actor, clean, utcnow())
+    key = _answers_sha256(clean)
+    version = _current_version(ballot.id, actor.id)
+    made = _draft_for(ballot.id, actor.id, version, key)
+    if made is not None:
+        return made
+    built = pdf.render_slip(ballot, actor, clean, utcnow(), supersedes=version)
+    placement = built.signature_boxes["member"]
     with write_transaction():
-        draft = SlipDraft(ballot_id=ballot.id, user_id=actor.id, answers=clean, pdf=built.pdf,
+        made = _draft_for(ballot.id, actor.id, version, key)  # by a request that raced this one
+        if made is not None:
+            return made
+        draft = SlipDraft(ballot_id=ballot.id, user_id=actor.id, answers=clean, answers_sha256=key,
+                          base_version=version, signature_page=placement.page_index,
+                          signature_rect=list(placement.rect), pdf=built.pdf,
                           sha256=hashlib.sha256(built.pdf).hexdigest())
         db.session.add(draft)
         db.session.flush()
-        audit.record(actor, "ballot.slip_prepared", ballot, {"draft_id": draft.id, "sha256": draft.sha256})
+        audit.record(actor, "ballot.slip_prepared", ballot, {"draft_id": draft.id, "sha256": draft.sha256,
+                                                             "supersedes_version": version})
     return draft
 
 
 def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | None,
                        actor: User) -> tuple[ResponseRevision, bool]:
-    """Accept a slip signed elsewhere only if its first revision is byte-identical to one we made."""
+    """Accept a slip signed elsewhere only if it is a slip we prepared with the signature added.
+
+    What is counted is what was signed: the first revision byte-identical to the draft, the signed
+    revision adding the signature and nothing else (no page, content or embedded answers changed:
+    the shadow attacks), the signature shown only in the slip's signature box, and the draft still
+    naming the member's current answer (an older signed slip is not replayed).
+    """
     _require_recipient(ballot, actor)
     previous = _existing_receipt(ballot.id, actor.id, idempotency_key)
     if previous is not None:
@@ -279,9 +320,21 @@ def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | No
     draft = db.session.scalar(select(SlipDraft).where(
         SlipDraft.ballot_id == ballot.id, SlipDraft.user_id == actor.id,
         SlipDraft.sha256 == (report.first_revision_sha256 or "")))
-    if draft is None or data[:len(draft.pdf)] != draft.pdf:
+    if draft is None or not data.startswith(draft.pdf):
         raise BallotInvalid("slip_not_ours")
-    return _record(ballot, actor, draft.answers, data, draft.sha256, report, "upload", idempotency_key), True
+    if draft.signature_rect is None:
+        raise BallotConflict("slip_superseded")  # prepared before drafts were bound to an answer version
+    try:
+        widget = only_signature_added(data, unsigned=draft.pdf)
+    except SignatureRejected as rejected:
+        raise BallotInvalid(rejected.code, _l_rejected(rejected)) from None
+    embedded = pdf.read_slip_answers(data) or {}
+    if (not widget.within(draft.signature_page, draft.signature_rect) or embedded.get("answers") != draft.answers
+            or embedded.get("supersedes_version") != draft.base_version):
+        modified = SignatureRejected("signed_revision_modified")
+        raise BallotInvalid(modified.code, _l_rejected(modified))
+    return _record(ballot, actor, draft.answers, data, draft.sha256, report, "upload", idempotency_key,
+                   supersedes=draft.base_version), True
 
 
 def _l_rejected(rejected: SignatureRejected) -> str:
@@ -304,11 +357,12 @@ _ANSWERED = select(func.count()).select_from(_responses).where(_responses.c.ball
 
 
 def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: bytes, unsigned_sha: str,
-            report: Any, method: str, key: str | None) -> ResponseRevision:
+            report: Any, method: str, key: str | None, *, supersedes: int | None = None) -> ResponseRevision:
     """Store a validated slip as the member's current answer.
 
     Writers are serialised by ``write_transaction``; the open check, the idempotency check and the
     version number are read inside it, so two submissions can never make two current answers.
+    With ``supersedes`` (an uploaded slip) the member's current version must still be that one.
     """
     ballot_id, user_id = ballot.id, user.id
     # the transaction starts by expiring what the session holds: the ballot and the member are not
@@ -328,6 +382,8 @@ def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: b
             if again is not None:
                 return again
             current = connection.execute(_RESPONSE, {"ballot_id": ballot_id, "user_id": user_id}).first()
+            if supersedes is not None and (current.current_version if current else 0) != supersedes:
+                raise BallotConflict("slip_superseded")
             now = utcnow()
             if current is None:
                 version = 1

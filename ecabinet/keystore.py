@@ -1,9 +1,11 @@
 """Members' signing credentials: built-in CA certificates, imported PKCS#12, PKCS#11 tokens.
 
 Keys are kept only encrypted under the member's PIN; wrong PINs are counted and lock signing
-after ``PIN_ATTEMPTS``. After a correct PIN the parsed key is held in memory for
-``SIGNING_SESSION_SECONDS`` (a signing session, like a token's login), so later answers check the
-PIN against a keyed hash instead of paying the 0.3 s key derivation again. The built-in CA and the
+after ``PIN_ATTEMPTS``. Each attempt is counted in the database before the PIN is tried (as a smart
+card decrements its retry counter first), so no burst, in any number of processes, tries more.
+After a correct PIN the parsed key is held in memory for ``SIGNING_SESSION_SECONDS`` (a signing
+session, like a token's login), so later answers check the PIN against a keyed hash instead of
+paying the 0.3 s key derivation again. The built-in CA and the
 Government Office's organisation key live in ``DATA_DIR/ca``.
 """
 
@@ -15,10 +17,10 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from pyhanko.sign import signers
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, event, select
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, and_, case, event, false, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
@@ -108,7 +110,14 @@ class SigningCredential(db.Model):
     pkcs11_module: Mapped[str] = mapped_column(String(500), default="")
     token_label: Mapped[str] = mapped_column(String(200), default="")
     key_label: Mapped[str] = mapped_column(String(200), default="")
+    #: wrong PINs, plus the attempts reserved and not yet decided (see ``_reserve_attempt``)
     failed_attempts: Mapped[int] = mapped_column(default=0)
+    #: attempts reserved and not yet decided; one a crash left behind stays counted until unlocked
+    pin_attempts_pending: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: every attempt ever reserved: tells a right PIN whether another attempt overlapped it
+    pin_attempts_started: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: when the last wrong PIN was found wrong: a right PIN soon after it forgives nothing
+    pin_last_wrong_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     locked: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -253,6 +262,7 @@ def unlock_credential(credential: SigningCredential, *, actor: Any) -> None:
     """The administrator clears the wrong-PIN counter."""
     with write_transaction():
         credential.failed_attempts = 0
+        credential.pin_attempts_pending = 0
         credential.locked = False
         audit.record(actor, "credential.unlocked", credential, {"user_id": credential.user_id})
 
@@ -263,22 +273,92 @@ def active_credential(user: User) -> SigningCredential | None:
         SigningCredential.revoked_at.is_(None)).order_by(SigningCredential.id.desc()).limit(1))
 
 
-def _wrong_pin(credential_id: int, user: User) -> None:
-    limit = int(current_app.config.get("PIN_ATTEMPTS", 5))
-    signing_sessions().evict(credential_id)
+@dataclass(frozen=True)
+class _Attempt:
+    """A PIN attempt counted before it is tried."""
+
+    credential_id: int
+    #: ``pin_attempts_started`` as this attempt left it
+    ticket: int
+    #: no other attempt was undecided when this one was reserved
+    alone: bool
+    #: other attempts were counted (wrong, or undecided) when this one was reserved
+    others: bool
+
+
+_credentials = SigningCredential.__table__
+
+
+def _pin_limit() -> int:
+    return int(current_app.config.get("PIN_ATTEMPTS", 5))
+
+
+def _reserve_attempt(credential_id: int) -> _Attempt:
+    """Count one attempt before the PIN is tried, or refuse when the limit is used up.
+
+    One conditional UPDATE in a serialised write transaction (a row lock on PostgreSQL, the
+    database's write lock on SQLite): however many requests and processes race, at most
+    ``PIN_ATTEMPTS`` attempts are ever reserved, so at most that many PINs are ever tried.
+    """
+    table = _credentials
     with write_transaction():
-        credential = db.session.get(SigningCredential, credential_id)
-        assert credential is not None
-        credential.failed_attempts += 1
-        credential.locked = credential.failed_attempts >= limit
-        audit.record(user, "credential.wrong_pin", credential,
-                     {"failed_attempts": credential.failed_attempts, "locked": credential.locked})
+        row = db.session.execute(
+            update(table)
+            .where(table.c.id == credential_id, table.c.locked.is_(False), table.c.active.is_(True),
+                   table.c.revoked_at.is_(None), table.c.failed_attempts < _pin_limit())
+            .values(failed_attempts=table.c.failed_attempts + 1,
+                    pin_attempts_pending=table.c.pin_attempts_pending + 1,
+                    pin_attempts_started=table.c.pin_attempts_started + 1)
+            .returning(table.c.failed_attempts, table.c.pin_attempts_started, table.c.pin_attempts_pending)).first()
+        state = None if row is not None else db.session.execute(
+            select(table.c.active, table.c.revoked_at).where(table.c.id == credential_id)).first()
+    if row is None:
+        if state is None or not state.active or state.revoked_at is not None:
+            raise NoCredential()
+        raise SigningLocked()
+    return _Attempt(credential_id, row.pin_attempts_started, alone=row.pin_attempts_pending == 1,
+                    others=row.failed_attempts > 1)
 
 
-def _reset_attempts(credential: SigningCredential) -> None:
-    if credential.failed_attempts:
-        with write_transaction():
-            credential.failed_attempts = 0
+def _undecided(table: Any) -> Any:
+    """The pending count once this attempt is decided (an unlock meanwhile may have cleared it)."""
+    return case((table.c.pin_attempts_pending > 0, table.c.pin_attempts_pending - 1), else_=0)
+
+
+def _wrong_pin(attempt: _Attempt, user: User) -> None:
+    """The reserved attempt was wrong: it stays counted; the wrong PINs reaching the limit lock."""
+    signing_sessions().evict(attempt.credential_id)
+    table = _credentials
+    with write_transaction():
+        # SET reads the row as it was: wrong PINs = attempts counted minus those still undecided
+        wrong = table.c.failed_attempts - _undecided(table)
+        row = db.session.execute(
+            update(table).where(table.c.id == attempt.credential_id)
+            .values(pin_attempts_pending=_undecided(table), locked=or_(table.c.locked, wrong >= _pin_limit()),
+                    pin_last_wrong_at=utcnow())
+            .returning(table.c.failed_attempts, table.c.pin_attempts_pending, table.c.locked)).one()
+        audit.record(user, "credential.wrong_pin", (SigningCredential.__tablename__, attempt.credential_id),
+                     {"failed_attempts": row.failed_attempts - row.pin_attempts_pending, "locked": bool(row.locked)})
+
+
+def _right_pin(attempt: _Attempt, *, forgive: bool = True) -> None:
+    """The reserved attempt was right (or never tried, ``forgive=False``): it is no longer counted.
+
+    The wrong PINs before it are forgiven only when no other attempt overlapped it and the last
+    wrong one is ``PIN_FORGIVE_SECONDS`` old: a right PIN in the middle of a burst of wrong ones
+    (even one this process serialises) must not give the burst a fresh set of attempts.
+    """
+    table = _credentials
+    quiet_since = utcnow() - timedelta(seconds=float(current_app.config.get("PIN_FORGIVE_SECONDS", 10)))
+    alone = (and_(table.c.pin_attempts_started == attempt.ticket, table.c.pin_attempts_pending == 1,
+                  or_(table.c.pin_last_wrong_at.is_(None), table.c.pin_last_wrong_at <= quiet_since))
+             if attempt.alone and forgive else false())
+    with write_transaction():
+        db.session.execute(
+            update(table).where(table.c.id == attempt.credential_id)
+            .values(pin_attempts_pending=_undecided(table),
+                    failed_attempts=case((alone, 0), (table.c.failed_attempts > 0, table.c.failed_attempts - 1),
+                                         else_=0)))
 
 
 _clock = time.monotonic
@@ -380,24 +460,30 @@ def _logged_out_since(user_id: int, moment: datetime) -> bool:
         AuthSession.user_id == user_id, AuthSession.revoked_at >= moment).limit(1)) is not None
 
 
-def _held_signer(credential: SigningCredential, user: User, pin: str) -> signers.Signer | None:
-    """The held signer when the PIN matches; a wrong PIN is counted (and evicts) here."""
+def _held_signer(credential: SigningCredential, user: User, pin: str, attempt: _Attempt) -> signers.Signer | None:
+    """The held signer, or None to unlock the key; raises ``WrongPin`` when the PIN does not match.
+
+    The held key is given up when another attempt is counted (a wrong PIN here or in another
+    process, or one under way) or the member logged out since it was unlocked.
+    """
     sessions = signing_sessions()
     entry = sessions.held(credential)
     if entry is None:
         return None
-    if credential.failed_attempts or _logged_out_since(user.id, entry.opened_at):
+    if attempt.others or _logged_out_since(user.id, entry.opened_at):
         sessions.evict(credential.id)
         return None
     if not sessions.pin_matches(entry, pin):
-        _wrong_pin(credential.id, user)
-        raise WrongPinError()
+        raise WrongPin()
     return entry.signer
 
 
 @contextmanager
 def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, SigningCredential]]:
-    """The user's signer, unlocked by ``pin`` (a held key when a signing session is open)."""
+    """The user's signer, unlocked by ``pin`` (a held key when a signing session is open).
+
+    Every PIN is an attempt reserved in the database before it is tried (``_reserve_attempt``).
+    """
     credential = active_credential(user)
     if credential is None:
         raise NoCredential()
@@ -407,15 +493,9 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
         raise WrongPinError()
     if credential.kind == CredentialKind.PKCS11:
         # the token keeps the key and checks the PIN itself: nothing is held here
-        try:
-            token = open_pkcs11_signer(credential.pkcs11_module, credential.token_label, credential.key_label, pin,
-                                       signing_cert=credential.certificate, chain=credential.chain)
-        except WrongPin:
-            _wrong_pin(credential.id, user)
-            raise WrongPinError() from None
-        except Exception:
-            raise TokenUnavailable() from None
-        _reset_attempts(credential)
+        token = _try_pin(credential, user, lambda attempt: open_pkcs11_signer(
+            credential.pkcs11_module, credential.token_label, credential.key_label, pin,
+            signing_cert=credential.certificate, chain=credential.chain))
         try:
             yield token, credential
         finally:
@@ -423,44 +503,50 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
         return
     seconds = _session_seconds()
     if not seconds:
-        yield _unlock(credential, user, pin), credential
+        yield _try_pin(credential, user, lambda attempt: _unlock(credential, pin)), credential
         return
-    # one derivation per credential at a time: a member answering two ballots at once unlocks once,
-    # and the second answer's PIN is checked against the key the first one holds
+
+    def held_or_unlocked(attempt: _Attempt) -> signers.Signer:
+        signer = _held_signer(credential, user, pin, attempt)
+        if signer is None:
+            signer = _unlock(credential, pin)
+            signing_sessions().hold(credential, signer, pin, seconds)
+        return signer
+
+    # one derivation per credential at a time in this process: a member answering two ballots at
+    # once unlocks once, and the second answer's PIN is checked against the key the first one holds
+    # (its attempt is reserved once the first one's is decided)
     unlocking = signing_sessions().unlocking(credential.id)
-    waited = not unlocking.acquire(blocking=False)
-    if waited:
+    if not unlocking.acquire(blocking=False):
         unlocking.acquire()
     try:
-        if waited:
-            # the other answer may have counted a wrong PIN meanwhile: read the state after it
-            # (the commit ends this request's read snapshot)
-            db.session.commit()
-            db.session.refresh(credential)
-            if credential.locked:
-                raise SigningLocked()
-            if not credential.active:
-                raise NoCredential()
-        signer = _held_signer(credential, user, pin)
-        if signer is None:
-            signer = _unlock(credential, user, pin)
-            signing_sessions().hold(credential, signer, pin, seconds)
+        signer = _try_pin(credential, user, held_or_unlocked)
     finally:
         unlocking.release()
     yield signer, credential
 
 
-def _unlock(credential: SigningCredential, user: User, pin: str) -> signers.Signer:
-    """Derive the key from the PIN (about 0.1 s, off the gevent hub); a wrong PIN is counted here."""
-    key_pem, credential_id = credential.key_pem or b"", credential.id
+def _try_pin(credential: SigningCredential, user: User, attempt_with: Callable[[_Attempt], Any]) -> Any:
+    """Reserve an attempt, then run ``attempt_with`` (which raises ``WrongPin`` for a wrong PIN)."""
+    attempt = _reserve_attempt(credential.id)
     try:
-        key = load_private_key(key_pem, pin)
+        opened = attempt_with(attempt)
     except WrongPin:
-        _wrong_pin(credential_id, user)
+        _wrong_pin(attempt, user)
         raise WrongPinError() from None
-    signer = build_signer(key, credential.certificate, credential.chain)
-    _reset_attempts(credential)
-    return signer
+    except Exception:
+        _right_pin(attempt, forgive=False)  # not found wrong (a token out of reach): given back
+        if credential.kind == CredentialKind.PKCS11:
+            raise TokenUnavailable() from None
+        raise
+    _right_pin(attempt)
+    return opened
+
+
+def _unlock(credential: SigningCredential, pin: str) -> signers.Signer:
+    """Derive the key from the PIN (about 0.1 s, off the gevent hub); raises ``WrongPin``."""
+    key = load_private_key(credential.key_pem or b"", pin)
+    return build_signer(key, credential.certificate, credential.chain)
 
 
 _office: dict[Path, signers.Signer] = {}

@@ -28,7 +28,20 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
-from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    CatalogModificationRule,
+    DiffResult,
+    DocInfoRule,
+    FormUpdatingRule,
+    MetadataUpdateRule,
+    ModificationLevel,
+    ObjectStreamRule,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+    XrefStreamRule,
+)
+from pyhanko.sign.diff_analysis.constants import ACROFORM_EXEMPT_STRICT_COMPARISON
 from pyhanko.sign.validation import (
     EmbeddedPdfSignature,
     PdfSignatureStatus,
@@ -64,6 +77,10 @@ MESSAGES_VI: dict[str, str] = {
     "missing_non_repudiation": "Chứng thư số không có mục đích chống chối bỏ (nonRepudiation).",
     "timestamp_invalid": "Dấu thời gian của chữ ký không hợp lệ.",
     "wrong_signer": "Tài liệu không được ký bởi người có thẩm quyền ký.",
+    "signed_revision_modified": (
+        "Phần được ký có thay đổi ngoài chữ ký số (trang, nội dung hoặc dữ liệu đính kèm): "
+        "tài liệu không được chấp nhận."
+    ),
 }
 
 _REVOKED = {
@@ -84,6 +101,23 @@ _REVOCATION_UNKNOWN = {
 }
 # a signature may be followed only by other signatures (and the fields that hold them)
 _ALLOWED_AFTER_SIGNING = {ModificationLevel.NONE, ModificationLevel.FORM_FILLING}
+# what a signing tool writes with its signature: the field, widget and appearance, the form
+# dictionary, the page's annotation list, document information and XMP metadata
+_ALLOWED_WITH_SIGNATURE = {ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING}
+# pyHanko's default policy, for a first signature (the form gains /SigFlags) into a form whose only
+# fields are signature fields
+_SIGNING_DIFF_POLICY = StandardDiffPolicy(
+    global_rules=[
+        CatalogModificationRule(),
+        DocInfoRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        MetadataUpdateRule().as_qualified(ModificationLevel.LTA_UPDATES),
+    ],
+    form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule()],
+                               ignored_acroform_keys=ACROFORM_EXEMPT_STRICT_COMPARISON | {"/SigFlags"}),
+)
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 
 
 class SignatureRejected(Exception):  # noqa: N818 (the name is the public API)
@@ -124,6 +158,24 @@ class ValidationReport:
     coverage: str
     first_revision_sha256: str | None
     signatures: list[SignatureInfo]
+
+
+@dataclass(frozen=True)
+class SignatureWidget:
+    """Where a file's one signature shows: its page (index) and rectangle; empty when invisible."""
+
+    field_name: str
+    page_index: int
+    rect: tuple[float, float, float, float]
+
+    def within(self, page_index: int, box: Sequence[float], tolerance: float = 1.0) -> bool:
+        """Whether it shows nowhere but inside ``box`` (x1, y1, x2, y2) of that page."""
+        x1, y1, x2, y2 = self.rect
+        if x1 == x2 or y1 == y2:
+            return True  # an invisible signature paints nothing
+        bx1, by1, bx2, by2 = box
+        return (self.page_index == page_index and bx1 - tolerance <= x1 and by1 - tolerance <= y1
+                and x2 <= bx2 + tolerance and y2 <= by2 + tolerance)
 
 
 SignerCheck: TypeAlias = Callable[[SignatureInfo], bool] | x509.Certificate
@@ -269,6 +321,110 @@ def _validate_own(
     return ValidationReport(subject=info.subject, serial=info.serial, username=username, certificate=signer,
                             signing_time=signing_time, timestamped=False, level="B-B", coverage=info.coverage,
                             first_revision_sha256=hashlib.sha256(unsigned).hexdigest(), signatures=[info])
+
+
+def only_signature_added(data: bytes, *, unsigned: bytes) -> SignatureWidget:
+    """Check that ``data`` is ``unsigned`` (one revision) with one revision appended that adds a
+    signature and nothing else, or raise :class:`SignatureRejected`; returns where it shows.
+
+    The appended revision is compared with ``unsigned`` by pyHanko's standard difference analysis:
+    only the signature field, its widget and appearance, the form dictionary, the page's annotation
+    list, document information and XMP metadata may appear. A page, a content stream, an
+    annotation, an embedded file or the catalogue changed inside the signed revision (a shadow
+    attack: what is shown is not what was prepared, yet the signature covers it) is
+    ``signed_revision_modified``. The signature itself is validated by :func:`validate_signed_pdf`.
+    """
+    base = _STARTXREF.search(unsigned[-64:])
+    if not data.startswith(unsigned) or base is None:
+        raise SignatureRejected("first_revision_mismatch")
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True)
+        revisions = reader.xrefs.total_revisions
+        first_xref = reader.xrefs.get_xref_container_info(0).declared_startxref
+        signatures = list(reader.embedded_signatures)
+    except Exception:
+        raise SignatureRejected("unparseable_pdf") from None
+    if not signatures:
+        raise SignatureRejected("not_signed")
+    if revisions != 2 or first_xref != int(base.group(1)) or len(signatures) != 1:
+        # the first revision read must be the one prepared, and the signature's the only other one
+        raise SignatureRejected("signed_revision_modified")
+    (signature,) = signatures
+    try:
+        diff = _SIGNING_DIFF_POLICY.review_file(reader, 0)
+        widget = _widget(reader, signature)
+    except Exception:
+        raise SignatureRejected("signed_revision_modified") from None
+    if (
+        not isinstance(diff, DiffResult)
+        or diff.modification_level not in _ALLOWED_WITH_SIGNATURE
+        or not diff.changed_form_fields <= {signature.field_name}
+        or signature.signed_revision != 1
+    ):
+        raise SignatureRejected("signed_revision_modified")
+    try:
+        prepared = _empty_signature_fields(reader)
+    except Exception:
+        raise SignatureRejected("signed_revision_modified") from None
+    if prepared and prepared.get(signature.field_name) != widget.rect:
+        # the prepared document says where it is signed: there, and nowhere else
+        raise SignatureRejected("signed_revision_modified")
+    return widget
+
+
+def _empty_signature_fields(reader: PdfFileReader) -> dict[str, tuple[float, float, float, float]]:
+    """The first revision's signature fields (name → rectangle), with their widget merged in."""
+    root = reader.get_historical_resolver(0).root
+    form = root["/AcroForm"] if "/AcroForm" in root else generic.DictionaryObject()
+    found = {}
+    for field in (form["/Fields"] if "/Fields" in form else []):
+        field = field.get_object()
+        if field.get("/FT") == "/Sig" and "/Rect" in field:
+            rect = [float(value) for value in field["/Rect"]]
+            found[str(field["/T"])] = (min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]),
+                                       max(rect[1], rect[3]))
+    return found
+
+
+def prepared_revision(data: bytes) -> bytes:
+    """The first revision of ``data`` (through its ``%%EOF`` and end of line): what was prepared
+    for signing, to pass to :func:`only_signature_added` when the prepared file is not at hand."""
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True)
+        xref_end = reader.xrefs.get_xref_container_info(0).end_location
+    except Exception:
+        raise SignatureRejected("unparseable_pdf") from None
+    eof = data.find(b"%%EOF", xref_end)
+    if eof < 0:
+        raise SignatureRejected("unparseable_pdf")
+    end = eof + len(b"%%EOF")
+    if data[end : end + 2] == b"\r\n":
+        end += 2
+    elif data[end : end + 1] in (b"\n", b"\r"):
+        end += 1
+    return data[:end]
+
+
+def _widget(reader: PdfFileReader, signature: EmbeddedPdfSignature) -> SignatureWidget:
+    field = signature.sig_field
+    kids = field.get("/Kids")
+    if kids is not None and len(kids) != 1:
+        raise ValueError("a signature shown in several places")
+    target = kids.raw_get(0).reference if kids is not None else field.container_ref
+    if not isinstance(target, generic.Reference):
+        raise ValueError("a signature field that is not an indirect object")
+    annotation = target.get_object()
+    assert isinstance(annotation, generic.DictionaryObject)
+    rect = [float(value) for value in annotation["/Rect"]]
+    box = (min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3]))
+    on = []
+    for index in range(int(reader.root["/Pages"]["/Count"])):
+        annots = reader.find_page_for_modification(index)[0].get_object().get("/Annots", generic.ArrayObject())
+        if any(annots.raw_get(i).reference == target for i in range(len(annots))):
+            on.append(index)
+    if len(on) != 1:
+        raise ValueError("a signature widget on no page or on several")
+    return SignatureWidget(field_name=signature.field_name, page_index=on[0], rect=box)
 
 
 def _signer_and_others(

@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from ballots import service
 from ballots.models import Ballot
 from ecabinet import keystore
-from ecabinet.database import utcnow
+from ecabinet.database import db, utcnow
 
 PIN = "123456"
 
@@ -53,3 +54,10 @@ def answers_for(ballot: Ballot, *choices: str, comment: str = "") -> list[dict[s
             for q, c in zip(ballot.questions, picked, strict=True)]
 
 
+
+
+def age_wrong_pins(seconds: float = 11) -> None:
+    """Move the last wrong PIN into the past: a right PIN then forgives it (``PIN_FORGIVE_SECONDS``)."""
+    db.session.execute(update(keystore.SigningCredential).values(
+        pin_last_wrong_at=utcnow() - timedelta(seconds=seconds)))
+    db.session.commit()

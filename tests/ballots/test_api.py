@@ -17,7 +17,7 @@ from ecabinet.database import db, utcnow
 from ecabinet.signing import validate_signed_pdf
 from tests.conftest import assert_error, audit_actions
 
-from .conftest import PIN, answers_for
+from .conftest import PIN, age_wrong_pins, answers_for
 
 VIETNAMESE = ("aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ")
 
@@ -109,6 +109,18 @@ def test_wrong_pin_is_counted_then_locks(app: Any, api: Any, cast: Any, make_bal
 def test_a_right_pin_resets_the_counter(api: Any, cast: Any, make_ballot: Any) -> None:
     ballot = make_ballot()
     _answer(api, cast.member_a, ballot, pin="000000")
+    age_wrong_pins()
+    assert _answer(api, cast.member_a, ballot).status_code == 201
+    assert keystore.active_credential(cast.member_a).failed_attempts == 0
+
+
+def test_a_right_pin_just_after_a_wrong_one_keeps_the_count(api: Any, cast: Any, make_ballot: Any) -> None:
+    # a burst's wrong PINs must not be forgiven by a right one among them
+    ballot = make_ballot()
+    _answer(api, cast.member_a, ballot, pin="000000")
+    assert _answer(api, cast.member_a, ballot).status_code == 201
+    assert keystore.active_credential(cast.member_a).failed_attempts == 1
+    age_wrong_pins()
     assert _answer(api, cast.member_a, ballot).status_code == 201
     assert keystore.active_credential(cast.member_a).failed_attempts == 0
 

@@ -18,7 +18,7 @@ from ecabinet.auth.models import AuthSession, SessionKind
 from ecabinet.database import db, utcnow
 from tests.conftest import assert_error, audit_actions
 
-from .conftest import PIN, answers_for
+from .conftest import PIN, age_wrong_pins, answers_for
 
 
 @pytest.fixture
@@ -64,6 +64,7 @@ def test_a_wrong_pin_is_counted_and_evicts(api: Any, cast: Any, make_ballot: Any
     assert audit_actions().count("credential.wrong_pin") == 1
     assert not _held(cast.member_a)
     assert unlocks == [1]  # the wrong PIN was refused by the keyed hash, without a key derivation
+    age_wrong_pins()
     assert _answer(api, cast.member_a, ballot).status_code == 201
     assert unlocks == [1, 1]
     assert keystore.active_credential(cast.member_a).failed_attempts == 0

@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from io import BytesIO
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
 from sqlalchemy import func, select
 
 from ballots.models import ResponseRevision
+from ballots.pdf import SIGNATURE_FIELD
 from ecabinet import keystore
 from ecabinet.database import db, utcnow
-from ecabinet.signing import build_signer, load_private_key, sign_pdf
+from ecabinet.signing import build_signer, load_private_key
+from ecabinet.signing.signer import PYHANKO_LOCK
 from tests.conftest import assert_error
 from tests.signing.helpers import flip_byte, signed_ranges
 from tests.signing.test_validate import _add_annotation, _add_page_with_pypdf
@@ -35,12 +40,14 @@ def _signer_of(user: Any) -> Any:
 
 
 def _sign(pdf: bytes, signer: Any) -> bytes:
-    return sign_pdf(pdf, signer, field_name="Token", box=(320, 60, 560, 140), page=-1)
+    """What the member's own tool does: sign into the slip's empty signature field."""
+    meta = signers.PdfSignatureMetadata(field_name=SIGNATURE_FIELD, md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES)
+    with PYHANKO_LOCK:
+        return signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=True), meta, signer).getvalue()
 
 
 def _upload(api: Any, user: Any, ballot: Any, data: bytes, key: str | None = None) -> Any:
-    from io import BytesIO
-
     headers = {"Idempotency-Key": key} if key else None
     return api(user).post(f"/ballots/{ballot.id}/responses/upload", data={"file": (BytesIO(data), "slip.pdf")},
                           content_type="multipart/form-data", headers=headers)
