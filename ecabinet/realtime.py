@@ -596,6 +596,15 @@ class Sweeper:
         self.since = started - self.OVERLAP  # only after a sweep that went through
 
 
+def sleep(seconds: float) -> None:
+    """Yield for ``seconds`` the way the server's async mode does (domains' schedulers)."""
+    socketio_ext.sleep(seconds)
+
+
+def start_background_task(target: Callable[[], None]) -> None:
+    socketio_ext.start_background_task(target)
+
+
 def start_sweeper(app: Any) -> None:
     sweeper = Sweeper()
 

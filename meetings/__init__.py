@@ -23,6 +23,10 @@ errors.MESSAGES.update({
     "pdf_damaged": _l("The PDF file is damaged and cannot be read."),
     "pdf_active_content": _l("The PDF contains active content that cannot be removed."),
     "version_not_found": _l("This version does not exist."),
+    "participant_not_cleared": _l("This person is not cleared for the meeting's classification."),
+    "chair_not_cleared": _l("The chair is not cleared for the meeting's classification."),
+    "classification_above_clearance": _l("You cannot classify a meeting above your own clearance."),
+    "upload_above_clearance": _l("You cannot upload a document above your own clearance."),
 })
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ecabinet.database import db
-from meetings.access import may_see_audience, user_group, viewer_groups
+from meetings.access import MEMBERS, may_see_audience, user_group, viewer_groups
 from meetings.events import item_audience
 from meetings.models import Meeting, ParticipantRole
-
-MEMBERS_ONLY_ROW = "members"
 
 
 def sees_item(groups: frozenset[str], item_id: int | None) -> bool:
@@ -24,7 +22,7 @@ def sees_attendance(groups: frozenset[str], row: dict[str, Any]) -> bool:
     """Guests are shown to members and to themselves only, as on the meeting page."""
     if row["role"] != ParticipantRole.GUEST:
         return True
-    return may_see_audience(groups, frozenset({MEMBERS_ONLY_ROW, user_group(row["user_id"])}))
+    return may_see_audience(groups, frozenset({MEMBERS, user_group(row["user_id"])}))
 
 
 def _presentation_item(presentation: dict[str, Any] | None) -> int | None:
