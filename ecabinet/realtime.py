@@ -309,7 +309,9 @@ class SequencedDelivery(socketio.Manager):
 
     def initialize(self) -> None:
         super().initialize()
-        self.tracker = DeliveryTracker()
+        # once per manager: Flask-SocketIO's test client calls this again for each client it makes
+        if getattr(self, "tracker", None) is None:
+            self.tracker = DeliveryTracker()
 
     def _encode(self, namespace: str, payload: dict[str, Any]) -> list[Any]:
         from engineio import packet as eio_packet
