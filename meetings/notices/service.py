@@ -239,7 +239,7 @@ def notice_record(notice: ConclusionNotice, meeting: Meeting) -> dict[str, Any]:
     return {
         "meeting": {"id": meeting.id, "title": meeting.title, "kind": str(meeting.kind), "location": meeting.location,
                     "starts_at": _iso(meeting.starts_at), "started_at": _iso(meeting.started_at),
-                    "closed_at": _iso(meeting.closed_at)},
+                    "closed_at": _iso(meeting.closed_at), "confidentiality": str(meeting.confidentiality)},
         "chair": {"user_id": meeting.chair_id, "full_name": meeting.chair.full_name, "title": meeting.chair.title},
         "intro": notice.intro,
         "items": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
