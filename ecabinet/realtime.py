@@ -18,6 +18,7 @@ every recipient. The audience is decided once per event, and each socket's group
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -331,14 +332,9 @@ class SequencedDelivery(socketio.Manager):
         payload, audience = _unwrap(data)
         packets = self._encode(namespace, payload)
         frames = self.frames_of(packets[0].encode()) if self.frames_of and len(packets) == 1 else None
-        hidden_packets = None
-        if audience is not None:
-            cached: list[list[Any]] = []
-
-            def hidden_packets() -> list[Any]:
-                if not cached:
-                    cached.append(self._encode(namespace, hidden(payload)))
-                return cached[0]
+        # encoded once, and only when a socket outside the audience is in the room
+        hidden_packets = None if audience is None else functools.cache(
+            lambda: self._encode(namespace, hidden(payload)))
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             self.tracker.offer(sid, room, payload["seq"], packets,
                                # the prepared frames are the whole event's: a hidden one goes the plain way
