@@ -13,7 +13,7 @@ from documents.models import Document
 from ecabinet.auth.models import Confidentiality, Role
 from ecabinet.database import db
 from ecabinet.extensions import socketio
-from ecabinet.realtime import MeetingEvent
+from ecabinet.realtime import MeetingEvent, UserEvent
 from meetings.access import users_who_may_see_meeting
 from meetings.models import Meeting, Participant
 from tests.conftest import assert_error, audit_actions, issue_token, make_user
@@ -34,6 +34,10 @@ def _secret_meeting(api: Any, cast: Any, level: str = "secret") -> dict[str, Any
                         ).status_code == 201
     assert sec.post(f"/meetings/{mid}/publish").status_code == 200
     return {"id": mid, "item": item["id"]}
+
+
+def member_get(client: Any, path: str) -> int:
+    return client.get(path).status_code
 
 
 def _state(meeting_id: int) -> tuple[int, int, int]:
@@ -121,6 +125,7 @@ def test_nobody_uploads_above_their_own_clearance(api, cast):
 
 
 def test_minutes_and_notice_of_a_classified_meeting_carry_its_marking(api, cast, pdftotext):
+    low_secretary = make_user("vpcp_mat", roles=[Role.SECRETARY], clearance=Confidentiality.CONFIDENTIAL)
     meeting = _secret_meeting(api, cast)
     mid, item = meeting["id"], meeting["item"]
     chair, sec = api(cast.chair), api(cast.secretary)
@@ -133,8 +138,16 @@ def test_minutes_and_notice_of_a_classified_meeting_carry_its_marking(api, cast,
     assert minutes.status_code == 200 and "TỐI MẬT" in pdftotext(minutes.data)
     notice = sec.post(f"/meetings/{mid}/notices", json={"tasks": []})
     assert notice.status_code == 201, notice.get_json()
-    preview = sec.get(f"/notices/{notice.get_json()['id']}/pdf")
+    notice_id = notice.get_json()["id"]
+    preview = sec.get(f"/notices/{notice_id}/pdf")
     assert preview.status_code == 200 and "TỐI MẬT" in pdftotext(preview.data)
+    assert sec.post(f"/notices/{notice_id}/issue").status_code == 200
+    signed = sec.get(f"/notices/{notice_id}/pdf")
+    assert "TỐI MẬT" in pdftotext(signed.data)
+    assert member_get(api(low_secretary), f"/notices/{notice_id}") == 404
+    # the notice's event reaches the secretariat's own streams only where cleared for the level
+    streams = dict(db.session.execute(sa.select(UserEvent.user_id, UserEvent.type)).all())
+    assert streams.get(cast.secretary.id) == "notice.issued" and low_secretary.id not in streams
     # and a normal meeting's minutes carry no marking
     normal = create_meeting(sec, cast)
     nid = normal["id"]
