@@ -113,7 +113,8 @@ def notice_of(meeting: Meeting) -> ConclusionNotice | None:
 
 
 def may_see_task(task: NoticeTask, user: User) -> bool:
-    return user.is_secretariat or may_see_notice(task.notice, _meeting_of(task.notice), user)
+    """As its notice (the secretariat sees drafts' tasks too, at the meeting's level only)."""
+    return may_see_notice(task.notice, _meeting_of(task.notice), user)
 
 
 def get_task_for(user: User, task_id: int) -> NoticeTask:
