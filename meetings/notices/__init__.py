@@ -26,7 +26,7 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
-    """Register the notice and task routes, the pages, the home section (task events go through ``ecabinet.realtime``)."""
+    """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
     from ecabinet import web as core_web
     from meetings.notices.views import api
     from meetings.notices.web import home_section, web
