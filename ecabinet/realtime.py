@@ -332,9 +332,11 @@ class SequencedDelivery(socketio.Manager):
         payload, audience = _unwrap(data)
         packets = self._encode(namespace, payload)
         frames = self.frames_of(packets[0].encode()) if self.frames_of and len(packets) == 1 else None
+        def encode_hidden() -> list[Any]:
+            return self._encode(namespace, hidden(payload))
+
         # encoded once, and only when a socket outside the audience is in the room
-        hidden_packets = None if audience is None else functools.cache(
-            lambda: self._encode(namespace, hidden(payload)))
+        hidden_packets = None if audience is None else functools.cache(encode_hidden)
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             self.tracker.offer(sid, room, payload["seq"], packets,
                                # the prepared frames are the whole event's: a hidden one goes the plain way
