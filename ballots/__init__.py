@@ -7,13 +7,12 @@ from ecabinet import keystore  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
-    from ballots import cli, sockets, web
+    from ballots import cli, web
     from ballots.views import api
 
     app.register_blueprint(api)
     app.register_blueprint(web.web)
     web.register_home_section()
-    sockets.register()
     cli.register()
     from ballots.demo import demo_step
     from ecabinet.demo import DEMO_STEPS

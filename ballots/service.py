@@ -35,11 +35,10 @@ from ballots.models import (
     ResponseRevision,
     SlipDraft,
 )
-from ecabinet import audit, keystore
+from ecabinet import audit, keystore, realtime
 from ecabinet.auth.models import Role, User
-from ecabinet.database import after_commit, db, utcnow, write_transaction
+from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, NotFound
-from ecabinet.extensions import socketio
 from ecabinet.pdf import BuiltDocument
 from ecabinet.signing import (
     SignatureRejected,
@@ -55,16 +54,10 @@ log = logging.getLogger(__name__)
 REMINDER_BEFORE = timedelta(hours=24)
 
 
-def room(ballot_id: int) -> str:
-    return f"ballot:{ballot_id}"
-
-
-def user_room(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def _emit(event: str, data: dict[str, Any], to: str) -> None:
-    after_commit(lambda: socketio.emit(event, data, to=to))
+def _to_secretariat(event: str, data: dict[str, Any]) -> None:
+    """The secretariat's board: each secretary's own stream (published with the change, sent after commit)."""
+    for user_id in realtime.secretariat_ids():
+        realtime.publish_to_user(user_id, event, data)
 
 
 def require_secretariat(user: User) -> None:
@@ -145,7 +138,7 @@ def issue_ballot(ballot: Ballot, *, actor: User) -> Ballot:
         audit.record(actor, "ballot.issued", ballot, {"recipients": [r.user_id for r in ballot.recipients]})
         note = {"ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()}
         for recipient in ballot.recipients:
-            _emit("ballot.issued", note, user_room(recipient.user_id))
+            realtime.publish_to_user(recipient.user_id, "ballot.issued", note)
     return ballot
 
 
@@ -404,10 +397,8 @@ def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: b
             audit.append_many([replace(answered, data={
                 "response_id": response_id, "version": version, "sha256": revision.sha256,
                 "level": revision.level, "method": method})])
-            _emit("ballot.answered", {"ballot_id": ballot_id, "user_id": user_id, "version": version,
-                                      "answered_at": now.isoformat(),
-                                      "answered": _answered(ballot_id)},
-                  room(ballot_id))
+            _to_secretariat("ballot.answered", {"ballot_id": ballot_id, "user_id": user_id, "version": version,
+                                                "answered_at": now.isoformat(), "answered": _answered(ballot_id)})
     if late:
         raise BallotConflict("ballot_closed")
     return revision
@@ -485,7 +476,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
                                                       "report_level": level, "timestamp": timestamp,
                                                       "by": "secretariat" if actor else "deadline"},
                      actor_label=None if actor else "scheduler")
-        _emit("ballot.closed", {"ballot_id": ballot.id, "tally": tally, "report_level": level}, room(ballot.id))
+        _to_secretariat("ballot.closed", {"ballot_id": ballot.id, "tally": tally, "report_level": level})
     return ballot, level
 
 
@@ -540,8 +531,8 @@ def send_reminders(now: datetime, before: timedelta = REMINDER_BEFORE) -> int:
             recipient.reminded_at = now
             audit.record(None, "ballot.reminded", ballot, {"user_id": recipient.user_id},
                          actor_label="scheduler")
-            _emit("ballot.reminder", {"ballot_id": ballot.id, "title": ballot.title,
-                                      "deadline": ballot.deadline.isoformat()}, user_room(recipient.user_id))
+            realtime.publish_to_user(recipient.user_id, "ballot.reminder", {
+                "ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()})
         sent += 1
     return sent
 
@@ -551,7 +542,7 @@ def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:
 
     def loop() -> None:
         while True:
-            socketio.sleep(interval)
+            realtime.sleep(interval)
             try:
                 with app.app_context():
                     now = utcnow()
@@ -561,7 +552,7 @@ def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:
             except Exception:
                 log.exception("ballot scheduler pass failed")
 
-    socketio.start_background_task(loop)
+    realtime.start_background_task(loop)
 
 
 def ballot_dict(ballot: Ballot, user: User) -> dict[str, Any]:

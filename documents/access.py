@@ -87,7 +87,7 @@ def get_readable_version_for(user: User, document_id: int, number: int | None = 
     if row is None:
         raise NotFound()
     participant = _Participant(row.role, row.approved_at, row.agenda_item_ids) if row.participant_id else None
-    if not _sees_and_lists(user, row.status, row.chair_id, row.agenda_item_id, participant):
+    if not _sees_and_lists(user, row.status, row.chair_id, row.agenda_item_id, participant, row.meeting_level):
         raise NotFound()
     refusal = _read_refusal(user, row.confidentiality, participant)
     if refusal:
@@ -104,6 +104,7 @@ def _readable_query() -> Select[Any]:
     latest = aliased(DocumentVersion)
     current = select(func.max(latest.number)).where(latest.document_id == Document.id).scalar_subquery()
     return (select(Document.id, Document.agenda_item_id, Document.confidentiality, Meeting.status, Meeting.chair_id,
+                   Meeting.confidentiality.label("meeting_level"),
                    Participant.id.label("participant_id"), Participant.role, Participant.approved_at,
                    Participant.agenda_item_ids, DocumentVersion.id.label("version_id"), DocumentVersion.number,
                    DocumentVersion.sha256)
@@ -125,8 +126,11 @@ class _Participant:
     agenda_item_ids: list[int] | None
 
 
-def _sees_and_lists(user: User, status: str, chair_id: int, item_id: int, participant: _Participant | None) -> bool:
+def _sees_and_lists(user: User, status: str, chair_id: int, item_id: int, participant: _Participant | None,
+                    meeting_level: str) -> bool:
     """``get_meeting_for`` then ``may_list`` (meetings.access ``_sees`` and ``may_see_item``) on plain facts."""
+    if not user.may_read(meeting_level):
+        return False
     if user.is_secretariat:
         return True
     if status == MeetingStatus.DRAFT:

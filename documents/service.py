@@ -19,9 +19,15 @@ from documents.models import Document, DocumentVersion, PageNote, ReaderCopy
 from ecabinet import audit, realtime, storage
 from ecabinet.auth.models import Confidentiality, User
 from ecabinet.database import db, utcnow, write_transaction
-from ecabinet.errors import AppError, Invalid
+from ecabinet.errors import AppError, Forbidden, Invalid
 from meetings.models import AgendaItem, Meeting
 from meetings.service import require_editable, require_secretariat
+
+
+def require_cleared_for(actor: User, level: str) -> None:
+    """Nobody uploads a dossier (or a version of one) above their own clearance."""
+    if not actor.may_read(level):
+        raise Forbidden("upload_above_clearance")
 
 
 def _vet(data: bytes) -> pdftools.PdfInfo:
@@ -51,6 +57,7 @@ def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename
     require_secretariat(actor)
     if not title.strip():
         raise Invalid(fields={"title": "required"})
+    require_cleared_for(actor, confidentiality)
     info = _vet(data)
     with write_transaction():
         require_editable(meeting)
@@ -71,6 +78,7 @@ def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename
 def add_version(document: Document, *, data: bytes, filename: str, actor: User) -> DocumentVersion:
     """Keep the history; readers see the document as changed, with the pages that changed."""
     require_secretariat(actor)
+    require_cleared_for(actor, document.confidentiality)
     info = _vet(data)
     with write_transaction():
         require_editable(document.meeting)

@@ -212,6 +212,23 @@ def decree30_header(issuing_body_lines: Sequence[str], number_symbol: str,
     return [table]
 
 
+#: the "độ mật" stamp of a classified document (Law on Protection of State Secrets; Circular 24/2020/TT-BCA)
+SECRECY_MARKS = {"confidential": "MẬT", "secret": "TỐI MẬT", "top_secret": "TUYỆT MẬT"}
+
+
+def secrecy_mark(level: str | None) -> list[Flowable]:
+    """The level's marking in a red box under the number and symbol; nothing for a normal document."""
+    mark = SECRECY_MARKS.get(str(level or "normal"))
+    if mark is None:
+        return []
+    style = ParagraphStyle("secrecy_mark", parent=STYLES["body_name"], textColor="#c00000", alignment=0)
+    table = Table([[paragraph(mark, style)]], colWidths=[_text_width(mark, style) + 6 * mm],
+                  style=TableStyle([("BOX", (0, 0), (-1, -1), 1.2, "#c00000"), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                                    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]),
+                  hAlign="LEFT")
+    return [Spacer(1, 2 * mm), table]
+
+
 def title_block(title: str, subtitle: str | None = None) -> list[Flowable]:
     """The document type in bold capitals and, when given, its summary line with a short rule."""
     out: list[Flowable] = [Spacer(1, 6 * mm), paragraph(nfc(title).upper(), "title")]

@@ -1,13 +1,24 @@
-"""Meeting events: stored with a per-meeting ``seq``, broadcast after commit, replayed on join.
+"""Event streams: stored with a per-stream ``seq``, broadcast after commit, replayed on join.
+
+Two kinds of stream: a meeting's (``MeetingEvent``, one ``seq`` per meeting) and a user's own
+(``UserEvent``, one ``seq`` per user: ballots, notices, tasks). Every real-time message of the app
+leaves through here; domains never call Socket.IO themselves.
 
 The database is the source of truth (Redis pub/sub is fire-and-forget). Each socket has a
-per-meeting watermark: a live event is delivered only if its ``seq`` is above what that socket
+per-stream watermark: a live event is delivered only if its ``seq`` is above what that socket
 already received, and events arriving while a join replays from the database are held back and
 flushed after the replay, so a tablet sees every event once and in order across the seam.
+
+Audiences: a meeting event may be meant for some of the room only (the groups the meetings domain
+names, e.g. one item's guests). The ``seq`` stays one counter per meeting with no gaps for
+everyone: a socket outside an event's audience receives, at that ``seq``, a ``hidden`` event
+(type and data withheld), live and in catch-up alike, so "synced to #N" and gap detection hold for
+every recipient. The audience is decided once per event, and each socket's groups once per join.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -29,7 +40,11 @@ from ecabinet.extensions import socketio as socketio_ext
 
 log = logging.getLogger(__name__)
 EVENT_NAME = "event"
+#: the type of the placeholder a socket outside an event's audience receives at that seq
+HIDDEN = "hidden"
 SWEEP_INTERVAL_SECONDS = 1.0
+#: who receives an event: None for everyone in the stream, else the groups it is meant for
+Audience = frozenset[str] | None
 
 
 class MeetingEvent(db.Model):
@@ -42,14 +57,59 @@ class MeetingEvent(db.Model):
     type: Mapped[str] = mapped_column(String(60))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     data: Mapped[str] = mapped_column(Text, default="{}")
+    #: the groups the event is meant for, space-separated; None: everyone who may join the meeting
+    audience: Mapped[str | None] = mapped_column(String(300), default=None)
 
     def payload(self) -> dict[str, Any]:
         return {"meeting_id": self.meeting_id, "seq": self.seq, "type": self.type,
                 "at": self.at.isoformat(), "data": json.loads(self.data)}
 
+    def groups(self) -> Audience:
+        return _decode_audience(self.audience)
+
+
+class UserEvent(db.Model):
+    """An event of one user's own stream (ballots issued to them, reminders, their tasks, the board)."""
+
+    __tablename__ = "user_events"
+    __table_args__ = (Index("uq_user_events_user_seq", "user_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+
+    def payload(self) -> dict[str, Any]:
+        return {"stream": "user", "user_id": self.user_id, "seq": self.seq, "type": self.type,
+                "at": self.at.isoformat(), "data": json.loads(self.data)}
+
+
+def _encode_audience(audience: Audience) -> str | None:
+    return None if audience is None else " ".join(sorted(audience))
+
+
+def _decode_audience(text: str | None) -> Audience:
+    return None if text is None else frozenset(text.split())
+
+
+def visible_to(audience: Audience, groups: frozenset[str]) -> bool:
+    """Whether a socket (or reader) of these groups is in the event's audience."""
+    return audience is None or not audience.isdisjoint(groups)
+
+
+def hidden(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a recipient outside the audience gets at that seq: the number and time, nothing else."""
+    return {**payload, "type": HIDDEN, "data": {}}
+
 
 def room_name(meeting_id: int) -> str:
     return f"meeting:{meeting_id}"
+
+
+def user_room_name(user_id: int) -> str:
+    return f"user:{user_id}"
 
 
 def current_seq(meeting_id: int) -> int:
@@ -57,52 +117,109 @@ def current_seq(meeting_id: int) -> int:
                              .where(MeetingEvent.meeting_id == meeting_id)) or 0
 
 
-def publish(meeting_id: int, event_type: str, data: dict[str, Any]) -> MeetingEvent:
+_RESOLVE: Any = object()
+#: (meeting id, event type, data) -> the event's audience; set by the meetings package
+AudienceResolver = Callable[[int, str, dict[str, Any]], Audience]
+_audience_resolver: AudienceResolver | None = None
+
+
+def set_audience_resolver(resolver: AudienceResolver) -> None:
+    global _audience_resolver
+    _audience_resolver = resolver
+
+
+def publish(meeting_id: int, event_type: str, data: dict[str, Any], *, audience: Audience = _RESOLVE) -> MeetingEvent:
     """Append the next event of a meeting; it is broadcast to the room after the commit.
 
-    Precondition: inside ``write_transaction()`` (writers are serialised, so ``seq`` has no gaps).
+    The audience, unless given, is the one the meetings domain's rule gives the event (its
+    ``events.audience_of``). Precondition: inside ``write_transaction()`` (writers are serialised,
+    so ``seq`` has no gaps).
     """
+    if audience is _RESOLVE:
+        audience = _audience_resolver(meeting_id, event_type, data) if _audience_resolver is not None else None
     event = MeetingEvent(meeting_id=meeting_id, seq=current_seq(meeting_id) + 1, type=event_type,
-                         at=utcnow(), data=json.dumps(data, ensure_ascii=False, default=str))
+                         at=utcnow(), data=json.dumps(data, ensure_ascii=False, default=str),
+                         audience=_encode_audience(audience))
     db.session.add(event)
     db.session.flush()
     payload = event.payload()
-    after_commit(lambda: socketio_ext.emit(EVENT_NAME, payload, to=room_name(meeting_id)))
+    envelope = payload if audience is None else {"event": payload, "audience": sorted(audience)}
+    after_commit(lambda: socketio_ext.emit(EVENT_NAME, envelope, to=room_name(meeting_id)))
     return event
 
 
 def events_after(meeting_id: int, last_seq: int) -> list[dict[str, Any]]:
+    """Every event of the meeting after ``last_seq``, whole (the archive's record)."""
     rows = db.session.scalars(select(MeetingEvent).where(MeetingEvent.meeting_id == meeting_id,
                                                          MeetingEvent.seq > last_seq)
                               .order_by(MeetingEvent.seq)).all()
     return [row.payload() for row in rows]
 
 
+def events_for(meeting_id: int, last_seq: int, groups: frozenset[str]) -> list[dict[str, Any]]:
+    """Catch-up for a reader of these groups: every seq after ``last_seq``, hidden where not theirs."""
+    rows = db.session.scalars(select(MeetingEvent).where(MeetingEvent.meeting_id == meeting_id,
+                                                         MeetingEvent.seq > last_seq)
+                              .order_by(MeetingEvent.seq)).all()
+    return [row.payload() if visible_to(row.groups(), groups) else hidden(row.payload()) for row in rows]
+
+
+def current_user_seq(user_id: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.max(UserEvent.seq), 0))
+                             .where(UserEvent.user_id == user_id)) or 0
+
+
+def publish_to_user(user_id: int, event_type: str, data: dict[str, Any]) -> UserEvent:
+    """Append the next event of one user's own stream; it reaches their sockets after the commit.
+
+    Precondition: inside ``write_transaction()``.
+    """
+    event = UserEvent(user_id=user_id, seq=current_user_seq(user_id) + 1, type=event_type, at=utcnow(),
+                      data=json.dumps(data, ensure_ascii=False, default=str))
+    db.session.add(event)
+    db.session.flush()
+    payload = event.payload()
+    after_commit(lambda: socketio_ext.emit(EVENT_NAME, payload, to=user_room_name(user_id)))
+    return event
+
+
+def user_events_after(user_id: int, last_seq: int) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(UserEvent).where(UserEvent.user_id == user_id, UserEvent.seq > last_seq)
+                              .order_by(UserEvent.seq)).all()
+    return [row.payload() for row in rows]
+
+
+def secretariat_ids(level: str | None = None) -> list[int]:
+    """Active users of the secretariat (cleared for ``level`` when given): whose streams office events go to."""
+    from ecabinet.auth.models import User
+
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    return [u.id for u in users if u.is_secretariat and (level is None or u.may_read(level))]
+
+
 # --- who may join a meeting room: decided by the meetings package -------------------------------
 
-JoinAuthorizer = Callable[[Any, int], bool]
-#: (meeting_id, user ids in its room) -> the ids that may stay; the sweeper's batch form of may_join
+#: (user id, meeting id) -> the user's groups in the meeting's room, or None when they may not join
+ViewProvider = Callable[[int, int], "frozenset[str] | None"]
+#: (meeting_id, user ids in its room) -> the ids that may stay; the sweeper's batch form of the rule
 RoomAuthorizer = Callable[[int, set[int]], set[int]]
-_join_authorizer: JoinAuthorizer | None = None
+_view_provider: ViewProvider | None = None
 _room_authorizer: RoomAuthorizer | None = None
 
 
-def set_join_authorizer(authorizer: JoinAuthorizer, *, room_authorizer: RoomAuthorizer | None = None) -> None:
-    global _join_authorizer, _room_authorizer
-    _join_authorizer = authorizer
+def set_join_authorizer(view_provider: ViewProvider, *, room_authorizer: RoomAuthorizer) -> None:
+    global _view_provider, _room_authorizer
+    _view_provider = view_provider
     _room_authorizer = room_authorizer
 
 
 def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
-    if _room_authorizer is not None:
-        return _room_authorizer(meeting_id, user_ids)
-    from ecabinet.auth.models import User
-
-    return {uid for uid in user_ids if (user := db.session.get(User, uid)) is not None and may_join(user, meeting_id)}
+    return _room_authorizer(meeting_id, user_ids) if _room_authorizer is not None else set()
 
 
-def may_join(user: Any, meeting_id: int) -> bool:
-    return _join_authorizer is not None and _join_authorizer(user, meeting_id)
+def view_of(user_id: int, meeting_id: int) -> frozenset[str] | None:
+    """The user's groups in the meeting's room (None: may not join)."""
+    return _view_provider(user_id, meeting_id) if _view_provider is not None else None
 
 
 # --- exactly-once, in-order delivery per socket --------------------------------------------------
@@ -112,10 +229,12 @@ class _Stream:
     delivered: int = 0
     replaying: bool = False
     held: list[tuple[int, list[Any]]] = field(default_factory=list)
+    #: the socket's groups in the stream (which events it receives whole)
+    groups: frozenset[str] = frozenset()
 
 
 class DeliveryTracker:
-    """Per (socket, meeting) watermark; holds live events back while a replay runs.
+    """Per (socket, stream room) watermark; holds live events back while a replay runs.
 
     Streams are indexed by socket first, so a disconnect forgets its streams without scanning
     every socket's (a reconnect storm of N tablets would otherwise cost N² steps).
@@ -123,21 +242,24 @@ class DeliveryTracker:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._streams: dict[str, dict[int, _Stream]] = {}
+        self._streams: dict[str, dict[str, _Stream]] = {}
 
-    def begin_replay(self, sid: str, meeting_id: int, last_seq: int) -> None:
+    def begin_replay(self, sid: str, room: str, last_seq: int, groups: frozenset[str] = frozenset()) -> None:
         with self._lock:
-            self._streams.setdefault(sid, {})[meeting_id] = _Stream(delivered=last_seq, replaying=True)
+            self._streams.setdefault(sid, {})[room] = _Stream(delivered=last_seq, replaying=True, groups=groups)
 
-    def _stream(self, sid: str, meeting_id: int) -> _Stream | None:
+    def _stream(self, sid: str, room: str) -> _Stream | None:
         streams = self._streams.get(sid)
-        return streams.get(meeting_id) if streams else None
+        return streams.get(room) if streams else None
 
-    def offer(self, sid: str, meeting_id: int, seq: int, packets: list[Any], send: Callable[[Any], None]) -> None:
+    def offer(self, sid: str, room: str, seq: int, packets: list[Any], send: Callable[[Any], None],
+              audience: Audience = None, hidden_packets: Callable[[], list[Any]] | None = None) -> None:
         with self._lock:
-            stream = self._stream(sid, meeting_id)
+            stream = self._stream(sid, room)
             if stream is None:
                 return
+            if hidden_packets is not None and not visible_to(audience, stream.groups):
+                packets = hidden_packets()
             if stream.replaying:
                 stream.held.append((seq, packets))
             elif seq > stream.delivered:
@@ -145,18 +267,18 @@ class DeliveryTracker:
                 for item in packets:
                     send(item)
 
-    def replayed(self, sid: str, meeting_id: int, seq: int, packets: list[Any], send: Callable[[Any], None]) -> None:
+    def replayed(self, sid: str, room: str, seq: int, packets: list[Any], send: Callable[[Any], None]) -> None:
         with self._lock:
-            stream = self._stream(sid, meeting_id)
+            stream = self._stream(sid, room)
             if stream is None or seq <= stream.delivered:
                 return
             stream.delivered = seq
             for item in packets:
                 send(item)
 
-    def end_replay(self, sid: str, meeting_id: int, send: Callable[[Any], None]) -> None:
+    def end_replay(self, sid: str, room: str, send: Callable[[Any], None]) -> None:
         with self._lock:
-            stream = self._stream(sid, meeting_id)
+            stream = self._stream(sid, room)
             if stream is None:
                 return
             for seq, packets in sorted(stream.held, key=lambda held: held[0]):
@@ -167,18 +289,19 @@ class DeliveryTracker:
             stream.held.clear()
             stream.replaying = False
 
-    def forget(self, sid: str, meeting_id: int | None = None) -> None:
+    def forget(self, sid: str, room: str | None = None) -> None:
         with self._lock:
-            if meeting_id is None:
+            if room is None:
                 self._streams.pop(sid, None)
             elif (streams := self._streams.get(sid)) is not None:
-                streams.pop(meeting_id, None)
+                streams.pop(room, None)
                 if not streams:
                     del self._streams[sid]
 
 
 class SequencedDelivery(socketio.Manager):
-    """Local delivery of meeting events through the tracker; encodes each broadcast once."""
+    """Local delivery of stream events through the tracker; encodes each broadcast once (and its hidden
+    form once, when a socket outside the audience needs it)."""
 
     tracker: DeliveryTracker
     #: set by ``ecabinet.wsframes.install`` on the gevent server: the event's text -> its frames,
@@ -187,7 +310,9 @@ class SequencedDelivery(socketio.Manager):
 
     def initialize(self) -> None:
         super().initialize()
-        self.tracker = DeliveryTracker()
+        # once per manager: Flask-SocketIO's test client calls this again for each client it makes
+        if getattr(self, "tracker", None) is None:
+            self.tracker = DeliveryTracker()
 
     def _encode(self, namespace: str, payload: dict[str, Any]) -> list[Any]:
         from engineio import packet as eio_packet
@@ -204,11 +329,20 @@ class SequencedDelivery(socketio.Manager):
         room = to or room
         if namespace not in self.rooms:
             return None
-        packets = self._encode(namespace, data)
+        payload, audience = _unwrap(data)
+        packets = self._encode(namespace, payload)
         frames = self.frames_of(packets[0].encode()) if self.frames_of and len(packets) == 1 else None
+        def encode_hidden() -> list[Any]:
+            return self._encode(namespace, hidden(payload))
+
+        # encoded once, and only when a socket outside the audience is in the room
+        hidden_packets = None if audience is None else functools.cache(encode_hidden)
         for sid, eio_sid in list(self.get_participants(namespace, room)):
-            self.tracker.offer(sid, data["meeting_id"], data["seq"], packets,
-                               lambda item, eio_sid=eio_sid: self._deliver(eio_sid, item, frames))
+            self.tracker.offer(sid, room, payload["seq"], packets,
+                               # the prepared frames are the whole event's: a hidden one goes the plain way
+                               lambda item, eio_sid=eio_sid: self._deliver(
+                                   eio_sid, item, frames if item is packets[0] else None),
+                               audience, hidden_packets)
         return None
 
     def _deliver(self, eio_sid: str, item: Any, frames: Any) -> None:
@@ -218,7 +352,7 @@ class SequencedDelivery(socketio.Manager):
                 return
         self.server._send_eio_packet(eio_sid, item)
 
-    def replay(self, sid: str, namespace: str, meeting_id: int, payloads: list[dict[str, Any]]) -> None:
+    def replay(self, sid: str, namespace: str, room: str, payloads: list[dict[str, Any]]) -> None:
         eio_sid = self.eio_sid_from_sid(sid, namespace)
         if eio_sid is None:
             return
@@ -227,8 +361,8 @@ class SequencedDelivery(socketio.Manager):
             self.server._send_eio_packet(eio_sid, item)
 
         for payload in payloads:
-            self.tracker.replayed(sid, meeting_id, payload["seq"], self._encode(namespace, payload), send)
-        self.tracker.end_replay(sid, meeting_id, send)
+            self.tracker.replayed(sid, room, payload["seq"], self._encode(namespace, payload), send)
+        self.tracker.end_replay(sid, room, send)
 
 
 class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
@@ -252,8 +386,17 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
 
 
 def _is_meeting_event(event: str, data: Any, callback: Any) -> bool:
-    """A meeting event (sequenced, delivered through the tracker) rather than any other emit."""
-    return event == EVENT_NAME and not callback and isinstance(data, dict) and "seq" in data
+    """A stream event (sequenced, delivered through the tracker) rather than any other emit: the payload
+    itself (meant for everyone in the stream) or ``{"event": payload, "audience": [groups]}``."""
+    if event != EVENT_NAME or callback or not isinstance(data, dict):
+        return False
+    return "seq" in data or (isinstance(data.get("event"), dict) and "seq" in data["event"])
+
+
+def _unwrap(data: dict[str, Any]) -> tuple[dict[str, Any], Audience]:
+    if "seq" in data:
+        return data, None
+    return data["event"], frozenset(data["audience"])
 
 
 def client_manager(message_queue: str | None, channel: str = "ecabinet") -> SequencedDelivery:
@@ -326,21 +469,32 @@ def register_socket_handlers() -> None:
 
     @socketio_ext.on("join")
     def on_join(payload: Any = None) -> dict[str, Any]:
-        """A tablet joins a meeting room; it gets an ack, the missed events in order, then live ones."""
+        """A tablet joins a meeting's stream (``meeting_id``) or a page its user's own (``"stream": "user"``);
+        it gets an ack with the stream's current seq, the missed events in order, then live ones."""
         try:
             meeting_id, last_seq = _parse_join(payload)
             connection = _connections.get(request.sid)
-            # the room form of the rule: a reconnect storm of N tablets must not scan N participants each
-            if connection is None or connection.user_id not in who_may_stay(meeting_id, {connection.user_id}):
-                raise NotFound()
-            seq = current_seq(meeting_id)
+            if connection is None:
+                raise NotAuthenticated()
+            if meeting_id is None:
+                room, seq = user_room_name(connection.user_id), current_user_seq(connection.user_id)
+                groups: frozenset[str] = frozenset()
+                last_seq = seq if last_seq is None else last_seq
+                missed = user_events_after(connection.user_id, last_seq)
+            else:
+                # one user's groups from their own rows: a reconnect storm must not scan the participants
+                view = view_of(connection.user_id, meeting_id)
+                if view is None:
+                    raise NotFound()
+                room, seq, groups, last_seq = room_name(meeting_id), current_seq(meeting_id), view, last_seq or 0
+                missed = events_for(meeting_id, last_seq, groups)
             manager = _manager()
-            manager.tracker.begin_replay(request.sid, meeting_id, last_seq)
-            join_room(room_name(meeting_id))
-            connection.meetings.add(meeting_id)
-            missed = events_after(meeting_id, last_seq)
+            manager.tracker.begin_replay(request.sid, room, last_seq, groups)
+            join_room(room)
+            if meeting_id is not None:
+                connection.meetings.add(meeting_id)
             sid = request.sid
-            socketio_ext.start_background_task(manager.replay, sid, "/", meeting_id, missed)
+            socketio_ext.start_background_task(manager.replay, sid, "/", room, missed)
             return {"ok": True, "seq": seq}
         except AppError as error:
             return _error_ack(error)
@@ -353,25 +507,44 @@ def register_socket_handlers() -> None:
             meeting_id, _ = _parse_join(payload)
         except AppError as error:
             return _error_ack(error)
-        _leave(request.sid, meeting_id)
+        if meeting_id is None:
+            user_id = socket_user_id(request.sid)
+            if user_id is not None:
+                socketio_ext.server.leave_room(request.sid, user_room_name(user_id), namespace="/")
+                _manager().tracker.forget(request.sid, user_room_name(user_id))
+        else:
+            _leave(request.sid, meeting_id)
         return {"ok": True}
 
 
-def _parse_join(payload: Any) -> tuple[int, int]:
+_MAX_ID = 2**31 - 1  # the database's integer: a larger id is no meeting's and must not reach a query
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53
+
+
+def _parse_join(payload: Any) -> tuple[int | None, int | None]:
+    """(meeting id, last seq) of a meeting's stream, or (None, last seq or None) of the user's own stream."""
     if not isinstance(payload, dict):
         raise Invalid(fields={"meeting_id": "required"})
-    meeting_id, last_seq = payload.get("meeting_id"), payload.get("last_seq", 0)
+    last_seq = payload.get("last_seq")
+    if payload.get("stream") == "user" and "meeting_id" not in payload:
+        if last_seq is not None and not _is_count(last_seq):
+            raise Invalid(fields={"last_seq": "non-negative integer"})
+        return None, last_seq
+    meeting_id = payload.get("meeting_id")
     if last_seq is None:
         last_seq = 0
-    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or not isinstance(last_seq, int) \
-            or isinstance(last_seq, bool) or last_seq < 0:
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or abs(meeting_id) > _MAX_ID \
+            or not _is_count(last_seq):
         raise Invalid(fields={"meeting_id": "integer", "last_seq": "non-negative integer"})
     return meeting_id, last_seq
 
 
 def _leave(sid: str, meeting_id: int) -> None:
     socketio_ext.server.leave_room(sid, room_name(meeting_id), namespace="/")
-    _manager().tracker.forget(sid, meeting_id)
+    _manager().tracker.forget(sid, room_name(meeting_id))
     connection = _connections.get(sid)
     if connection:
         connection.meetings.discard(meeting_id)
@@ -421,6 +594,15 @@ class Sweeper:
                     _leave(sid, meeting_id)
                     socketio_ext.emit("removed", {"meeting_id": meeting_id}, to=sid)
         self.since = started - self.OVERLAP  # only after a sweep that went through
+
+
+def sleep(seconds: float) -> None:
+    """Yield for ``seconds`` the way the server's async mode does (domains' schedulers)."""
+    socketio_ext.sleep(seconds)
+
+
+def start_background_task(target: Callable[[], None]) -> None:
+    socketio_ext.start_background_task(target)
 
 
 def start_sweeper(app: Any) -> None:

@@ -23,6 +23,10 @@ errors.MESSAGES.update({
     "pdf_damaged": _l("The PDF file is damaged and cannot be read."),
     "pdf_active_content": _l("The PDF contains active content that cannot be removed."),
     "version_not_found": _l("This version does not exist."),
+    "participant_not_cleared": _l("This person is not cleared for the meeting's classification."),
+    "chair_not_cleared": _l("The chair is not cleared for the meeting's classification."),
+    "classification_above_clearance": _l("You cannot classify a meeting above your own clearance."),
+    "upload_above_clearance": _l("You cannot upload a document above your own clearance."),
 })
 
 
@@ -31,7 +35,7 @@ def init_app(app: Flask) -> None:
     from ecabinet import demo, realtime
     from ecabinet import web as core_web
     from ecabinet.database import db
-    from meetings import access
+    from meetings import access, events
     from meetings.models import Meeting
     from meetings.views import api
     from meetings.web import home_section, web
@@ -39,15 +43,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(web)
 
-    def may_join(user: object, meeting_id: int) -> bool:
-        meeting = db.session.get(Meeting, meeting_id)
-        return meeting is not None and access.may_see_meeting(meeting, user)  # type: ignore[arg-type]
-
     def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
         meeting = db.session.get(Meeting, meeting_id)
         return access.users_who_may_see_meeting(meeting, user_ids) if meeting is not None else set()
 
-    realtime.set_join_authorizer(may_join, room_authorizer=who_may_stay)
+    realtime.set_join_authorizer(access.join_view, room_authorizer=who_may_stay)
+    realtime.set_audience_resolver(events.audience_of)
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)
     from meetings.demo import demo_step

@@ -1,16 +1,35 @@
-"""Who may see a meeting, an agenda item and a document. Unknown and invisible look the same (404)."""
+"""Who may see a meeting, an agenda item and a document. Unknown and invisible look the same (404).
+
+A meeting at Mật (confidential) or above is seen only by users cleared for its level, the
+secretariat and the chair included. The same rules give each socket its groups in the live room
+(``room_groups``), which ``meetings.events`` matches against each event's audience.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select, text
 
-from ecabinet.auth.models import User
+from ecabinet.auth.models import Confidentiality, User
 from ecabinet.database import db
 from ecabinet.errors import NotFound
 from meetings.models import AgendaItem, Meeting, MeetingStatus, Participant, ParticipantRole
+
+#: the room groups: every participant but guests (and the chair, the secretariat); the chair and
+#: the secretariat; the guests invited to one item; one user
+MEMBERS = "members"
+STAFF = "staff"
+
+
+def item_group(item_id: int) -> str:
+    return f"item:{item_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user:{user_id}"
 
 
 def participant_of(meeting: Meeting, user: User) -> Participant | None:
@@ -34,27 +53,46 @@ def users_who_may_see_meeting(meeting: Meeting, user_ids: set[int]) -> set[int]:
     if meeting.status == MeetingStatus.DRAFT:
         others = set(user_ids)
     else:
-        others = _not_participants(meeting.id, user_ids)
+        others = _not_participants(meeting, user_ids)
     users = db.session.scalars(select(User).where(User.id.in_(others))) if others else []
     return (user_ids - others) | {user.id for user in users if _sees(meeting, user, lambda: False)}
 
 
-# the room's user ids go as one JSON text (psycopg dumps a list of ints element by element)
+# the room's user ids go as one JSON text (psycopg dumps a list of ints element by element); for a
+# classified meeting a participant below its level counts as "not a participant"
 _NOT_PARTICIPANTS = {
-    "postgresql": text("SELECT CAST(u.value AS integer) FROM json_array_elements_text(CAST(:user_ids AS json)) AS u "
-                       "WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.meeting_id = :meeting_id "
-                       "AND p.user_id = CAST(u.value AS integer))"),
-    "sqlite": text("SELECT CAST(u.value AS INTEGER) FROM json_each(:user_ids) AS u WHERE NOT EXISTS "
-                   "(SELECT 1 FROM participants p WHERE p.meeting_id = :meeting_id AND p.user_id = u.value)"),
+    "postgresql": "SELECT CAST(u.value AS integer) FROM json_array_elements_text(CAST(:user_ids AS json)) AS u "
+                  "WHERE NOT EXISTS (SELECT 1 FROM participants p {cleared_join} WHERE p.meeting_id = :meeting_id "
+                  "AND p.user_id = CAST(u.value AS integer){cleared})",
+    "sqlite": "SELECT CAST(u.value AS INTEGER) FROM json_each(:user_ids) AS u WHERE NOT EXISTS "
+              "(SELECT 1 FROM participants p {cleared_join} WHERE p.meeting_id = :meeting_id AND p.user_id = u.value"
+              "{cleared})",
 }
+_statements: dict[tuple[str, str], Any] = {}
 
 
-def _not_participants(meeting_id: int, user_ids: set[int]) -> set[int]:
-    statement = _NOT_PARTICIPANTS[db.session.get_bind().dialect.name]
-    return set(db.session.scalars(statement, {"meeting_id": meeting_id, "user_ids": json.dumps(sorted(user_ids))}))
+def _not_participants_statement(dialect: str, level: Confidentiality) -> Any:
+    statement = _statements.get((dialect, level))
+    if statement is None:
+        cleared = [str(c) for c in Confidentiality if c.allows(level)]
+        # the levels are the enum's own names, never input
+        extra = ("", "") if level == Confidentiality.NORMAL else (
+            "JOIN users us ON us.id = p.user_id", " AND us.clearance IN ({})".format(
+                ", ".join(f"'{c}'" for c in cleared)))
+        statement = _statements[(dialect, level)] = text(
+            _NOT_PARTICIPANTS[dialect].format(cleared_join=extra[0], cleared=extra[1]))
+    return statement
+
+
+def _not_participants(meeting: Meeting, user_ids: set[int]) -> set[int]:
+    statement = _not_participants_statement(db.session.get_bind().dialect.name,
+                                            Confidentiality(meeting.confidentiality))
+    return set(db.session.scalars(statement, {"meeting_id": meeting.id, "user_ids": json.dumps(sorted(user_ids))}))
 
 
 def _sees(meeting: Meeting, user: User, is_participant: Callable[[], bool]) -> bool:
+    if not user.may_read(meeting.confidentiality):
+        return False
     if user.is_secretariat:
         return True
     if meeting.chair_id == user.id:
@@ -76,7 +114,9 @@ def require_visible(meeting: Meeting | None, user: User) -> Meeting:
 
 
 def visible_meetings(user: User) -> list[Meeting]:
-    query = select(Meeting).order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+    cleared = [str(level) for level in Confidentiality if user.may_read(level)]
+    query = (select(Meeting).where(Meeting.confidentiality.in_(cleared))
+             .order_by(Meeting.starts_at.desc(), Meeting.id.desc()))
     if not user.is_secretariat:
         mine = select(Participant.meeting_id).where(Participant.user_id == user.id)
         query = query.where((Meeting.chair_id == user.id)
@@ -116,3 +156,39 @@ def may_take_position(meeting: Meeting, user: User) -> bool:
 
 def may_see_tally(meeting: Meeting, user: User) -> bool:
     return user.is_secretariat or meeting.chair_id == user.id
+
+
+def room_groups(meeting: Meeting, user: User, participant: Participant | None) -> frozenset[str]:
+    """The user's groups in the meeting's live room. Precondition: ``user`` may see the meeting."""
+    groups = {user_group(user.id)}
+    staff = user.is_secretariat or meeting.chair_id == user.id
+    if staff:
+        groups.add(STAFF)
+    if participant is not None and participant.role == ParticipantRole.GUEST and not staff:
+        groups.update(item_group(item_id) for item_id in participant.agenda_item_ids or [])
+    else:
+        groups.add(MEMBERS)
+    return frozenset(groups)
+
+
+def viewer_groups(meeting: Meeting, user: User) -> frozenset[str]:
+    """``room_groups`` for a request's user. Precondition: ``user`` may see the meeting."""
+    return room_groups(meeting, user, participant_of(meeting, user))
+
+
+def join_view(user_id: int, meeting_id: int) -> frozenset[str] | None:
+    """The socket join's rule from the user's own rows (never the whole participant list): their room
+    groups, or None when they may not see the meeting."""
+    user = db.session.get(User, user_id)
+    meeting = db.session.get(Meeting, meeting_id)
+    if user is None or meeting is None or not user.active:
+        return None
+    participant = db.session.scalar(select(Participant).where(Participant.meeting_id == meeting_id,
+                                                              Participant.user_id == user_id))
+    if not _sees(meeting, user, lambda: participant is not None):
+        return None
+    return room_groups(meeting, user, participant)
+
+
+def may_see_audience(groups: frozenset[str], audience: frozenset[str] | None) -> bool:
+    return audience is None or not audience.isdisjoint(groups)

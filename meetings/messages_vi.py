@@ -17,6 +17,14 @@ VI = {
     "The PDF file is damaged and cannot be read.": "Tệp PDF bị hỏng, không đọc được.",
     "The PDF contains active content that cannot be removed.": "Tệp PDF chứa nội dung thực thi không thể loại bỏ.",
     "This version does not exist.": "Phiên bản này không tồn tại.",
+    "This person is not cleared for the meeting's classification.":
+        "Người này chưa được cấp quyền tiếp cận bí mật nhà nước ở độ mật của phiên họp.",
+    "The chair is not cleared for the meeting's classification.":
+        "Chủ tọa chưa được cấp quyền tiếp cận bí mật nhà nước ở độ mật của phiên họp.",
+    "You cannot classify a meeting above your own clearance.":
+        "Không được xác định độ mật của phiên họp cao hơn cấp độ tiếp cận bí mật của bạn.",
+    "You cannot upload a document above your own clearance.":
+        "Không được tải lên tài liệu có độ mật cao hơn cấp độ tiếp cận bí mật của bạn.",
     # pages (templates/meetings, templates/documents)
     'Add': 'Thêm',
     'Add an agenda item': 'Thêm nội dung chương trình',

@@ -50,6 +50,19 @@ def _user(user_id: int, field: str) -> User:
     return user
 
 
+def require_cleared(user: User, level: Confidentiality | str, field: str) -> None:
+    """A meeting at Mật or above admits only people cleared for its level (chair and participants)."""
+    if not user.may_read(level):
+        code = "chair_not_cleared" if field == "chair_id" else "participant_not_cleared"
+        raise Invalid(code, fields={field: f"not cleared for {Confidentiality(level)}"})
+
+
+def _require_classifiable(actor: User, level: Confidentiality | str) -> None:
+    """The secretariat classifies only up to its own clearance (it could not see the meeting otherwise)."""
+    if not actor.may_read(level):
+        raise Forbidden("classification_above_clearance")
+
+
 def _publish_if_distributed(meeting: Meeting, event_type: str, data: dict[str, Any]) -> None:
     """Participants hear about a meeting only once it was published to them."""
     if meeting.status != MeetingStatus.DRAFT:
@@ -60,8 +73,9 @@ def create_meeting(*, title: str, kind: str, starts_at: datetime, location: str,
                    confidentiality: str = Confidentiality.NORMAL, actor: User) -> Meeting:
     """A draft meeting; the chair is fixed at creation and may be changed while editing."""
     require_secretariat(actor)
+    _require_classifiable(actor, Confidentiality(confidentiality))
     with write_transaction():
-        _user(chair_id, "chair_id")
+        require_cleared(_user(chair_id, "chair_id"), confidentiality, "chair_id")
         meeting = Meeting(title=title.strip(), kind=MeetingKind(kind), starts_at=starts_at, location=location.strip(),
                           chair_id=chair_id, confidentiality=Confidentiality(confidentiality),
                           status=MeetingStatus.DRAFT, created_by_id=actor.id)
@@ -74,8 +88,15 @@ def create_meeting(*, title: str, kind: str, starts_at: datetime, location: str,
 def update_meeting(meeting: Meeting, changes: dict[str, Any], *, actor: User) -> Meeting:
     """Edit the meeting's details; a published meeting's participants are told (``meeting.updated``)."""
     require_secretariat(actor)
+    if changes.get("confidentiality") is not None:
+        _require_classifiable(actor, Confidentiality(changes["confidentiality"]))
     with write_transaction():
         require_editable(meeting)
+        level = Confidentiality(changes.get("confidentiality") or meeting.confidentiality)
+        chair_id = changes.get("chair_id") or meeting.chair_id
+        require_cleared(_user(chair_id, "chair_id"), level, "chair_id")
+        for participant in meeting.participants:
+            require_cleared(participant.user, level, "confidentiality")
         changed: dict[str, Any] = {}
         for field in EDITABLE_FIELDS:
             if field not in changes or changes[field] is None:
@@ -122,6 +143,7 @@ def add_participant(meeting: Meeting, *, user_id: int, role: str, represents_use
         user = _user(user_id, "user_id")
         if access.participant_of(meeting, user) is not None:
             raise Conflict("already_participant")
+        require_cleared(user, meeting.confidentiality, "user_id")
         participant_role = ParticipantRole(role)
         item_ids: list[int] = []
         if participant_role == ParticipantRole.DELEGATE:

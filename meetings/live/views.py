@@ -11,7 +11,9 @@ from ecabinet import realtime
 from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.errors import NotFound
+from meetings import access
 from meetings.live import service
+from meetings.live.audience import live_state_for, sees_item, sees_speaker
 from meetings.live.models import Vote
 from meetings.live.schemas import AttendanceIn, CastIn, ConclusionIn, EventsQuery, PresentIn, VoteIn
 from meetings.models import Meeting
@@ -20,17 +22,22 @@ api = APIBlueprint("live_api", __name__, url_prefix="/api/v1", tag="Live session
 
 
 def _meeting(meeting_id: int) -> Meeting:
-    from meetings.access import get_meeting_for
-
-    return get_meeting_for(current_user, meeting_id)
+    return access.get_meeting_for(current_user, meeting_id)
 
 
 def _vote(vote_id: int) -> Vote:
+    """The vote, or NotFound when unknown or outside the caller's audience (a guest's other items)."""
     vote = db.session.get(Vote, vote_id)
     if vote is None:
         raise NotFound()
-    _meeting(vote.meeting_id)
+    meeting = _meeting(vote.meeting_id)
+    if not sees_item(access.viewer_groups(meeting, current_user), vote.agenda_item_id):
+        raise NotFound()
     return vote
+
+
+def _live(meeting: Meeting) -> dict[str, Any]:
+    return live_state_for(service.live_state(meeting), meeting, current_user)
 
 
 def _user(user_id: int) -> User:
@@ -44,30 +51,30 @@ def _user(user_id: int) -> User:
 @login_required
 def start_session(meeting_id: int) -> dict[str, Any]:
     """The chair opens the session."""
-    return service.live_state(service.start_session(_meeting(meeting_id), actor=current_user))
+    return _live(service.start_session(_meeting(meeting_id), actor=current_user))
 
 
 @api.post("/meetings/<int:meeting_id>/session/close")
 @login_required
 def close_session(meeting_id: int) -> dict[str, Any]:
     """The chair closes the session."""
-    return service.live_state(service.close_session(_meeting(meeting_id), actor=current_user))
+    return _live(service.close_session(_meeting(meeting_id), actor=current_user))
 
 
 @api.get("/meetings/<int:meeting_id>/live")
 @login_required
 def live_state(meeting_id: int) -> dict[str, Any]:
     """The room as a tablet draws it, with the event number it reflects."""
-    return service.live_state(_meeting(meeting_id))
+    return _live(_meeting(meeting_id))
 
 
 @api.get("/meetings/<int:meeting_id>/events")
 @api.input(EventsQuery, location="query", arg_name="query")
 @login_required
 def events(meeting_id: int, query: dict[str, int]) -> dict[str, Any]:
-    """Catch-up over HTTP: every event after ``after``, in order."""
-    _meeting(meeting_id)
-    return {"events": realtime.events_after(meeting_id, query["after"])}
+    """Catch-up over HTTP: every event after ``after``, in order (``hidden`` where not for the caller)."""
+    meeting = _meeting(meeting_id)
+    return {"events": realtime.events_for(meeting_id, query["after"], access.viewer_groups(meeting, current_user))}
 
 
 @api.post("/meetings/<int:meeting_id>/checkin")
@@ -123,7 +130,9 @@ def present(meeting_id: int, body: dict[str, int]) -> dict[str, int]:
 @login_required
 def list_speakers(meeting_id: int) -> dict[str, Any]:
     """The queue of requests to speak, with time spoken."""
-    return {"speakers": service.speakers(_meeting(meeting_id))}
+    meeting = _meeting(meeting_id)
+    groups = access.viewer_groups(meeting, current_user)
+    return {"speakers": [row for row in service.speakers(meeting) if sees_speaker(groups, row)]}
 
 
 @api.post("/meetings/<int:meeting_id>/speakers")

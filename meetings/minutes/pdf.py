@@ -15,6 +15,7 @@ from ecabinet.pdf import (
     format_vn_datetime,
     paragraph,
     place_date,
+    secrecy_mark,
     signature_blocks,
     title_block,
 )
@@ -81,6 +82,7 @@ def story(record: dict[str, Any], narrative: str, *, version: int) -> list[Flowa
     assert starts is not None
     out: list[Flowable] = []
     out += decree30_header(ISSUING_BODY, f"{meeting['id']}/BB-CP", place_date(PLACE, closed or starts))
+    out += secrecy_mark(meeting.get("confidentiality"))
     out += title_block("BIÊN BẢN", meeting["title"])
     out.append(paragraph("I. THỜI GIAN, ĐỊA ĐIỂM, THÀNH PHẦN", "heading"))
     span = f"từ {format_vn_datetime(starts)}" + (f" đến {format_vn_datetime(closed)}" if closed else "")

@@ -122,7 +122,7 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
     return {
         "meeting": {"id": meeting.id, "title": meeting.title, "kind": meeting.kind, "location": meeting.location,
                     "starts_at": _iso(meeting.starts_at), "started_at": _iso(meeting.started_at),
-                    "closed_at": _iso(meeting.closed_at)},
+                    "closed_at": _iso(meeting.closed_at), "confidentiality": str(meeting.confidentiality)},
         "chair": {"user_id": meeting.chair_id, "full_name": meeting.chair.full_name, "title": meeting.chair.title},
         "secretary": {"user_id": secretary.id, "full_name": secretary.full_name, "title": secretary.title},
         "present": present, "absent": absent, "guests": guests, "items": items,

@@ -23,6 +23,17 @@ def _meeting(meeting_id: int) -> Meeting:
     return get_meeting_for(current_user, meeting_id)
 
 
+def _record_reader(meeting_id: int) -> Meeting:
+    """The meeting when the caller may read its minutes: they record every item, so a guest (invited to
+    some items only) may not; the meeting's level is already required to see the meeting at all."""
+    from meetings.access import MEMBERS, viewer_groups
+
+    meeting = _meeting(meeting_id)
+    if MEMBERS not in viewer_groups(meeting, current_user):
+        raise NotFound("minutes_not_found")
+    return meeting
+
+
 def _may_read_drafts(meeting: Meeting) -> bool:
     return current_user.is_secretariat or meeting.chair_id == current_user.id
 
@@ -45,8 +56,8 @@ def edit(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @api.get("/meetings/<int:meeting_id>/minutes")
 @login_required
 def show(meeting_id: int) -> dict[str, Any]:
-    """The minutes with their versions (drafts: the secretariat and the chair only)."""
-    meeting = _meeting(meeting_id)
+    """The minutes with their versions (drafts: the secretariat and the chair only; never guests)."""
+    meeting = _record_reader(meeting_id)
     minutes = service.get_minutes(meeting)
     if minutes.status != MinutesStatus.SIGNED and not _may_read_drafts(meeting):
         raise NotFound("minutes_not_found")
@@ -57,8 +68,8 @@ def show(meeting_id: int) -> dict[str, Any]:
 @api.input(PdfQuery, location="query", arg_name="query")
 @login_required
 def minutes_pdf(meeting_id: int, query: dict[str, Any]) -> Response:
-    """The latest signed state of the minutes, or a draft version (``?version=N``)."""
-    meeting = _meeting(meeting_id)
+    """The latest signed state of the minutes, or a draft version (``?version=N``); never to guests."""
+    meeting = _record_reader(meeting_id)
     minutes = service.get_minutes(meeting)
     if (minutes.status != MinutesStatus.SIGNED or query.get("version")) and not _may_read_drafts(meeting):
         raise NotFound("minutes_not_found")

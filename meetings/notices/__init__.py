@@ -26,14 +26,12 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
-    """Register the notice and task routes, the pages, the home section and the ``join_tasks`` socket handler."""
+    """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
     from ecabinet import web as core_web
-    from meetings.notices import sockets
     from meetings.notices.views import api
     from meetings.notices.web import home_section, web
 
     app.register_blueprint(api)
     app.register_blueprint(web)
-    sockets.register()
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)

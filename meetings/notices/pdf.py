@@ -20,6 +20,7 @@ from ecabinet.pdf import (
     decree30_header,
     paragraph,
     place_date,
+    secrecy_mark,
     signature_blocks,
     title_block,
     vietnamese_date,
@@ -69,6 +70,7 @@ def story(record: dict[str, Any], *, number_symbol: str | None, at: datetime) ->
     out: list[Flowable] = []
     # an unnumbered draft keeps the blank before the symbol, as on paper
     out += decree30_header(ISSUING_BODY, number_symbol or f"     /{SYMBOL}", place_date(PLACE, at))
+    out += secrecy_mark(meeting.get("confidentiality"))
     out += title_block("THÔNG BÁO KẾT LUẬN", f"của {_person(chair)} tại {meeting['title']}")
     if number_symbol is None:
         out.append(paragraph("(DỰ THẢO)", "subtitle"))

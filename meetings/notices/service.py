@@ -1,7 +1,8 @@
 """The only writer of conclusion notices and their follow-up tasks.
 
 Each call runs in one write transaction with one audit record; task and notice events go to the
-owners' user rooms and the secretariat's room after the commit. Notices never write to the meeting:
+owners' own streams and to the streams of the secretariat cleared for the meeting's level
+(``ecabinet.realtime``), sent after the commit. Notices never write to the meeting:
 an archived meeting stays exactly as it was signed.
 """
 
@@ -17,11 +18,10 @@ from cryptography import x509
 from flask import current_app
 from sqlalchemy import Select, func, select
 
-from ecabinet import audit, keystore, storage
-from ecabinet.auth.models import Role, User
-from ecabinet.database import after_commit, db, utcnow, write_transaction
+from ecabinet import audit, keystore, realtime, storage
+from ecabinet.auth.models import Confidentiality, Role, User
+from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid, NotFound
-from ecabinet.extensions import socketio
 from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
 from meetings.access import participant_of
 from meetings.models import Meeting, MeetingStatus, ParticipantRole
@@ -36,7 +36,6 @@ from meetings.notices.models import (
 from meetings.notices.rules import TaskAction
 
 log = logging.getLogger(__name__)
-SECRETARIAT_ROOM = "tasks:secretariat"
 _AUDIT_ACTIONS = {TaskAction.PROGRESS: "task.progress_reported", TaskAction.COMPLETE: "task.completed",
                   TaskAction.REOPEN: "task.reopened"}
 
@@ -46,14 +45,10 @@ class SigningFailed(AppError):
     default_code = "notice_signing_failed"
 
 
-def user_room(user_id: int) -> str:
-    """A user's own room (the same name the ballots use: one room per person, whatever the domain)."""
-    return f"user:{user_id}"
-
-
-def _emit(event: str, data: dict[str, Any], rooms: Sequence[str]) -> None:
-    for room in dict.fromkeys(rooms):
-        after_commit(lambda room=room: socketio.emit(event, data, to=room))  # type: ignore[misc]
+def _publish(event: str, data: dict[str, Any], meeting: Meeting, owner_ids: Sequence[int]) -> None:
+    """To each owner's own stream and each secretary's cleared for the meeting's level, once per person."""
+    for user_id in dict.fromkeys([*realtime.secretariat_ids(meeting.confidentiality), *owner_ids]):
+        realtime.publish_to_user(user_id, event, data)
 
 
 def require_secretariat(actor: User) -> None:
@@ -80,6 +75,8 @@ def may_see_notice(notice: ConclusionNotice, meeting: Meeting, user: User) -> bo
 
     Guests are left out: they see only the items they were invited to, and a notice concludes every item.
     """
+    if not user.may_read(meeting.confidentiality):
+        return False
     if user.is_secretariat:
         return True
     if notice.status != NoticeStatus.ISSUED:
@@ -116,7 +113,8 @@ def notice_of(meeting: Meeting) -> ConclusionNotice | None:
 
 
 def may_see_task(task: NoticeTask, user: User) -> bool:
-    return user.is_secretariat or may_see_notice(task.notice, _meeting_of(task.notice), user)
+    """As its notice (the secretariat sees drafts' tasks too, at the meeting's level only)."""
+    return may_see_notice(task.notice, _meeting_of(task.notice), user)
 
 
 def get_task_for(user: User, task_id: int) -> NoticeTask:
@@ -155,6 +153,8 @@ def _checked_tasks(meeting: Meeting, tasks: Sequence[dict[str, Any]], *, first: 
         owner = db.session.get(User, task["owner_user_id"])
         if owner is None or not owner.active or not owner.has_role(Role.MEMBER):
             raise Invalid("task_owner_invalid", fields={f"{where}.owner_user_id": "not an active member"})
+        if not owner.may_read(meeting.confidentiality):
+            raise Invalid("participant_not_cleared", fields={f"{where}.owner_user_id": "not cleared for the meeting"})
         if task["deadline"] < now:
             raise Invalid("task_deadline_past", fields={f"{where}.deadline": "before today"})
         out.append({"agenda_item_id": item_id, "description": description, "owner_user_id": owner.id,
@@ -240,7 +240,7 @@ def notice_record(notice: ConclusionNotice, meeting: Meeting) -> dict[str, Any]:
     return {
         "meeting": {"id": meeting.id, "title": meeting.title, "kind": str(meeting.kind), "location": meeting.location,
                     "starts_at": _iso(meeting.starts_at), "started_at": _iso(meeting.started_at),
-                    "closed_at": _iso(meeting.closed_at)},
+                    "closed_at": _iso(meeting.closed_at), "confidentiality": str(meeting.confidentiality)},
         "chair": {"user_id": meeting.chair_id, "full_name": meeting.chair.full_name, "title": meeting.chair.title},
         "intro": notice.intro,
         "items": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
@@ -313,7 +313,7 @@ def issue_notice(notice: ConclusionNotice, *, actor: User) -> ConclusionNotice:
             "signer_subject": report.subject, "level": report.level, "task_ids": [t.id for t in notice.tasks]})
         payload = {"notice_id": notice.id, "meeting_id": meeting.id, "number": symbol, "issued_at": now.isoformat(),
                    "task_ids": [t.id for t in notice.tasks]}
-        _emit("notice.issued", payload, [SECRETARIAT_ROOM, *(user_room(t.owner_user_id) for t in notice.tasks)])
+        _publish("notice.issued", payload, meeting, [t.owner_user_id for t in notice.tasks])
     return notice
 
 
@@ -349,7 +349,7 @@ def _update_task(task: NoticeTask, action: TaskAction, note: str, *, actor: User
         db.session.flush()
         audit.record(actor, _AUDIT_ACTIONS[action], task, {"notice_id": task.notice_id, "from": str(before),
                                                            "to": str(task.status), "note": note})
-        _emit("task.updated", task_dict(task), [user_room(task.owner_user_id), SECRETARIAT_ROOM])
+        _publish("task.updated", task_dict(task), _meeting_of(task.notice), [task.owner_user_id])
     return task
 
 
@@ -378,8 +378,10 @@ def _status_filter(query: Select[Any], status: str, on: date) -> Select[Any]:
 def list_tasks(user: User, *, mine: bool = False, status: str | None = None, owner_user_id: int | None = None,
                meeting_id: int | None = None, notice_id: int | None = None) -> list[NoticeTask]:
     """Tasks of issued notices, by deadline. Members only ever get their own; the secretariat filters all."""
+    cleared = [str(level) for level in Confidentiality if user.may_read(level)]
     query = (select(NoticeTask).join(ConclusionNotice, NoticeTask.notice_id == ConclusionNotice.id)
-             .where(ConclusionNotice.status == NoticeStatus.ISSUED)
+             .join(Meeting, Meeting.id == ConclusionNotice.meeting_id)
+             .where(ConclusionNotice.status == NoticeStatus.ISSUED, Meeting.confidentiality.in_(cleared))
              .order_by(NoticeTask.deadline, NoticeTask.id))
     if mine or not user.is_secretariat:
         query = query.where(NoticeTask.owner_user_id == user.id)

@@ -1,58 +1,93 @@
-"""The live board: only the secretariat joins a ballot's room; answers arrive there after commit."""
+"""Ballot events go through each user's own stream (ecabinet.realtime): stored, numbered, replayed on join,
+sent after commit. The board is the secretariat's stream; a recipient's tablet gets its issues and reminders."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from ecabinet.database import db
 from ecabinet.extensions import socketio
+from ecabinet.realtime import UserEvent
 from tests.conftest import issue_token
 
 from .conftest import PIN, answers_for
 
 
-def _socket(app: Any, user: Any) -> Any:
-    return _connect(app, issue_token(user))
-
-
-def _connect(app: Any, token: str) -> Any:
+def _stream(app: Any, token: str, last_seq: int | None = None) -> tuple[Any, dict[str, Any]]:
     client = socketio.test_client(app, auth={"token": token})
     assert client.is_connected()
-    return client
+    ack = client.emit("join", {"stream": "user", "last_seq": last_seq}, callback=True)
+    return client, ack
 
 
-def test_board_receives_answers(app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
+def _events(client: Any, wait: float = 0.3) -> list[dict[str, Any]]:
+    time.sleep(wait)  # the replay runs in a background task
+    return [e["args"][0] for e in client.get_received() if e["name"] == "event"]
+
+
+def test_the_board_receives_answers_in_the_secretariat_stream(app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
     ballot = make_ballot()
-    # the socket handlers end the session (they run in this thread here): keep plain values
     ballot_id, body, member_id = ballot.id, {"answers": answers_for(ballot), "pin": PIN}, cast.member_a.id
     member = api(cast.member_a)
-    board = _socket(app, cast.secretary)
-    ack = board.emit("join_ballot", {"ballot_id": ballot_id}, callback=True)
-    assert ack == {"ok": True, "answered": 0}
-    board.get_received()
+    # the socket handlers end the session (they run in this thread here): tokens and plain values first
+    board, ack = _stream(app, issue_token(cast.secretary))
+    assert ack["ok"] is True
+    _events(board)
     assert member.post(f"/ballots/{ballot_id}/responses", body).status_code == 201
-    events = [e for e in board.get_received() if e["name"] == "ballot.answered"]
-    assert len(events) == 1 and events[0]["args"][0]["user_id"] == member_id
+    [event] = _events(board)
+    assert (event["stream"], event["type"], event["seq"]) == ("user", "ballot.answered", ack["seq"] + 1)
+    assert event["data"]["ballot_id"] == ballot_id and event["data"]["user_id"] == member_id
     board.disconnect()
 
 
-def test_members_cannot_watch_the_board(app: Any, cast: Any, make_ballot: Any) -> None:
-    ballot_id = make_ballot().id
-    tokens = [issue_token(cast.member_a), issue_token(cast.outsider)]
-    member, outsider = (_connect(app, token) for token in tokens)
-    ack = member.emit("join_ballot", {"ballot_id": ballot_id}, callback=True)
-    assert ack["ok"] is False and ack["error"]["code"] == "secretariat_only"
-    assert outsider.emit("join_ballot", {"ballot_id": ballot_id}, callback=True)["error"]["code"] == "not_found"
-    member.disconnect()
-    outsider.disconnect()
+def test_a_member_never_sees_the_board_and_a_stream_is_only_ones_own(app: Any, api: Any, cast: Any,
+                                                                      make_ballot: Any) -> None:
+    ballot = make_ballot()
+    ballot_id, body = ballot.id, {"answers": answers_for(ballot), "pin": PIN}
+    member_a, member_b_id, secretary_id = api(cast.member_a), cast.member_b.id, cast.secretary.id
+    member_b, _ = _stream(app, issue_token(cast.member_b))
+    _events(member_b)
+    assert member_a.post(f"/ballots/{ballot_id}/responses", body).status_code == 201
+    assert _events(member_b) == []
+    # a stream is named by the socket's login, never by the payload
+    ack = member_b.emit("join", {"stream": "user", "user_id": secretary_id, "last_seq": 0}, callback=True)
+    assert ack["ok"] is True
+    assert all(e["user_id"] == member_b_id for e in _events(member_b))
+    for legacy in ("join_ballot", "join_ballots", "join_tasks"):
+        assert member_b.emit(legacy, {"ballot_id": ballot_id}, callback=True) is None
+    member_b.disconnect()
 
 
-def test_a_failed_answer_broadcasts_nothing(app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
+def test_a_failed_answer_broadcasts_and_stores_nothing(app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
     ballot = make_ballot()
     ballot_id, body = ballot.id, {"answers": answers_for(ballot), "pin": "000000"}
+    before = db.session.query(UserEvent).count()
     member = api(cast.member_a)
-    board = _socket(app, cast.secretary)
-    board.emit("join_ballot", {"ballot_id": ballot_id}, callback=True)
-    board.get_received()
-    member.post(f"/ballots/{ballot_id}/responses", body)
-    assert board.get_received() == []
+    board, _ = _stream(app, issue_token(cast.secretary))
+    _events(board)
+    assert member.post(f"/ballots/{ballot_id}/responses", body).status_code == 403
+    assert _events(board) == []
+    assert db.session.query(UserEvent).count() == before
     board.disconnect()
+
+
+def test_issue_reaches_each_recipient_and_is_replayed_after_a_reconnect(app: Any, api: Any, cast: Any,
+                                                                         make_ballot: Any) -> None:
+    """The member's tablet was away when the ballot was issued: joining with its last seq replays it once."""
+    token, secretary = issue_token(cast.member_a), api(cast.secretary)
+    ballot_id = make_ballot(issue=False).id
+    tablet, ack = _stream(app, token)
+    seen = ack["seq"]
+    tablet.disconnect()
+    assert secretary.post(f"/ballots/{ballot_id}/issue").status_code == 200  # while the tablet is away
+    again, ack = _stream(app, token, last_seq=seen)
+    replayed = _events(again)
+    issued = [e for e in replayed if e["type"] == "ballot.issued"]
+    assert [e["data"]["ballot_id"] for e in issued] == [ballot_id]
+    assert [e["seq"] for e in replayed] == list(range(seen + 1, ack["seq"] + 1))
+    # joining "from now" (no last seq) replays nothing
+    fresh, _ = _stream(app, token)
+    assert _events(fresh) == []
+    for client in (again, fresh):
+        client.disconnect()

@@ -172,7 +172,8 @@ def test_secret_vote_payloads_carry_counts_only(world, cast):
     scenario, tokens, serve = world
     server = serve()
     meeting_id = scenario.meeting.id
-    observer = Tablet(server.url, tokens["guest"], meeting_id).connect()
+    # the secretariat's panel receives every vote event whole (a guest gets a vote on no item of its own hidden)
+    observer = Tablet(server.url, tokens["secretary"], meeting_id).connect()
     chair = Http(server.url, tokens["chair"])
     chair.post(f"/meetings/{meeting_id}/session/start")
     vote_id = chair.post(f"/meetings/{meeting_id}/votes", json={"question": "Kín", "secret": True}).json()["id"]
@@ -262,3 +263,25 @@ def test_sockets_of_a_login_ended_elsewhere_are_disconnected_by_the_sweeper(worl
     assert [t.client.connected for t in tablets.values()] == [False, False, False]
     assert staying.client.connected
     staying.close()
+
+
+def test_a_guest_tablet_gets_other_items_hidden_and_stays_in_sync(world):
+    """Through the real server (prepared frames for the whole event, plain ones for its hidden form): a
+    guest's tablet applies every seq in order, with nothing of the item it is not invited to."""
+    scenario, tokens, serve = world
+    server = serve()
+    meeting_id, (item_a, item_b) = scenario.meeting.id, scenario.items
+    guest = Tablet(server.url, tokens["guest"], meeting_id).connect()
+    member = Tablet(server.url, tokens["member_a"], meeting_id).connect()
+    chair = Http(server.url, tokens["chair"])
+    chair.post(f"/meetings/{meeting_id}/session/start")
+    for item in (item_a, item_b, item_a):
+        assert chair.post(f"/meetings/{meeting_id}/agenda/{item.id}/activate").status_code == 200
+    assert guest.wait_for_seq(4) and member.wait_for_seq(4)
+    time.sleep(0.3)
+    assert guest.applied == member.applied == [1, 2, 3, 4] and guest.duplicates == 0
+    assert [e["type"] for e in guest.received] == ["session.started", "hidden", "agenda.activated", "hidden"]
+    assert [e["type"] for e in member.received] == ["session.started"] + ["agenda.activated"] * 3
+    assert item_a.title not in json.dumps(guest.received, ensure_ascii=False)
+    guest.close()
+    member.close()

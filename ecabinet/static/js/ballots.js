@@ -37,10 +37,17 @@
   if (board && window.io) {
     const socket = window.io();
     const state = document.getElementById("board-state");
-    socket.on("connect", () => socket.emit("join_ballot", { ballot_id: ballotId }, (ack) => {
+    let lastSeq = null;
+    // the secretariat's own stream carries every ballot's answers; answers given before the first join
+    // (or while away before it) show after a reload
+    socket.on("connect", () => socket.emit("join", { stream: "user", last_seq: lastSeq }, async (ack) => {
       if (!ack || !ack.ok) return;
-      // answers given while the board was away: the page shows them after a reload
-      if (ack.answered !== board.querySelectorAll(".status[data-answered]").length) location.reload();
+      if (lastSeq === null) {
+        lastSeq = ack.seq;
+        const ballot = await call("GET", `/ballots/${ballotId}`);
+        const answered = (ballot.recipients || []).filter((r) => r.status === "answered").length;
+        if (answered !== board.querySelectorAll(".status[data-answered]").length) location.reload();
+      }
       state.textContent = state.dataset.labelLive;
       state.classList.add("ok");
     }));
@@ -48,13 +55,18 @@
       state.textContent = state.dataset.labelOffline;
       state.classList.remove("ok");
     });
-    socket.on("ballot.answered", (ev) => {
+    socket.on("event", (event) => {
+      if (event.stream !== "user" || event.seq <= lastSeq) return;
+      lastSeq = event.seq;
+      const ev = event.data;
+      if (ev.ballot_id !== ballotId) return;
+      if (event.type === "ballot.closed") { location.reload(); return; }
+      if (event.type !== "ballot.answered") return;
       const li = board.querySelector(`[data-user-id="${ev.user_id}"] .status`);
       if (!li) return;
       li.textContent = "✓ " + new Date(ev.answered_at).toLocaleString("vi-VN");
       li.dataset.answered = "";
     });
-    socket.on("ballot.closed", () => location.reload());
   }
   const editor = document.getElementById("ballot-editor");
   if (editor) {

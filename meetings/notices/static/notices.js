@@ -57,14 +57,20 @@
       });
     }
     if (window.io) {
-      // the server sends task.updated for this user's tasks (every task to the secretariat)
+      // this user's own stream carries task.updated for their tasks (every task to the secretariat)
       const socket = window.io();
-      socket.on("connect", () => socket.emit("join_tasks", {}, () => {}));
-      socket.on("task.updated", (task) => {
-        const li = document.getElementById(`task-${task.id}`);
-        if (li && li.dataset.status !== task.status) location.reload();
+      let lastSeq = null;
+      socket.on("connect", () => socket.emit("join", { stream: "user", last_seq: lastSeq }, (ack) => {
+        if (ack && ack.ok && lastSeq === null) lastSeq = ack.seq;
+      }));
+      socket.on("event", (event) => {
+        if (event.stream !== "user" || event.seq <= lastSeq) return;
+        lastSeq = event.seq;
+        if (event.type === "task.updated") {
+          const li = document.getElementById(`task-${event.data.id}`);
+          if (li && li.dataset.status !== event.data.status) location.reload();
+        } else if (event.type === "notice.issued") location.reload();
       });
-      socket.on("notice.issued", () => location.reload());
     }
   }
 })();
