@@ -490,6 +490,26 @@ def send_reminders(now: datetime, before: timedelta = REMINDER_BEFORE) -> int:
     return sent
 
 
+def remind_ballot(ballot: Ballot, *, actor: User) -> list[int]:
+    """The secretariat reminds every recipient who has not answered yet; one audit record for the batch."""
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(ballot)
+        if not is_open(ballot):
+            raise BallotConflict("ballot_closed" if ballot.status == BallotStatus.CLOSED else "ballot_not_issued")
+        answered = set(db.session.scalars(select(Response.user_id).where(Response.ballot_id == ballot.id)))
+        pending = [r for r in ballot.recipients if r.user_id not in answered]
+        now = utcnow()
+        for recipient in pending:
+            recipient.reminded_at = now
+        user_ids = [r.user_id for r in pending]
+        audit.record(actor, "ballot.reminded", ballot, {"user_ids": user_ids})
+        note = {"ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()}
+        for user_id in user_ids:
+            _emit("ballot.reminder", note, user_room(user_id))
+    return user_ids
+
+
 def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:
     """Close ballots at their deadline and send reminders, in the server, with no browser needed."""
 

@@ -2,34 +2,58 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ecabinet.auth.models import Role, User
-from ecabinet.database import db
+from ecabinet.database import db, utcnow
+from ecabinet.web import hanoi, label, register_labels
 from meetings import access
 from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
 
-STATUS_LABELS = {"draft": "Bản nháp", "published": "Đã phát hành", "in_session": "Đang họp",
-                 "closed": "Đã kết thúc", "archived": "Đã lưu trữ"}
-ROLE_LABELS = {"member": "Thành viên", "delegate": "Người được ủy quyền", "guest": "Đại biểu mời"}
+register_labels("meeting_status", {"draft": _l("Draft"), "published": _l("Published"), "in_session": _l("In session"),
+                                   "closed": _l("Closed"), "archived": _l("Archived"), "cancelled": _l("Cancelled"),
+                                   "postponed": _l("Postponed")})
+register_labels("meeting_kind", {"regular": _l("Regular session"), "thematic": _l("Thematic session"),
+                                 "extraordinary": _l("Extraordinary session")})
+register_labels("participant_role", {"member": _l("Member"), "delegate": _l("Delegate"), "guest": _l("Guest")})
+register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": _l("Signed by the secretary"),
+                                   "signed": _l("Signed")})
 
 
 def home_section(user: User) -> dict[str, Any]:
-    """"My meetings" on the home page."""
-    meetings = access.visible_meetings(user)[:8]
+    """"My meetings" on the home page: the next one first; the secretariat also sees what awaits it."""
+    meetings = access.visible_meetings(user)
+    now = utcnow()
+    upcoming = sorted((m for m in meetings if str(m.status) in ("published", "in_session") and
+                       (m.starts_at.replace(tzinfo=UTC) if m.starts_at.tzinfo is None else m.starts_at)
+                       >= now - timedelta(hours=12)), key=lambda m: m.starts_at)
+    nxt = upcoming[0] if upcoming else None
     actions = [{"url": url_for("meetings_web.meetings_page"), "label": _("All meetings")}]
-    return {"title": _("My meetings"),
-            "items": [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
-                       "subtitle": f"{shown(m.starts_at)[:16].replace('T', ' ')} · {m.location}",  # type: ignore[index]
-                       "badge": STATUS_LABELS.get(str(m.status), str(m.status))} for m in meetings],
-            "empty": _("No meetings yet."), "actions": actions}
+    lead = None
+    if nxt is not None:
+        lead = {"url": url_for("meetings_web.meeting_page", meeting_id=nxt.id),
+                "title": nxt.title, "subtitle": f"{hanoi(nxt.starts_at)} · {nxt.location}",
+                "badge": label(nxt.status, "meeting_status")}
+    rest = [m for m in meetings if m is not nxt]
+    if user.is_secretariat:
+        waiting = [m for m in rest if str(m.status) in ("draft", "closed")]
+        items = [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
+                  "subtitle": hanoi(m.starts_at),
+                  "badge": _("To publish") if str(m.status) == "draft" else _("Minutes to finish"), "urgent": True}
+                 for m in waiting[:8]]
+        return {"title": _("Meetings awaiting you"), "lead": lead, "items": items, "order": 5,
+                "empty": _("Nothing awaits you."), "actions": actions, "highlight": bool(items)}
+    return {"title": _("My next meeting"), "lead": lead, "items": [], "order": 5,
+            "empty": _("No meeting scheduled."), "actions": actions, "highlight": lead is not None}
 
 
 @web.get("/meetings")
@@ -39,7 +63,7 @@ def meetings_page() -> str:
     if current_user.is_secretariat:
         users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
     return render_template("meetings/list.html", meetings=access.visible_meetings(current_user), users=users,
-                           labels=STATUS_LABELS, shown=shown)
+                           shown=shown)
 
 
 @web.get("/meetings/<int:meeting_id>")
@@ -56,5 +80,4 @@ def meeting_page(meeting_id: int) -> str:
                  if not u.has_role(Role.ADMIN)]
         paper = paper_saved(meeting)
     return render_template("meetings/meeting.html", meeting=meeting, data=data, users=users, paper=paper,
-                           labels=STATUS_LABELS, role_labels=ROLE_LABELS,
-                           may_position=access.may_take_position(meeting, current_user))
+                                                      may_position=access.may_take_position(meeting, current_user))
