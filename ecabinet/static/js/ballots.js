@@ -78,7 +78,8 @@ if (form) {
       change.textContent = t("change");
       change.setAttribute("aria-label", `${t("change")}: ${dt.textContent}`);
       change.addEventListener("click", () => { showStep("answer"); questions[i].querySelector("input[type=radio]").focus(); });
-      row.append(dt, dd, change);
+      dd.append(change);
+      row.append(dt, dd);
       list.append(row);
     });
   }
