@@ -387,6 +387,16 @@ def _tally(ballot: Ballot, answers: list[list[dict[str, Any]]]) -> list[dict[str
     return rules.tally([q.id for q in ballot.questions], answers, len(ballot.recipients), ballot.non_answer_policy)
 
 
+def _opinions(revisions: list[ResponseRevision]) -> list[dict[str, Any]]:
+    """Each "other opinion" and each comment, in full, with the member's name, for the report."""
+    names = {u.id: f"{u.full_name}, {u.title}" if u.title else u.full_name for u in db.session.scalars(
+        select(User).where(User.id.in_([r.user_id for r in revisions])))} if revisions else {}
+    return [{"question_id": a["question_id"], "member": names.get(r.user_id, str(r.user_id)), "choice": a["choice"],
+             "comment": a.get("comment") or ""}
+            for r in sorted(revisions, key=lambda r: names.get(r.user_id, ""))
+            for a in r.answers if a["choice"] == "other" or a.get("comment")]
+
+
 def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> tuple[Ballot, str]:
     """Close, fix the tally and sign the summary report with the Government Office's key.
 
@@ -408,7 +418,8 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         tally = _tally(ballot, [r.answers for r in revisions])
         built = pdf.render_report(ballot, tally, len(revisions), now, [
             {"user_id": str(r.user_id), "sha256": r.sha256,
-             "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions])
+             "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions],
+            opinions=_opinions(revisions))
         tsa_url = current_app.config.get("TSA_URL")
         try:
             signed = _sign_report(ballot, built, tsa_url)
