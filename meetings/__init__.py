@@ -23,6 +23,14 @@ errors.MESSAGES.update({
     "pdf_damaged": _l("The PDF file is damaged and cannot be read."),
     "pdf_active_content": _l("The PDF contains active content that cannot be removed."),
     "version_not_found": _l("This version does not exist."),
+    "meeting_cancelled": _l("The meeting has been cancelled."),
+    "meeting_started": _l("The session has started: participants and agenda items can no longer be removed."),
+    "participant_has_acts": _l("This participant has already taken part (a position, the floor, a vote or a "
+                               "check-in) or has a delegate: the invitation can no longer be withdrawn."),
+    "item_has_acts": _l("This item already has dossiers, positions, a vote, a conclusion or invited guests: "
+                        "it can no longer be removed."),
+    "reason_required": _l("Give the reason."),
+    "starts_at_past": _l("The new time must be in the future."),
 })
 
 

@@ -79,4 +79,10 @@ VI = {
     'Edit the meeting': 'Sửa thông tin phiên họp',
     'Save': 'Lưu',
     'Hà Nội time': 'giờ Hà Nội',
+    'The meeting has been cancelled.': 'Phiên họp đã bị hủy.',
+    'The session has started: participants and agenda items can no longer be removed.': 'Phiên họp đã bắt đầu: không thể bỏ bớt thành phần hoặc nội dung.',
+    'This participant has already taken part (a position, the floor, a vote or a check-in) or has a delegate: the invitation can no longer be withdrawn.': 'Đại biểu đã tham gia (cho ý kiến, phát biểu, biểu quyết hoặc điểm danh) hoặc có người được ủy quyền: không thể rút giấy mời.',
+    'This item already has dossiers, positions, a vote, a conclusion or invited guests: it can no longer be removed.': 'Nội dung đã có hồ sơ, ý kiến, biểu quyết, kết luận hoặc khách mời: không thể bỏ khỏi chương trình.',
+    'Give the reason.': 'Vui lòng nêu lý do.',
+    'The new time must be in the future.': 'Thời gian mới phải ở tương lai.',
 }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ecabinet import keystore
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.web import hanoi, label, register_labels
@@ -52,7 +54,9 @@ def home_section(user: User) -> dict[str, Any]:
                  for m in waiting[:8]]
         return {"title": _("Meetings awaiting you"), "lead": lead, "items": items, "order": 5,
                 "empty": _("Nothing awaits you."), "actions": actions, "highlight": bool(items)}
-    return {"title": _("My next meeting"), "lead": lead, "items": [], "order": 5,
+    items = [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
+              "subtitle": hanoi(m.starts_at), "badge": label(m.status, "meeting_status")} for m in rest[:5]]
+    return {"title": _("My next meeting") if lead else _("My meetings"), "lead": lead, "items": items, "order": 5,
             "empty": _("No meeting scheduled."), "actions": actions, "highlight": lead is not None}
 
 
@@ -81,3 +85,58 @@ def meeting_page(meeting_id: int) -> str:
         paper = paper_saved(meeting)
     return render_template("meetings/meeting.html", meeting=meeting, data=data, users=users, paper=paper,
                                                       may_position=access.may_take_position(meeting, current_user))
+
+
+def _changes(before: str, after: str) -> list[tuple[str, str]]:
+    """The narrative's changed lines between two versions: ("+"|"-", line)."""
+    return [(line[0], line[2:]) for line in difflib.ndiff(before.splitlines(), after.splitlines())
+            if line[:1] in "+-" and line[2:].strip()]
+
+
+@web.get("/meetings/<int:meeting_id>/minutes")
+@login_required
+def minutes_page(meeting_id: int) -> str:
+    """Minutes: draw up from the record, edit the narrative (versions and changes), sign, the archive."""
+    from meetings.minutes import service as minutes_service
+    from meetings.minutes.models import MinutesStatus
+
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    minutes = minutes_service.minutes_of(meeting)
+    may_drafts = current_user.is_secretariat or meeting.chair_id == current_user.id
+    if minutes is not None and minutes.status != MinutesStatus.SIGNED and not may_drafts:
+        minutes = None
+    versions = []
+    if minutes is not None:
+        previous = None
+        for version in minutes.versions:
+            versions.append({"version": version, "author": db.session.get(User, version.created_by_id),
+                             "changes": _changes(previous.narrative, version.narrative) if previous else [],
+                             "redrawn": previous is not None and previous.content != version.content})
+            previous = version
+        versions.reverse()
+    sign_as = None
+    if minutes is not None and str(meeting.status) == "closed":
+        if minutes.status == MinutesStatus.DRAFT and current_user.id == minutes.secretary_id:
+            sign_as = "secretary"
+        elif minutes.status == MinutesStatus.SIGNED_BY_SECRETARY and current_user.id == meeting.chair_id:
+            sign_as = "chair"
+    verification = None
+    if request.args.get("verify") and str(meeting.status) == "archived" and may_drafts:
+        verification = _verify_archive(meeting)
+    return render_template("minutes/minutes.html", meeting=meeting, minutes=minutes, versions=versions,
+                           may_drafts=may_drafts, sign_as=sign_as, verification=verification,
+                           has_credential=keystore.active_credential(current_user) is not None,
+                           secretary=db.session.get(User, minutes.secretary_id) if minutes else None)
+
+
+def _verify_archive(meeting: Any) -> Any:
+    """What `archive verify` says of the bag the download gives, checked against this server's CA."""
+    import tempfile
+    from pathlib import Path
+
+    from meetings.minutes import archive
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"meeting-{meeting.id}.zip"
+        path.write_bytes(archive.export_bag_zip(meeting))
+        return archive.verify_bag(path, trust_roots=keystore.trust_roots())
