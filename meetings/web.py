@@ -75,16 +75,79 @@ def meetings_page() -> str:
 def meeting_page(meeting_id: int) -> str:
     meeting = access.get_meeting_for(current_user, meeting_id)
     data = dump_meeting(meeting, current_user)
-    users = []
+    users: list[User] = []
     paper = None
+    checklist = None
+    preparing = current_user.is_secretariat and str(meeting.status) in ("draft", "published")
     if current_user.is_secretariat:
         from documents.service import paper_saved
 
         users = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
                  if not u.has_role(Role.ADMIN)]
         paper = paper_saved(meeting)
-    return render_template("meetings/meeting.html", meeting=meeting, data=data, users=users, paper=paper,
-                                                      may_position=access.may_take_position(meeting, current_user))
+        if str(meeting.status) == "draft":
+            checklist = _publish_checklist(meeting, data, users)
+    invited = {p["user_id"] for p in data["participants"]}
+    candidates = [u for u in users if u.id not in invited]
+    return render_template("meetings/meeting.html", meeting=meeting, data=data, paper=paper, candidates=candidates,
+                           member_candidates=[u for u in candidates if u.has_role(Role.MEMBER)],
+                           checklist=checklist, preparing=preparing,
+                           votes=_votes(meeting) if str(meeting.status) in ("in_session", "closed", "archived") else {},
+                           reason=_status_reason(meeting), minutes=_minutes_state(meeting),
+                           may_position=access.may_take_position(meeting, current_user))
+
+
+def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) -> list[dict[str, Any]]:
+    """What must hold before invitations go out: each item has its dossier, the invited members can reach
+    the quorum (two thirds of ALL Government members), the chair is set and invited."""
+    from meetings.live import rules
+
+    government = sum(1 for u in users if u.has_role(Role.MEMBER))
+    members = sum(1 for p in data["participants"] if p["role"] == "member")
+    required = rules.quorum_required(government)
+    bare = [item["title"] for item in data["agenda"] if not item["documents"]]
+    chair_invited = any(p["user_id"] == meeting.chair_id for p in data["participants"])
+    return [
+        {"ok": bool(data["agenda"]) and not bare,
+         "text": _("Each agenda item has its dossier") if data["agenda"] else _("The agenda has at least one item"),
+         "detail": _("Without a dossier: %(items)s", items="; ".join(bare)) if bare else ""},
+        {"ok": members >= required,
+         "text": _("The invited members can reach the quorum"),
+         "detail": _("%(invited)s members invited; the quorum is %(required)s of %(total)s Government members",
+                     invited=members, required=required, total=government)},
+        {"ok": meeting.chair_id is not None and chair_invited,
+         "text": _("The chair is set and invited"),
+         "detail": meeting.chair.full_name if meeting.chair else ""},
+    ]
+
+
+def _votes(meeting: Any) -> dict[int | None, list[Any]]:
+    from meetings.live.models import Vote
+
+    out: dict[int | None, list[Any]] = {}
+    for vote in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id)):
+        out.setdefault(vote.agenda_item_id, []).append(vote)
+    return out
+
+
+def _status_reason(meeting: Any) -> dict[str, Any] | None:
+    """The reason given when the meeting was cancelled or last postponed (kept in the audit record)."""
+    import json
+
+    from ecabinet.audit import AuditRecord
+
+    record = db.session.scalar(select(AuditRecord).where(
+        AuditRecord.object_type == "meetings", AuditRecord.object_id == str(meeting.id),
+        AuditRecord.action.in_(["meeting.cancelled", "meeting.postponed"])).order_by(AuditRecord.id.desc()))
+    if record is None:
+        return None
+    return {"action": record.action, "at": record.at, **json.loads(record.data or "{}")}
+
+
+def _minutes_state(meeting: Any) -> Any:
+    from meetings.minutes import service as minutes_service
+
+    return minutes_service.minutes_of(meeting) if str(meeting.status) in ("closed", "archived") else None
 
 
 def _changes(before: str, after: str) -> list[tuple[str, str]]:
