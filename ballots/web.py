@@ -143,8 +143,9 @@ def _board(ballot: Ballot, *, full: bool) -> dict[str, Any]:
     responses = {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}
     users = {u.id: u for u in db.session.scalars(select(User).where(
         User.id.in_([r.user_id for r in ballot.recipients])))}
-    rows = [{"user": users[r.user_id], "answered_at": responses[r.user_id].answered_at if r.user_id in responses
-             else None, "reminded_at": r.reminded_at} for r in ballot.recipients if r.user_id in users]
+    rows: list[dict[str, Any]] = [
+        {"user": users[r.user_id], "answered_at": responses[r.user_id].answered_at if r.user_id in responses else None,
+         "reminded_at": r.reminded_at} for r in ballot.recipients if r.user_id in users]
     rows.sort(key=lambda row: (row["answered_at"] is not None, row["user"].full_name))
     tally = None
     if full and ballot.status != BallotStatus.DRAFT:

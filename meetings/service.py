@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ecabinet import audit, realtime
-from ecabinet.auth.models import Confidentiality, User
+from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
 from meetings import access
@@ -261,7 +261,7 @@ def add_members(meeting: Meeting, user_ids: list[int], *, actor: User) -> list[P
         require_editable(meeting)
         present = {p.user_id for p in meeting.participants}
         users = [_user(user_id, "user_ids") for user_id in dict.fromkeys(user_ids) if user_id not in present]
-        if any(not u.has_role("member") for u in users):
+        if any(not u.has_role(Role.MEMBER) for u in users):
             raise Invalid(fields={"user_ids": "members only"})
         added = []
         for user in users:

@@ -168,7 +168,7 @@ def minutes_page(meeting_id: int) -> str:
     may_drafts = current_user.is_secretariat or meeting.chair_id == current_user.id
     if minutes is not None and minutes.status != MinutesStatus.SIGNED and not may_drafts:
         minutes = None
-    versions = []
+    versions: list[dict[str, Any]] = []
     if minutes is not None:
         previous = None
         for version in minutes.versions:
