@@ -21,7 +21,8 @@ def demo_step() -> list[str]:
     secretary = next((u for u in db.session.scalars(select(User)) if u.is_secretariat), None)
     if not members or secretary is None:
         return []
-    for user in members:
+    # the secretariat signs minutes too (first, before the chair): it needs a certificate like the members
+    for user in [*members, secretary]:
         if keystore.active_credential(user) is None:
             keystore.issue_credential(user, DEMO_PIN, actor=None)
     if db.session.scalar(select(Ballot).where(Ballot.title == DEMO_TITLE)) is None:
@@ -34,5 +35,5 @@ def demo_step() -> list[str]:
             service.submit_response(ballot, answers=[{"question_id": q.id, "choice": "agree", "comment": ""}
                                                      for q in ballot.questions],
                                     pin=DEMO_PIN, idempotency_key=None, actor=user)
-    return [f"Signing PIN for every demo member: {DEMO_PIN}",
+    return [f"Signing PIN for every demo member and the secretariat: {DEMO_PIN}",
             f"Opinion ballot issued: {DEMO_TITLE} (3 answers signed)"]

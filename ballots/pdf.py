@@ -162,8 +162,11 @@ def read_report_tally(pdf_bytes: bytes) -> dict[str, Any] | None:
 
 
 def render_report(ballot: Any, tally: list[dict[str, Any]], answered: int, at: datetime,
-                  slips: Sequence[dict[str, str]]) -> BuiltDocument:
-    """The summary report, with the tally and the slip hashes embedded for ``ballots verify``."""
+                  slips: Sequence[dict[str, str]], opinions: Sequence[dict[str, Any]] = ()) -> BuiltDocument:
+    """The summary report, with the tally and the slip hashes embedded for ``ballots verify``.
+
+    ``opinions``: every "other opinion" and comment in full ({"question_id", "member", "choice", "comment"}).
+    """
     story = [*decree30_header(ISSUING_BODY, f"{ballot.id}/BC-VPCP", place_date(PLACE, at)),
              *title_block("Báo cáo tổng hợp ý kiến thành viên Chính phủ", ballot.title),
              paragraph(f"Phiếu lấy ý kiến số {ballot.number}, gửi {len(ballot.recipients)} thành viên Chính phủ; "
@@ -181,6 +184,12 @@ def render_report(ballot: Any, tally: list[dict[str, Any]], answered: int, at: d
     story.append(table)
     for index, question in enumerate(ballot.questions, start=1):
         story.append(paragraph(f"Câu {index}. {question.text}", "body_plain"))
+    if opinions:
+        story.append(paragraph("Ý kiến khác và ý kiến cụ thể của thành viên Chính phủ", "body"))
+        for index, question in enumerate(ballot.questions, start=1):
+            for opinion in (o for o in opinions if o["question_id"] == question.id):
+                story.append(paragraph(f"Câu {index} — {opinion['member']} ({CHOICE_VI[opinion['choice']]}): "
+                                       f"{opinion['comment']}", "body_plain"))
     story.extend(signature_blocks([SignatureBlockSpec("office", "Văn phòng Chính phủ", "Văn phòng Chính phủ",
                                                       box_width=70 * mm, box_height=26 * mm)]))
     payload = {"ballot_id": ballot.id, "ballot_number": ballot.number, "policy": ballot.non_answer_policy,

@@ -434,6 +434,16 @@ def _tally(ballot: Ballot, answers: list[list[dict[str, Any]]]) -> list[dict[str
     return rules.tally([q.id for q in ballot.questions], answers, len(ballot.recipients), ballot.non_answer_policy)
 
 
+def _opinions(revisions: list[ResponseRevision]) -> list[dict[str, Any]]:
+    """Each "other opinion" and each comment, in full, with the member's name, for the report."""
+    names = {u.id: f"{u.full_name}, {u.title}" if u.title else u.full_name for u in db.session.scalars(
+        select(User).where(User.id.in_([r.user_id for r in revisions])))} if revisions else {}
+    return [{"question_id": a["question_id"], "member": names.get(r.user_id, str(r.user_id)), "choice": a["choice"],
+             "comment": a.get("comment") or ""}
+            for r in sorted(revisions, key=lambda r: names.get(r.user_id, ""))
+            for a in r.answers if a["choice"] == "other" or a.get("comment")]
+
+
 def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> tuple[Ballot, str]:
     """Close, fix the tally and sign the summary report with the Government Office's key.
 
@@ -455,7 +465,8 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         tally = _tally(ballot, [r.answers for r in revisions])
         built = pdf.render_report(ballot, tally, len(revisions), now, [
             {"user_id": str(r.user_id), "sha256": r.sha256,
-             "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions])
+             "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions],
+            opinions=_opinions(revisions))
         tsa_url = current_app.config.get("TSA_URL")
         try:
             signed = _sign_report(ballot, built, tsa_url)
@@ -535,6 +546,26 @@ def send_reminders(now: datetime, before: timedelta = REMINDER_BEFORE) -> int:
                 "ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()})
         sent += 1
     return sent
+
+
+def remind_ballot(ballot: Ballot, *, actor: User) -> list[int]:
+    """The secretariat reminds every recipient who has not answered yet; one audit record for the batch."""
+    require_secretariat(actor)
+    with write_transaction():
+        db.session.refresh(ballot)
+        if not is_open(ballot):
+            raise BallotConflict("ballot_closed" if ballot.status == BallotStatus.CLOSED else "ballot_not_issued")
+        answered = set(db.session.scalars(select(Response.user_id).where(Response.ballot_id == ballot.id)))
+        pending = [r for r in ballot.recipients if r.user_id not in answered]
+        now = utcnow()
+        for recipient in pending:
+            recipient.reminded_at = now
+        user_ids = [r.user_id for r in pending]
+        audit.record(actor, "ballot.reminded", ballot, {"user_ids": user_ids})
+        note = {"ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()}
+        for user_id in user_ids:
+            realtime.publish_to_user(user_id, "ballot.reminder", note)
+    return user_ids
 
 
 def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:

@@ -168,6 +168,14 @@ def close_ballot(ballot_id: int) -> dict[str, Any]:
     return out
 
 
+@api.post("/ballots/<int:ballot_id>/remind")
+@login_required
+def remind(ballot_id: int) -> dict[str, Any]:
+    """The secretariat reminds the recipients who have not answered: ``{"reminded": [user ids]}``."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    return {"reminded": service.remind_ballot(ballot, actor=current_user)}
+
+
 @api.get("/ballots/<int:ballot_id>/tally")
 @login_required
 def tally(ballot_id: int) -> dict[str, Any]:

@@ -1,32 +1,90 @@
-"""Tablet pages: the member's inbox and answer form, the secretariat's editor and live board."""
+"""Ballot pages: the member's list, answer form, review and receipt; the secretariat's editor and board;
+the chair's progress view. The data comes from the services, every write goes through the JSON API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from ballots import service
+from ballots.models import Ballot, BallotStatus, Response
+from ecabinet import keystore
 from ecabinet.auth.models import Role, User
-from ecabinet.database import db
-from ecabinet.pdf import format_vn_datetime
+from ecabinet.database import db, utcnow
+from ecabinet.errors import NotFound
+from ecabinet.web import hanoi, register_labels
 
 web = Blueprint("ballots_web", __name__)
 
+register_labels("ballot_status", {"draft": _l("Draft"), "issued": _l("Open for answers"), "closed": _l("Closed")})
+register_labels("choice", {"agree": _l("Agree"), "disagree": _l("Disagree"), "other": _l("Other opinion")})
+register_labels("non_answer_policy", {"not_counted": _l("A non-answer is not counted as agreement"),
+                                      "agree": _l("A non-answer counts as agreement")})
+
+
+def _answered_at(ballots: list[Ballot], user: User) -> dict[int, Any]:
+    if not ballots:
+        return {}
+    rows = db.session.execute(select(Response.ballot_id, Response.answered_at).where(
+        Response.user_id == user.id, Response.ballot_id.in_([b.id for b in ballots])))
+    return {ballot_id: at for ballot_id, at in rows}
+
+
+def _answer_counts(ballots: list[Ballot]) -> dict[int, int]:
+    from sqlalchemy import func
+
+    if not ballots:
+        return {}
+    rows = db.session.execute(select(Response.ballot_id, func.count(Response.id))
+                              .where(Response.ballot_id.in_([b.id for b in ballots])).group_by(Response.ballot_id))
+    return {ballot_id: count for ballot_id, count in rows}
+
+
+def grouped(user: User) -> dict[str, list[dict[str, Any]]]:
+    """The caller's ballots in three groups: to answer (or, for the secretariat, drafts), open, closed."""
+    ballots = service.ballots_for(user)
+    answered = _answered_at(ballots, user)
+    counts = _answer_counts(ballots) if user.is_secretariat else {}
+    groups: dict[str, list[dict[str, Any]]] = {"to_answer": [], "answered": [], "closed": [], "draft": [], "open": []}
+    for ballot in ballots:
+        row = {"ballot": ballot, "answered_at": answered.get(ballot.id), "answered": counts.get(ballot.id, 0),
+               "total": len(ballot.recipients), "open": service.is_open(ballot)}
+        if ballot.status == BallotStatus.DRAFT:
+            groups["draft"].append(row)
+        elif ballot.status == BallotStatus.CLOSED or not row["open"]:
+            groups["closed"].append(row)
+        elif user.is_secretariat:
+            groups["open"].append(row)
+        elif ballot.id in answered:
+            groups["answered"].append(row)
+        else:
+            groups["to_answer"].append(row)
+    groups["to_answer"].sort(key=lambda row: row["ballot"].deadline)
+    return groups
+
 
 def home_section(user: User) -> dict[str, Any]:
-    """The home page's ballot inbox, with deadlines."""
-    items = []
-    for ballot in service.ballots_for(user)[:10]:
-        badge = {"draft": _("Draft"), "issued": _("Deadline") + " " + format_vn_datetime(ballot.deadline),
-                 "closed": _("Closed")}[ballot.status]
-        items.append({"url": url_for("ballots_web.ballot_page", ballot_id=ballot.id), "title": ballot.title,
-                      "subtitle": ballot.number, "badge": badge})
-    actions = [{"url": url_for("ballots_web.editor"), "label": _("New ballot")}] if user.is_secretariat else []
-    return {"title": _("My opinion ballots"), "items": items, "empty": _("No opinion ballots yet."),
-            "actions": actions}
+    """The home page: ballots awaiting the member's answer ("cần trả lời"), or the secretariat's open ones."""
+    groups = grouped(user)
+    actions = [{"url": url_for("ballots_web.ballots_page"), "label": _("All opinion ballots")}]
+    if user.is_secretariat:
+        actions.append({"url": url_for("ballots_web.editor"), "label": _("New ballot")})
+        items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
+                  "subtitle": _("Deadline %(when)s", when=hanoi(row["ballot"].deadline)),
+                  "badge": _("%(answered)s of %(total)s answered", answered=row["answered"], total=row["total"])}
+                 for row in groups["open"] + groups["draft"]]
+        return {"title": _("Opinion ballots in progress"), "items": items[:8], "empty": _("No ballot in progress."),
+                "actions": actions, "order": 20}
+    items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
+              "subtitle": _("Answer by %(when)s", when=hanoi(row["ballot"].deadline)), "badge": _("To answer"),
+              "urgent": True} for row in groups["to_answer"]]
+    return {"title": _("Opinion ballots to answer"), "items": items[:8], "empty": _("No ballot awaits your answer."),
+            "actions": actions, "order": 10}
 
 
 def register_home_section() -> None:
@@ -36,20 +94,83 @@ def register_home_section() -> None:
         HOME_SECTIONS.append(home_section)
 
 
+@web.get("/ballots")
+@login_required
+def ballots_page() -> str:
+    return render_template("ballots/list.html", groups=grouped(current_user),
+                           secretariat=current_user.is_secretariat)
+
+
+def _documents(ids: list[int]) -> list[Any]:
+    if not ids:
+        return []
+    from documents.models import Document
+
+    found = {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def _pin_attempts_left(user: User) -> int | None:
+    credential = keystore.active_credential(user)
+    if credential is None:
+        return None
+    if credential.locked:
+        return 0
+    return max(0, int(current_app.config.get("PIN_ATTEMPTS", 5)) - credential.failed_attempts)
+
+
 @web.get("/ballots/<int:ballot_id>")
 @login_required
 def ballot_page(ballot_id: int) -> str:
     ballot = service.get_ballot_for(current_user, ballot_id)
     data = service.ballot_dict(ballot, current_user)
-    names = {u.id: u for u in db.session.query(User).filter(User.id.in_([r.user_id for r in ballot.recipients]))}
-    return render_template("ballots/ballot.html", ballot=ballot, data=data, names=names,
-                           deadline=format_vn_datetime(ballot.deadline),
-                           is_open=service.is_open(ballot), secretariat=current_user.is_secretariat)
+    recipient = any(r.user_id == current_user.id for r in ballot.recipients)
+    is_open = service.is_open(ballot)
+    board = None
+    if current_user.is_secretariat or (current_user.has_role(Role.CHAIR) and ballot.status != BallotStatus.DRAFT):
+        board = _board(ballot, full=current_user.is_secretariat)
+    mine = data.get("my_response")
+    return render_template(
+        "ballots/ballot.html", ballot=ballot, data=data, board=board, recipient=recipient, is_open=is_open,
+        mine=mine, questions={q.id: q for q in ballot.questions}, documents=_documents(ballot.document_ids),
+        attempts_left=_pin_attempts_left(current_user) if recipient else None,
+        has_credential=recipient and keystore.active_credential(current_user) is not None,
+        secretariat=current_user.is_secretariat, now=utcnow())
+
+
+def _board(ballot: Ballot, *, full: bool) -> dict[str, Any]:
+    """Answered and pending recipients, and (for the secretariat) the running or fixed tally."""
+    responses = {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_([r.user_id for r in ballot.recipients])))}
+    rows: list[dict[str, Any]] = [
+        {"user": users[r.user_id], "answered_at": responses[r.user_id].answered_at if r.user_id in responses else None,
+         "reminded_at": r.reminded_at} for r in ballot.recipients if r.user_id in users]
+    rows.sort(key=lambda row: (row["answered_at"] is not None, row["user"].full_name))
+    tally = None
+    if full and ballot.status != BallotStatus.DRAFT:
+        tally = ballot.tally if ballot.status == BallotStatus.CLOSED and ballot.tally else service.compute_tally(ballot)
+    return {"rows": rows, "answered": len(responses), "total": len(rows), "pending": len(rows) - len(responses),
+            "tally": tally}
+
+
+@web.get("/ballots/<int:ballot_id>/own-signature")
+@login_required
+def own_signature_page(ballot_id: int) -> str:
+    """Signing with one's own token: download the unsigned slip, sign it elsewhere, upload it."""
+    ballot = service.get_ballot_for(current_user, ballot_id)
+    if not any(r.user_id == current_user.id for r in ballot.recipients):
+        raise NotFound()
+    return render_template("ballots/own_signature.html", ballot=ballot, is_open=service.is_open(ballot))
 
 
 @web.get("/ballots/new")
 @login_required
 def editor() -> str:
     service.require_secretariat(current_user)
-    members = db.session.query(User).filter(User.active.is_(True)).order_by(User.full_name).all()
-    return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles])
+    members = db.session.query(User).filter(User.active.is_(True)).order_by(User.id).all()
+    from documents.models import Document
+
+    documents = list(db.session.scalars(select(Document).order_by(Document.id.desc()).limit(200)))
+    return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles],
+                           documents=documents)

@@ -27,6 +27,14 @@ errors.MESSAGES.update({
     "chair_not_cleared": _l("The chair is not cleared for the meeting's classification."),
     "classification_above_clearance": _l("You cannot classify a meeting above your own clearance."),
     "upload_above_clearance": _l("You cannot upload a document above your own clearance."),
+    "meeting_cancelled": _l("The meeting has been cancelled."),
+    "meeting_started": _l("The session has started: participants and agenda items can no longer be removed."),
+    "participant_has_acts": _l("This participant has already taken part (a position, the floor, a vote or a "
+                               "check-in) or has a delegate: the invitation can no longer be withdrawn."),
+    "item_has_acts": _l("This item already has dossiers, positions, a vote, a conclusion or invited guests: "
+                        "it can no longer be removed."),
+    "reason_required": _l("Give the reason."),
+    "starts_at_past": _l("The new time must be in the future."),
 })
 
 

@@ -84,4 +84,47 @@ def demo_step() -> list[str]:
             documents.upload_document(meeting, item, data=data, filename=f"{number.replace('/', '-')}.pdf",
                                       title=doc_title, doc_type=doc_type, confidentiality=level, actor=secretary)
     service.publish_meeting(meeting, actor=secretary)
-    return [f"Demo meeting (published): {DEMO_TITLE} — {len(items)} agenda items with PDF dossiers"]
+    return [f"Demo meeting (published): {DEMO_TITLE} — {len(items)} agenda items with PDF dossiers",
+            *_closed_meeting(secretary, chair)]
+
+
+CLOSED_TITLE = "Phiên họp Chính phủ thường kỳ tháng 11 năm 2026"
+
+
+def _closed_meeting(secretary: User, chair: User) -> list[str]:
+    """Last month's session, held and closed through the same services: its minutes and conclusion notice
+    are still to be drawn up and signed, so the secretariat and the chair can do it from the pages."""
+    from documents import service as documents
+    from ecabinet.demo import CABINET
+    from meetings import service
+    from meetings.live import service as live
+
+    starts = (utcnow() - timedelta(days=30)).replace(hour=1, minute=30, second=0, microsecond=0, tzinfo=UTC)
+    meeting = service.create_meeting(title=CLOSED_TITLE, kind="regular", starts_at=starts,
+                                     location="Phòng họp Chính phủ, Trụ sở Chính phủ, số 1 Hoàng Hoa Thám, Hà Nội",
+                                     chair_id=chair.id, actor=secretary)
+    title, presenter, minutes, docs = AGENDA[0]
+    item = service.add_agenda_item(meeting, title=title, presenter=presenter, duration_minutes=minutes,
+                                   actor=secretary)
+    members = [u for u in (db.session.scalar(select(User).where(User.username == name)) for name, *_ in CABINET)
+               if u is not None]
+    service.add_members(meeting, [u.id for u in members], actor=secretary)
+    doc_title, doc_type, number, body, level = docs[0]
+    documents.upload_document(meeting, item, data=dossier_pdf(doc_title, number, body, starts),
+                              filename=f"{number.replace('/', '-')}.pdf", title=doc_title, doc_type=doc_type,
+                              confidentiality=level, actor=secretary)
+    service.publish_meeting(meeting, actor=secretary)
+    live.start_session(meeting, actor=chair)
+    for user in members[:18]:
+        live.check_in(meeting, actor=user)
+    live.activate_item(meeting, item.id, actor=chair)
+    vote = live.open_vote(meeting, question="Thông qua báo cáo tình hình kinh tế - xã hội?", secret=False,
+                          agenda_item_id=item.id, actor=chair)
+    for user in members[:16]:
+        live.cast_vote(vote, "agree", actor=user)
+    live.close_vote(vote, actor=chair)
+    live.set_conclusion(meeting, item.id, "Chính phủ thống nhất đánh giá tình hình kinh tế - xã hội tháng 11 "
+                        "tiếp tục chuyển biến tích cực; giao các bộ, ngành tập trung giải ngân vốn đầu tư công.",
+                        actor=secretary)
+    live.close_session(meeting, actor=chair)
+    return [f"Demo meeting (closed, minutes to draw up and sign): {CLOSED_TITLE}"]

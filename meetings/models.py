@@ -24,6 +24,8 @@ class MeetingStatus(enum.StrEnum):
     IN_SESSION = "in_session"
     CLOSED = "closed"
     ARCHIVED = "archived"
+    #: called off before the session (an addition to the API's list; postponing keeps the status)
+    CANCELLED = "cancelled"
 
 
 class ParticipantRole(enum.StrEnum):

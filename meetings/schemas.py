@@ -57,6 +57,19 @@ class ParticipantIn(Schema):
     agenda_item_ids = List(Integer(), load_default=list)
 
 
+class MembersIn(Schema):
+    user_ids = List(Integer(), required=True, validate=Length(1, 500))
+
+
+class CancelIn(Schema):
+    reason = String(required=True, validate=Length(1, 2000))
+
+
+class PostponeIn(Schema):
+    reason = String(required=True, validate=Length(1, 2000))
+    starts_at = AwareDateTime(required=True)
+
+
 class AgendaItemIn(Schema):
     title = String(required=True, validate=Length(1, 500))
     presenter = String(load_default="", validate=Length(max=300))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ecabinet import audit, realtime
-from ecabinet.auth.models import Confidentiality, User
+from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
 from meetings import access
@@ -41,6 +41,8 @@ def require_editable(meeting: Meeting) -> None:
         raise Conflict("meeting_archived")
     if meeting.status == MeetingStatus.CLOSED:
         raise Conflict("meeting_closed")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict("meeting_cancelled")
 
 
 def _user(user_id: int, field: str) -> User:
@@ -265,3 +267,128 @@ def tally(item: AgendaItem) -> dict[str, int]:
     for stance, count in rows:
         counts[str(stance)] = count
     return counts
+
+
+def _require_preparing(meeting: Meeting) -> None:
+    """Removing people or items is lawful only before the session starts (nothing has been done with them)."""
+    require_editable(meeting)
+    if meeting.status != MeetingStatus.DRAFT and meeting.status != MeetingStatus.PUBLISHED:
+        raise Conflict("meeting_started")
+
+
+def add_members(meeting: Meeting, user_ids: list[int], *, actor: User) -> list[Participant]:
+    """Invite several members at once (e.g. every Government member); those already invited are skipped."""
+    require_secretariat(actor)
+    with write_transaction():
+        require_editable(meeting)
+        present = {p.user_id for p in meeting.participants}
+        users = [_user(user_id, "user_ids") for user_id in dict.fromkeys(user_ids) if user_id not in present]
+        if any(not u.has_role(Role.MEMBER) for u in users):
+            raise Invalid(fields={"user_ids": "members only"})
+        added = []
+        for user in users:
+            participant = Participant(meeting_id=meeting.id, user_id=user.id, role=ParticipantRole.MEMBER,
+                                      agenda_item_ids=[])
+            db.session.add(participant)
+            db.session.flush()
+            audit.record(actor, "participant.added", meeting, {"user_id": user.id, "role": "member",
+                                                               "represents_user_id": None, "agenda_item_ids": []})
+            _publish_if_distributed(meeting, "participant.added",
+                                    {"participant_id": participant.id, "user_id": user.id, "role": "member"})
+            added.append(participant)
+    db.session.refresh(meeting)
+    return added
+
+
+def remove_participant(meeting: Meeting, participant_id: int, *, actor: User) -> None:
+    """Withdraw an invitation before the session; refused once the person took part (a position, the floor,
+    a vote, a check-in) or a delegate attends in their place."""
+    from meetings.live.models import SpeakerRequest, Vote, VoteParticipation
+
+    require_secretariat(actor)
+    with write_transaction():
+        participant = db.session.get(Participant, participant_id)
+        if participant is None or participant.meeting_id != meeting.id:
+            raise NotFound()
+        _require_preparing(meeting)
+        item_ids = [item.id for item in meeting.agenda]
+        acted = participant.checked_in_at is not None or any(
+            p.role == ParticipantRole.DELEGATE and p.represents_user_id == participant.user_id
+            for p in meeting.participants)
+        acted = acted or bool(item_ids and db.session.scalar(select(func.count(ItemPosition.id)).where(
+            ItemPosition.user_id == participant.user_id, ItemPosition.agenda_item_id.in_(item_ids))))
+        acted = acted or bool(db.session.scalar(select(func.count(SpeakerRequest.id)).where(
+            SpeakerRequest.meeting_id == meeting.id, SpeakerRequest.user_id == participant.user_id)))
+        acted = acted or bool(db.session.scalar(select(func.count(VoteParticipation.id)).where(
+            VoteParticipation.user_id == participant.user_id, VoteParticipation.vote_id.in_(
+                select(Vote.id).where(Vote.meeting_id == meeting.id)))))
+        if acted:
+            raise Conflict("participant_has_acts")
+        data = {"participant_id": participant.id, "user_id": participant.user_id, "role": str(participant.role)}
+        db.session.delete(participant)
+        audit.record(actor, "participant.removed", meeting, data)
+        _publish_if_distributed(meeting, "participant.removed", data)
+    db.session.refresh(meeting)
+
+
+def remove_agenda_item(meeting: Meeting, item: AgendaItem, *, actor: User) -> None:
+    """Take an item off the agenda before the session and renumber the rest; refused once it has a dossier,
+    positions, a vote or a conclusion, or guests are invited to it."""
+    from documents.models import Document
+    from meetings.live.models import SpeakerRequest, Vote
+
+    require_secretariat(actor)
+    with write_transaction():
+        _require_preparing(meeting)
+        counts = [select(func.count(model.id)).where(model.agenda_item_id == item.id)
+                  for model in (Document, ItemPosition, Vote, SpeakerRequest)]
+        if (item.conclusion or any(db.session.scalar(query) for query in counts)
+                or any(item.id in (p.agenda_item_ids or []) for p in meeting.participants)):
+            raise Conflict("item_has_acts")
+        data = {"meeting_id": meeting.id, "item_id": item.id, "title": item.title, "position": item.position}
+        if meeting.current_item_id == item.id:
+            meeting.current_item_id = None
+        db.session.delete(item)
+        db.session.flush()
+        remaining = sorted((i for i in meeting.agenda if i.id != item.id), key=lambda i: i.position)
+        for number, each in enumerate(remaining, start=1):
+            each.position = number
+        audit.record(actor, "agenda_item.removed", meeting, data)
+        _publish_if_distributed(meeting, "agenda.changed", {"item_id": data["item_id"], "change": "removed"})
+    db.session.refresh(meeting)
+
+
+def cancel_meeting(meeting: Meeting, *, reason: str, actor: User) -> Meeting:
+    """Call the meeting off before its session; participants are told why (``meeting.cancelled``)."""
+    require_secretariat(actor)
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("reason_required", fields={"reason": "required"})
+    with write_transaction():
+        _require_preparing(meeting)
+        was = str(meeting.status)
+        meeting.status = MeetingStatus.CANCELLED
+        audit.record(actor, "meeting.cancelled", meeting, {"reason": reason, "previous_status": was})
+        if was != MeetingStatus.DRAFT:
+            realtime.publish(meeting.id, "meeting.cancelled", {"meeting_id": meeting.id, "reason": reason})
+    return meeting
+
+
+def postpone_meeting(meeting: Meeting, *, reason: str, starts_at: datetime, actor: User) -> Meeting:
+    """Move the session to a later time with a reason; the status stays (a published meeting stays published)
+    and participants are told the new time (``meeting.postponed``)."""
+    require_secretariat(actor)
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("reason_required", fields={"reason": "required"})
+    with write_transaction():
+        _require_preparing(meeting)
+        if starts_at <= utcnow():
+            raise Invalid("starts_at_past", fields={"starts_at": "in the past"})
+        before = meeting.starts_at
+        meeting.starts_at = starts_at
+        audit.record(actor, "meeting.postponed", meeting, {"reason": reason, "from": before.isoformat(),
+                                                           "to": starts_at.isoformat()})
+        _publish_if_distributed(meeting, "meeting.postponed", {"meeting_id": meeting.id, "reason": reason,
+                                                               "starts_at": starts_at.isoformat()})
+    return meeting

@@ -14,10 +14,13 @@ from meetings import access, service
 from meetings.schemas import (
     AgendaItemIn,
     AgendaItemPatch,
+    CancelIn,
     MeetingIn,
     MeetingPatch,
+    MembersIn,
     ParticipantIn,
     PositionIn,
+    PostponeIn,
     dump_item,
     dump_meeting,
     dump_meeting_summary,
@@ -83,6 +86,55 @@ def add_participant(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, An
     """Invite a member, a delegate (represents_user_id) or a guest (agenda_item_ids)."""
     meeting = access.get_meeting_for(current_user, meeting_id)
     return dump_participant(service.add_participant(meeting, **body, actor=current_user)), 201
+
+
+@api.post("/meetings/<int:meeting_id>/participants/members")
+@api.input(MembersIn, arg_name="body")
+@login_required
+@idempotent
+def add_members(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Invite several members at once; those already invited are skipped: ``{"added": [participants]}``."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    added = service.add_members(meeting, body["user_ids"], actor=current_user)
+    return {"added": [dump_participant(p) for p in added]}, 201
+
+
+@api.delete("/meetings/<int:meeting_id>/participants/<int:participant_id>")
+@login_required
+def remove_participant(meeting_id: int, participant_id: int) -> tuple[str, int]:
+    """Withdraw an invitation before the session (409 once the person took part)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    service.remove_participant(meeting, participant_id, actor=current_user)
+    return "", 204
+
+
+@api.delete("/meetings/<int:meeting_id>/agenda/<int:item_id>")
+@login_required
+def remove_agenda_item(meeting_id: int, item_id: int) -> tuple[str, int]:
+    """Take an item off the agenda before the session (409 once it has dossiers, positions, votes...)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    item = access.get_item_for(current_user, meeting, item_id)
+    service.remove_agenda_item(meeting, item, actor=current_user)
+    return "", 204
+
+
+@api.post("/meetings/<int:meeting_id>/cancel")
+@api.input(CancelIn, arg_name="body")
+@login_required
+def cancel_meeting(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Call the meeting off with a reason; status ``cancelled``; participants are told."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    return dump_meeting_summary(service.cancel_meeting(meeting, reason=body["reason"], actor=current_user))
+
+
+@api.post("/meetings/<int:meeting_id>/postpone")
+@api.input(PostponeIn, arg_name="body")
+@login_required
+def postpone_meeting(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Move the session to a later time with a reason; the status is unchanged; participants are told."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    return dump_meeting_summary(service.postpone_meeting(meeting, reason=body["reason"],
+                                                         starts_at=body["starts_at"], actor=current_user))
 
 
 @api.post("/meetings/<int:meeting_id>/participants/<int:participant_id>/approve")

@@ -2,34 +2,62 @@
 
 from __future__ import annotations
 
+import difflib
+from datetime import UTC, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ecabinet import keystore
 from ecabinet.auth.models import Role, User
-from ecabinet.database import db
+from ecabinet.database import db, utcnow
+from ecabinet.web import hanoi, label, register_labels
 from meetings import access
 from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
 
-STATUS_LABELS = {"draft": "Bản nháp", "published": "Đã phát hành", "in_session": "Đang họp",
-                 "closed": "Đã kết thúc", "archived": "Đã lưu trữ"}
-ROLE_LABELS = {"member": "Thành viên", "delegate": "Người được ủy quyền", "guest": "Đại biểu mời"}
+register_labels("meeting_status", {"draft": _l("Draft"), "published": _l("Published"), "in_session": _l("In session"),
+                                   "closed": _l("Closed"), "archived": _l("Archived"), "cancelled": _l("Cancelled"),
+                                   "postponed": _l("Postponed")})
+register_labels("meeting_kind", {"regular": _l("Regular session"), "thematic": _l("Thematic session"),
+                                 "extraordinary": _l("Extraordinary session")})
+register_labels("participant_role", {"member": _l("Member"), "delegate": _l("Delegate"), "guest": _l("Guest")})
+register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": _l("Signed by the secretary"),
+                                   "signed": _l("Signed")})
 
 
 def home_section(user: User) -> dict[str, Any]:
-    """"My meetings" on the home page."""
-    meetings = access.visible_meetings(user)[:8]
+    """"My meetings" on the home page: the next one first; the secretariat also sees what awaits it."""
+    meetings = access.visible_meetings(user)
+    now = utcnow()
+    upcoming = sorted((m for m in meetings if str(m.status) in ("published", "in_session") and
+                       (m.starts_at.replace(tzinfo=UTC) if m.starts_at.tzinfo is None else m.starts_at)
+                       >= now - timedelta(hours=12)), key=lambda m: m.starts_at)
+    nxt = upcoming[0] if upcoming else None
     actions = [{"url": url_for("meetings_web.meetings_page"), "label": _("All meetings")}]
-    return {"title": _("My meetings"),
-            "items": [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
-                       "subtitle": f"{shown(m.starts_at)[:16].replace('T', ' ')} · {m.location}",  # type: ignore[index]
-                       "badge": STATUS_LABELS.get(str(m.status), str(m.status))} for m in meetings],
-            "empty": _("No meetings yet."), "actions": actions}
+    lead = None
+    if nxt is not None:
+        lead = {"url": url_for("meetings_web.meeting_page", meeting_id=nxt.id),
+                "title": nxt.title, "subtitle": f"{hanoi(nxt.starts_at)} · {nxt.location}",
+                "badge": label(nxt.status, "meeting_status")}
+    rest = [m for m in meetings if m is not nxt]
+    if user.is_secretariat:
+        waiting = [m for m in rest if str(m.status) in ("draft", "closed")]
+        items = [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
+                  "subtitle": hanoi(m.starts_at),
+                  "badge": _("To publish") if str(m.status) == "draft" else _("Minutes to finish"), "urgent": True}
+                 for m in waiting[:8]]
+        return {"title": _("Meetings awaiting you"), "lead": lead, "items": items, "order": 5,
+                "empty": _("Nothing awaits you."), "actions": actions, "highlight": bool(items)}
+    items = [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
+              "subtitle": hanoi(m.starts_at), "badge": label(m.status, "meeting_status")} for m in rest[:5]]
+    return {"title": _("My next meeting") if lead else _("My meetings"), "lead": lead, "items": items, "order": 5,
+            "empty": _("No meeting scheduled."), "actions": actions, "highlight": lead is not None}
 
 
 @web.get("/meetings")
@@ -39,7 +67,7 @@ def meetings_page() -> str:
     if current_user.is_secretariat:
         users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
     return render_template("meetings/list.html", meetings=access.visible_meetings(current_user), users=users,
-                           labels=STATUS_LABELS, shown=shown)
+                           shown=shown)
 
 
 @web.get("/meetings/<int:meeting_id>")
@@ -47,14 +75,131 @@ def meetings_page() -> str:
 def meeting_page(meeting_id: int) -> str:
     meeting = access.get_meeting_for(current_user, meeting_id)
     data = dump_meeting(meeting, current_user)
-    users = []
+    users: list[User] = []
     paper = None
+    checklist = None
+    preparing = current_user.is_secretariat and str(meeting.status) in ("draft", "published")
     if current_user.is_secretariat:
         from documents.service import paper_saved
 
         users = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
                  if not u.has_role(Role.ADMIN)]
         paper = paper_saved(meeting)
-    return render_template("meetings/meeting.html", meeting=meeting, data=data, users=users, paper=paper,
-                           labels=STATUS_LABELS, role_labels=ROLE_LABELS,
+        if str(meeting.status) == "draft":
+            checklist = _publish_checklist(meeting, data, users)
+    invited = {p["user_id"] for p in data["participants"]}
+    candidates = [u for u in users if u.id not in invited]
+    return render_template("meetings/meeting.html", meeting=meeting, data=data, paper=paper, candidates=candidates,
+                           member_candidates=[u for u in candidates if u.has_role(Role.MEMBER)],
+                           checklist=checklist, preparing=preparing,
+                           votes=_votes(meeting) if str(meeting.status) in ("in_session", "closed", "archived") else {},
+                           reason=_status_reason(meeting), minutes=_minutes_state(meeting),
                            may_position=access.may_take_position(meeting, current_user))
+
+
+def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) -> list[dict[str, Any]]:
+    """What must hold before invitations go out: each item has its dossier, the invited members can reach
+    the quorum (two thirds of ALL Government members), the chair is set and invited."""
+    from meetings.live import rules
+
+    government = sum(1 for u in users if u.has_role(Role.MEMBER))
+    members = sum(1 for p in data["participants"] if p["role"] == "member")
+    required = rules.quorum_required(government)
+    bare = [item["title"] for item in data["agenda"] if not item["documents"]]
+    chair_invited = any(p["user_id"] == meeting.chair_id for p in data["participants"])
+    return [
+        {"ok": bool(data["agenda"]) and not bare,
+         "text": _("Each agenda item has its dossier") if data["agenda"] else _("The agenda has at least one item"),
+         "detail": _("Without a dossier: %(items)s", items="; ".join(bare)) if bare else ""},
+        {"ok": members >= required,
+         "text": _("The invited members can reach the quorum"),
+         "detail": _("%(invited)s members invited; the quorum is %(required)s of %(total)s Government members",
+                     invited=members, required=required, total=government)},
+        {"ok": meeting.chair_id is not None and chair_invited,
+         "text": _("The chair is set and invited"),
+         "detail": meeting.chair.full_name if meeting.chair else ""},
+    ]
+
+
+def _votes(meeting: Any) -> dict[int | None, list[Any]]:
+    from meetings.live.models import Vote
+
+    out: dict[int | None, list[Any]] = {}
+    for vote in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id)):
+        out.setdefault(vote.agenda_item_id, []).append(vote)
+    return out
+
+
+def _status_reason(meeting: Any) -> dict[str, Any] | None:
+    """The reason given when the meeting was cancelled or last postponed (kept in the audit record)."""
+    import json
+
+    from ecabinet.audit import AuditRecord
+
+    record = db.session.scalar(select(AuditRecord).where(
+        AuditRecord.object_type == "meetings", AuditRecord.object_id == str(meeting.id),
+        AuditRecord.action.in_(["meeting.cancelled", "meeting.postponed"])).order_by(AuditRecord.id.desc()))
+    if record is None:
+        return None
+    return {"action": record.action, "at": record.at, **json.loads(record.data or "{}")}
+
+
+def _minutes_state(meeting: Any) -> Any:
+    from meetings.minutes import service as minutes_service
+
+    return minutes_service.minutes_of(meeting) if str(meeting.status) in ("closed", "archived") else None
+
+
+def _changes(before: str, after: str) -> list[tuple[str, str]]:
+    """The narrative's changed lines between two versions: ("+"|"-", line)."""
+    return [(line[0], line[2:]) for line in difflib.ndiff(before.splitlines(), after.splitlines())
+            if line[:1] in "+-" and line[2:].strip()]
+
+
+@web.get("/meetings/<int:meeting_id>/minutes")
+@login_required
+def minutes_page(meeting_id: int) -> str:
+    """Minutes: draw up from the record, edit the narrative (versions and changes), sign, the archive."""
+    from meetings.minutes import service as minutes_service
+    from meetings.minutes.models import MinutesStatus
+
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    minutes = minutes_service.minutes_of(meeting)
+    may_drafts = current_user.is_secretariat or meeting.chair_id == current_user.id
+    if minutes is not None and minutes.status != MinutesStatus.SIGNED and not may_drafts:
+        minutes = None
+    versions: list[dict[str, Any]] = []
+    if minutes is not None:
+        previous = None
+        for version in minutes.versions:
+            versions.append({"version": version, "author": db.session.get(User, version.created_by_id),
+                             "changes": _changes(previous.narrative, version.narrative) if previous else [],
+                             "redrawn": previous is not None and previous.content != version.content})
+            previous = version
+        versions.reverse()
+    sign_as = None
+    if minutes is not None and str(meeting.status) == "closed":
+        if minutes.status == MinutesStatus.DRAFT and current_user.id == minutes.secretary_id:
+            sign_as = "secretary"
+        elif minutes.status == MinutesStatus.SIGNED_BY_SECRETARY and current_user.id == meeting.chair_id:
+            sign_as = "chair"
+    verification = None
+    if request.args.get("verify") and str(meeting.status) == "archived" and may_drafts:
+        verification = _verify_archive(meeting)
+    return render_template("minutes/minutes.html", meeting=meeting, minutes=minutes, versions=versions,
+                           may_drafts=may_drafts, sign_as=sign_as, verification=verification,
+                           has_credential=keystore.active_credential(current_user) is not None,
+                           secretary=db.session.get(User, minutes.secretary_id) if minutes else None)
+
+
+def _verify_archive(meeting: Any) -> Any:
+    """What `archive verify` says of the bag the download gives, checked against this server's CA."""
+    import tempfile
+    from pathlib import Path
+
+    from meetings.minutes import archive
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"meeting-{meeting.id}.zip"
+        path.write_bytes(archive.export_bag_zip(meeting))
+        return archive.verify_bag(path, trust_roots=keystore.trust_roots())

@@ -18,4 +18,5 @@ VI = {
     "Diacritics are optional: \"nghi dinh\" also finds \"Nghị định\".":
         "Có thể gõ không dấu: \"nghi dinh\" cũng tìm được \"Nghị định\".",
     "results": "kết quả",
+    'Opinion ballot %(number)s · deadline %(when)s': 'Phiếu lấy ý kiến %(number)s · hạn %(when)s',
 }

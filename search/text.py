@@ -97,12 +97,27 @@ def _pattern(terms: Terms) -> re.Pattern[str]:
     return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + ")")
 
 
+def phrase_pattern(terms: Terms) -> re.Pattern[str] | None:
+    """The query's words next to each other, in order ("nghi dinh" in "Nghị định", not "ổn định"); None
+    for a one-word query."""
+    if len(terms.words) < 2:
+        return None
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(w) for w in terms.words) + r"(?![^\W_])")
+
+
+def has_phrase(text: str, terms: Terms) -> bool:
+    pattern = phrase_pattern(terms)
+    return pattern is not None and pattern.search(fold(text)) is not None
+
+
 def highlight(text: str, terms: Terms, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """A window of ``text`` around the first match, as (piece, is_match) pairs, with the original diacritics.
 
-    The text is folded in chunks until a match turns up, so a long dossier is not folded whole.
+    The whole phrase is marked when the text has it; otherwise each word. The text is folded in chunks
+    until a match turns up, so a long dossier is not folded whole.
     """
-    pattern = _pattern(terms)
+    phrase = phrase_pattern(terms)
+    pattern = phrase if phrase is not None and has_phrase(text[:_SCAN_CHUNK * 4], terms) else _pattern(terms)
     start = None
     for offset in range(0, len(text), _SCAN_CHUNK):
         chunk = text[offset:offset + _SCAN_CHUNK + 200].translate(_ALIGNED)

@@ -6,19 +6,24 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db
+from ecabinet.web import label, register_labels
 from meetings.access import get_meeting_for
 from meetings.notices import pdf, rules, service
 from meetings.notices.schemas import TASK_STATUSES
 
 web = Blueprint("notices_web", __name__, static_folder="static", static_url_path="/static/notices")
 
-STATUS_LABELS = {"open": "Chưa thực hiện", "in_progress": "Đang thực hiện", "done": "Đã hoàn thành",
-                 "overdue": "Quá hạn"}
+register_labels("task_status", {"open": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done"),
+                                "overdue": _l("Overdue")})
+register_labels("task_action", {"progress": _l("Progress reported"), "complete": _l("Marked done"),
+                                "reopen": _l("Reopened")})
+register_labels("notice_status", {"draft": _l("Draft"), "issued": _l("Issued")})
 
 
 def home_section(user: User) -> dict[str, Any]:
@@ -33,7 +38,8 @@ def home_section(user: User) -> dict[str, Any]:
             "items": [{"url": url_for("notices_web.tasks_page") + f"#task-{t.id}", "title": t.description[:120],
                        "subtitle": f"{t.notice.number_symbol} · {pdf.owner_body(service.task_dict(t, on=on)['owner'])}"
                                    f" · {pdf.deadline_text(t.deadline.isoformat())}",
-                       "badge": STATUS_LABELS[rules.shown_status(t.status, t.deadline, on)]}
+                       "badge": label(rules.shown_status(t.status, t.deadline, on), "task_status"),
+                       "urgent": rules.is_overdue(t.status, t.deadline, on)}
                       for t in open_tasks],
             "empty": _("No follow-up tasks."), "actions": actions}
 
@@ -41,13 +47,19 @@ def home_section(user: User) -> dict[str, Any]:
 @web.get("/tasks")
 @login_required
 def tasks_page() -> str:
-    """The member's own tasks; for the secretariat, the tracker of every task."""
+    """The member's own tasks; for the secretariat, the tracker of every task, filtered by owner and state."""
     on = service.today()
     status = request.args.get("status")
     chosen = status if status in TASK_STATUSES else None
-    tasks = [service.task_dict(t, on=on) for t in service.list_tasks(current_user, status=chosen)]
-    return render_template("notices/tasks.html", tasks=tasks, labels=STATUS_LABELS,
-                           secretariat=current_user.is_secretariat, deadline_text=pdf.deadline_text,
+    owner = request.args.get("owner", type=int) if current_user.is_secretariat else None
+    tasks = [service.task_dict(t, on=on, history=True)
+             for t in service.list_tasks(current_user, status=chosen, owner_user_id=owner)]
+    owners = []
+    if current_user.is_secretariat:
+        owners = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name))
+                  if u.has_role(Role.MEMBER)]
+    return render_template("notices/tasks.html", tasks=tasks, statuses=TASK_STATUSES, chosen=chosen, owner=owner,
+                           owners=owners, secretariat=current_user.is_secretariat, deadline_text=pdf.deadline_text,
                            owner_body=pdf.owner_body)
 
 
@@ -70,6 +82,6 @@ def meeting_notice_page(meeting_id: int) -> Any:
                    if u.has_role(Role.MEMBER)]
     shown = service.notice_dict(notice) if notice else None
     return render_template("notices/notice.html", meeting=meeting, notice=shown,
-                           members=members, labels=STATUS_LABELS, secretariat=current_user.is_secretariat,
+                           members=members, secretariat=current_user.is_secretariat,
                            deadline_text=pdf.deadline_text, owner_body=pdf.owner_body,
                            concluded=str(meeting.status) in ("closed", "archived"))

@@ -24,13 +24,17 @@ def test_member_sees_the_form_then_the_receipt(app: Any, api: Any, cast: Any, ma
     ballot_id, body = ballot.id, {"answers": answers_for(ballot), "pin": PIN}
     member_api = api(cast.member_a)
     browser = _login(app, "member_a")
+    assert f"/ballots/{ballot_id}" in browser.get("/").get_data(as_text=True)  # home: "cần trả lời"
     page = browser.get(f"/ballots/{ballot_id}").get_data(as_text=True)
     assert 'id="answer-form"' in page and 'name="pin"' in page and 'type="password"' in page
     receipt = member_api.post(f"/ballots/{ballot_id}/responses", body).get_json()
     page = browser.get(f"/ballots/{ballot_id}").get_data(as_text=True)
     assert receipt["sha256"] in page and f"/responses/{receipt['id']}/pdf" in page
-    home = browser.get("/").get_data(as_text=True)
-    assert f"/ballots/{ballot_id}" in home
+    assert 'id="answer-form" novalidate hidden' in page  # the form waits behind "Change my answer"
+    assert f"/ballots/{ballot_id}" not in browser.get("/").get_data(as_text=True)
+    listing = browser.get("/ballots").get_data(as_text=True)
+    answered = listing.index("Đã trả lời, phiếu còn mở")
+    assert listing.index(f"/ballots/{ballot_id}") > answered
 
 
 def test_secretariat_sees_the_board_and_the_editor(app: Any, cast: Any, make_ballot: Any) -> None:

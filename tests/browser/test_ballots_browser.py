@@ -1,9 +1,11 @@
-"""A member answers an opinion ballot on the tablet page with the PIN while the secretariat's board
-updates live; the receipt's hash is the hash of the signed slip the member downloads."""
+"""Opinion ballots walked through the pages at the three screen sizes: a member answers (errors summarised,
+a review before signing, a wrong PIN with the attempts left, the receipt and the signed slip); the secretariat's
+board counts, reminds and closes with a confirmation; the chair follows the progress."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 from datetime import timedelta
 
@@ -11,61 +13,129 @@ import pytest
 
 from ballots import service
 from ecabinet import keystore
-from ecabinet.database import utcnow
+from ecabinet.audit import AuditRecord
+from ecabinet.database import db, utcnow
 from tests.browser.conftest import login
+from tests.browser.screens import SIZES, Screens, open_section
 from tests.conftest import TEST_PASSWORD
 from tests.live.harness import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PIN = "135792"
+COMMENT = "Đề nghị lùi hiệu lực đến ngày 01/7/2027 để các bộ chuẩn bị."
 
 
-def test_member_signs_an_answer_and_the_board_sees_it_live(app, cast, database_url, tmp_path, browser):
+def test_ballot_journeys_at_every_screen_size(app, cast, database_url, tmp_path, browser):
     app.config["PIN_KDF_ROUNDS"] = 1000  # the production cost only slows the test; the format is the same
-    for user in (cast.member_a, cast.member_b):
+    for user in (cast.member_a, cast.member_b, cast.chair):
         keystore.issue_credential(user, PIN, actor=None)
-    ballot = service.create_ballot(title="Dự thảo Nghị định về chuyển đổi số", summary="Văn phòng Chính phủ xin ý kiến.",
-                                   questions=["Đồng ý ban hành?", "Đồng ý hiệu lực từ 01/01/2027?"],
-                                   recipient_ids=[cast.member_a.id, cast.member_b.id],
-                                   deadline=utcnow() + timedelta(days=2), actor=cast.secretary)
-    service.issue_ballot(ballot, actor=cast.secretary)
+    ballots = {}
+    for size in SIZES:
+        ballot = service.create_ballot(title=f"Dự thảo Nghị định về chuyển đổi số ({size})",
+                                       summary="Văn phòng Chính phủ xin ý kiến.",
+                                       questions=["Đồng ý ban hành?", "Đồng ý hiệu lực từ 01/01/2027?"],
+                                       recipient_ids=[cast.member_a.id, cast.member_b.id, cast.chair.id],
+                                       deadline=utcnow() + timedelta(days=2), actor=cast.secretary)
+        service.issue_ballot(ballot, actor=cast.secretary)
+        ballots[size] = ballot.id
     server = ServerProcess(tmp_path, database_url).start()
     try:
-        board = browser.new_context().new_page()
-        member = browser.new_context().new_page()
-        login(board, server.url, "secretary", TEST_PASSWORD)
-        login(member, server.url, "member_a", TEST_PASSWORD)
-        page = f"{server.url}/ballots/{ballot.id}"
-        board.goto(page)
-        board.wait_for_selector("#board-state.ok:text-is('Cập nhật trực tiếp')")
-        row = f"#board li[data-user-id='{cast.member_a.id}'] .status"
-        assert board.inner_text(row) == "Chưa trả lời"
-
-        member.goto(page)
-        questions = member.locator("#answer-form fieldset")
-        assert questions.count() == 2
-        questions.nth(0).locator("input[value=agree]").check()
-        questions.nth(1).locator("input[value=other]").check()
-        questions.nth(1).locator("textarea").fill("Đề nghị lùi hiệu lực đến ngày 01/7/2027 để các bộ chuẩn bị.")
-        member.fill("input[name=pin]", "999999")
-        member.click("#answer-form button[type=submit]")
-        member.wait_for_selector("#answer-status:text-is('Mã PIN không đúng.')")
-        assert member.input_value("input[name=pin]") == ""  # never left in the form
-        assert board.inner_text(row) == "Chưa trả lời"
-
-        member.fill("input[name=pin]", PIN)
-        member.click("#answer-form button[type=submit]")
-        member.wait_for_selector("#answer-status:has-text('✓ v1')")
-        board.wait_for_selector(f"{row}:has-text('✓')")
-        assert board.inner_text(f"#board li[data-user-id='{cast.member_b.id}'] .status") == "Chưa trả lời"
-
-        member.wait_for_selector("#receipt")  # the page reloads with the receipt
-        receipt_hash = member.inner_text("#receipt code")
-        slip = member.request.get(server.url + member.get_attribute("#receipt a.btn", "href"))
-        assert slip.ok and slip.body().startswith(b"%PDF")
-        assert hashlib.sha256(slip.body()).hexdigest() == receipt_hash
-
-        board.reload()  # a board opened later shows the answer from the page itself
-        assert board.inner_text(row) == "Đã trả lời"
+        for size, ballot_id in ballots.items():
+            _member_answers(browser, server.url, size, ballot_id)
+            _secretariat_reminds_and_closes(browser, server.url, size, ballot_id, cast)
     finally:
         server.stop(signal.SIGKILL)
+    db.session.rollback()  # see what the server process wrote
+    reminders = db.session.query(AuditRecord).filter(AuditRecord.action == "ballot.reminded").all()
+    assert len(reminders) == len(SIZES)
+    assert all(sorted(json.loads(r.data)["user_ids"]) == sorted([cast.member_b.id, cast.chair.id]) for r in reminders)
+
+
+def _member_answers(browser, url: str, size: str, ballot_id: int) -> None:
+    screens = Screens(browser, "ballot-member", size)
+    page = screens.page()
+    login(page, url, "member_a", TEST_PASSWORD)
+    assert page.locator(f"a[href='/ballots/{ballot_id}']").count() == 1  # home: "cần trả lời"
+    screens.check(page, "home with the ballot to answer")
+    open_section(page, "/ballots")
+    screens.check(page, "ballot list")
+    page.click(f"a[href='/ballots/{ballot_id}']")
+    screens.check(page, "answer form")
+
+    page.click("#to-review")
+    page.wait_for_selector("#error-summary:visible")
+    assert page.locator("#error-summary li").count() == 2
+    screens.check(page, "error summary")
+
+    questions = page.locator("#answer-form fieldset.question")
+    questions.nth(0).locator("label.choice:has(input[value=agree])").click()  # the label itself is the target
+    assert questions.nth(0).locator("input[value=agree]").is_checked()
+    questions.nth(1).locator("label.choice:has(input[value=other])").click()
+    page.click("#to-review")
+    assert page.inner_text("#error-summary li") == "Ghi rõ ý kiến khác cho câu hỏi 2"
+    questions.nth(1).locator("textarea").fill(COMMENT)
+    page.click("#to-review")
+    page.wait_for_selector("#step-review:visible")
+    review = page.inner_text("#review-list")
+    assert "Đồng ý" in review and "Ý kiến khác" in review and COMMENT in review
+    assert page.inner_text("#pin-hint") == "Còn 5 lần nhập trước khi chức năng ký bị khóa."
+    screens.check(page, "check answers before signing")
+
+    page.fill("#pin", "999999")
+    page.click("#sign")
+    page.wait_for_selector("#error-summary:has-text('Mã PIN không đúng')")
+    assert page.input_value("#pin") == ""  # never left in the form
+    assert page.inner_text("#pin-hint") == "Còn 4 lần nhập trước khi chức năng ký bị khóa."
+    screens.check(page, "wrong PIN", refused=403)
+
+    page.fill("#pin", PIN)
+    page.click("#sign")
+    page.wait_for_selector("#receipt")
+    assert page.is_hidden("#answer-form")  # no blank form under the receipt as if nothing was taken
+    assert "Ý kiến của đồng chí đã được ký số và ghi nhận" in page.inner_text("#receipt")
+    assert COMMENT in page.inner_text("#receipt .summary-list")
+    screens.check(page, "receipt")
+    page.click("#receipt details summary")
+    receipt_hash = page.inner_text("#receipt code.hash")
+    screens.check(page, "receipt details")
+    slip = page.request.get(url + page.get_attribute("#slip-download", "href"))
+    assert slip.ok and hashlib.sha256(slip.body()).hexdigest() == receipt_hash
+
+    page.goto(f"{url}/ballots/{ballot_id}/own-signature")
+    screens.check(page, "sign with my own token")
+    screens.close()
+
+
+def _secretariat_reminds_and_closes(browser, url: str, size: str, ballot_id: int, cast) -> None:
+    screens = Screens(browser, "ballot-secretariat", size)
+    page = screens.page()
+    login(page, url, "secretary", TEST_PASSWORD)
+    page.goto(f"{url}/ballots/{ballot_id}")
+    page.wait_for_selector("#board-state.ok")
+    assert page.inner_text("#count-answered") == "1" and page.inner_text("#count-pending") == "2"
+    assert page.locator("#tally tbody tr").nth(1).locator("td").nth(2).inner_text() == "1"  # one "other opinion"
+    pending = page.locator(f"#board li[data-user-id='{cast.member_b.id}'] .status")
+    assert pending.inner_text() == "Chưa trả lời"
+    screens.check(page, "board")
+
+    page.click("[data-action=remind]")
+    page.wait_for_selector("#board-status:has-text('Đã gửi lời nhắc đến 2 thành viên.')")
+    screens.check(page, "reminder sent")
+
+    page.click("[data-action=close]")
+    page.wait_for_selector("dialog[open]")
+    assert "Còn 2 thành viên chưa trả lời" in page.inner_text("dialog[open]")
+    screens.check(page, "confirm closing")
+    page.click("dialog[open] .btn-danger")
+    page.wait_for_selector("#ballot-status:has-text('Đã kết thúc')")
+    assert pending.inner_text() == "Không trả lời"  # never "not answered yet" once closed
+    screens.check(page, "closed with the result")
+    screens.close()
+
+    chair = Screens(browser, "ballot-chair", size)
+    page = chair.page()
+    login(page, url, "chair", TEST_PASSWORD)
+    page.goto(f"{url}/ballots/{ballot_id}")
+    assert page.inner_text("#count-answered") == "1"
+    chair.check(page, "chair's progress view")
+    chair.close()

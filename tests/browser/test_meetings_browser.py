@@ -1,4 +1,7 @@
-"""The secretariat uploads a dossier and publishes; a member opens it and PDF.js paints the first page."""
+"""The secretariat prepares a meeting from the pages alone at each screen size: creates it, adds items with
+labelled fields, invites every Government member and withdraws one, uploads several dossiers at once (the
+level defaulting to the meeting's), removes an item, publishes after the checklist, postpones with a reason;
+a member opens a dossier and PDF.js paints it."""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import signal
 
 import pytest
 
+from ecabinet.database import db
+from meetings.models import Meeting
 from tests.browser.conftest import login
+from tests.browser.screens import SIZES, Screens, open_section
 from tests.conftest import TEST_PASSWORD
 from tests.documents import corpus
 from tests.live.harness import ServerProcess
-from tests.meetings.factories import create_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,40 +28,109 @@ PAINTED = """() => {
 }"""
 
 
-def test_secretariat_uploads_and_publishes_member_reads(app, cast, api, tmp_path, database_url, browser):
-    sec = api(cast.secretary)
-    meeting = create_meeting(sec, cast)
-    mid = meeting["id"]
-    sec.post(f"/meetings/{mid}/agenda", json={"title": "Tờ trình dự án Luật Đầu tư công (sửa đổi)",
-                                              "presenter": "Bộ Tài chính", "duration_minutes": 30})
-    sec.post(f"/meetings/{mid}/participants", json={"user_id": cast.member_a.id, "role": "member"})
-    pdf_path = tmp_path / "to-trinh.pdf"
-    pdf_path.write_bytes(corpus.valid_pdf(2))
+def _confirm(page) -> None:
+    page.wait_for_selector("dialog[open]")
+    page.click("dialog[open] .dialog-actions button:last-child")
+
+
+def test_secretariat_prepares_and_publishes_member_reads(app, cast, tmp_path, database_url, browser):
+    files = []
+    for name, pages in (("to-trinh-398-ttr-btc.pdf", 2), ("du-thao-nghi-dinh.pdf", 1), ("bao-cao.pdf", 1)):
+        (tmp_path / name).write_bytes(corpus.valid_pdf(pages))
+        files.append(str(tmp_path / name))
     server = ServerProcess(tmp_path, database_url).start()
     try:
-        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        login(page, server.url, "secretary", TEST_PASSWORD)
-        page.goto(f"{server.url}/meetings/{mid}")
-        form = page.locator(".upload-form").first
-        form.locator("input[type=file]").set_input_files(str(pdf_path))
-        form.locator("input[name=title]").fill("Tờ trình số 398/TTr-BTC")
-        form.locator("button[type=submit]").click()
-        page.wait_for_selector("a.doc-link:has-text('Tờ trình số 398/TTr-BTC')")
-        page.click("#publish")
-        page.wait_for_selector("#meeting-status:text-is('Đã phát hành')")
-
-        tablet = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        login(tablet, server.url, "member_a", TEST_PASSWORD)
-        tablet.goto(f"{server.url}/meetings/{mid}")
-        tablet.wait_for_selector(".badge-new")
-        tablet.click("a.doc-link")
-        tablet.wait_for_selector("#page-canvas[data-rendered-page='1']", timeout=20000)
-        painted = tablet.evaluate(PAINTED)
-        assert painted["width"] > 100 and painted["dark"] > 500, painted
-        tablet.click("#next")
-        tablet.wait_for_selector("#page-canvas[data-rendered-page='2']")
-        tablet.fill("#note-text", "Cần làm rõ nguồn vốn")
-        tablet.click("#note-save")
-        tablet.wait_for_selector("#note-status:text-is('✓')")
+        for size in SIZES:
+            mid = _prepare(browser, server.url, size, files, cast)
+        _member_reads(browser, server.url, mid)
     finally:
         server.stop(signal.SIGKILL)
+    db.session.rollback()
+    assert db.session.get(Meeting, mid).status == "published"
+
+
+def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
+    screens = Screens(browser, "meeting-secretariat", size)
+    page = screens.page()
+    login(page, url, "secretary", TEST_PASSWORD)
+    screens.check(page, "home")
+    open_section(page, "/meetings")
+    screens.check(page, "meetings")
+    page.fill("#meeting-form input[name=title]", f"Phiên họp chuyên đề xây dựng pháp luật ({size})")
+    page.select_option("#meeting-form select[name=kind]", "thematic")
+    page.fill("#meeting-form input[name=starts_at]", "2027-01-15T08:30")
+    page.fill("#meeting-form input[name=location]", "Trụ sở Chính phủ")
+    page.select_option("#meeting-form select[name=confidentiality]", "confidential")
+    page.click("#meeting-form button[type=submit]")
+    page.wait_for_url(f"{url}/meetings/*")
+    mid = int(page.url.rsplit("/", 1)[1])
+    assert "Phiên họp chuyên đề" in page.inner_text(".meeting-head .caption")
+    assert "Mật" in page.inner_text(".meeting-head .caption")
+    screens.check(page, "new draft meeting")
+
+    for title in ("Dự án Luật Đầu tư công (sửa đổi)", "Dự thảo Nghị định về thu phí", "Nội dung bỏ"):
+        page.get_by_label("Tiêu đề", exact=True).first.fill(title)
+        page.get_by_label("Cơ quan trình").fill("Bộ Tài chính")
+        page.get_by_label("Thời lượng (phút)").fill("30")
+        page.click("#item-form button[type=submit]")
+        page.wait_for_selector(f".item-title:has-text('{title}')")
+    page.click(".agenda-item:has-text('Nội dung bỏ') .remove-item")
+    _confirm(page)
+    page.wait_for_selector(".item-title:has-text('Nội dung bỏ')", state="detached")
+
+    page.click("#invite-all")
+    _confirm(page)
+    page.wait_for_selector(f"#participants li:has-text('{cast.member_b.full_name}')")
+    page.click(f"#participants li:has-text('{cast.member_b.full_name}') .remove-participant")
+    _confirm(page)
+    page.wait_for_selector(f"#participants li:has-text('{cast.member_b.full_name}')", state="detached")
+    screens.check(page, "items and participants")
+
+    first = page.locator(".agenda-item").nth(0)
+    first.locator("summary").click()
+    assert first.locator("select[name=confidentiality]").input_value() == "confidential"  # the meeting's level
+    first.locator("input[name=files]").set_input_files(files[:2])
+    first.locator("input[name=doc_type]").fill("Tờ trình")
+    first.locator(".upload-form button[type=submit]").click()
+    page.wait_for_selector(".agenda-item >> nth=0 >> a.doc-link:has-text('du-thao-nghi-dinh')")
+    assert page.locator(".agenda-item").nth(0).locator("a.doc-link").count() == 2
+    second = page.locator(".agenda-item").nth(1)
+    second.locator("summary").click()
+    second.locator("input[name=files]").set_input_files(files[2])
+    second.locator(".upload-form button[type=submit]").click()
+    page.wait_for_selector(".agenda-item >> nth=1 >> a.doc-link")
+    checklist = page.locator("#publish-checklist li")
+    assert [checklist.nth(i).get_attribute("data-ok") for i in range(3)] == ["true", "true", "true"]
+    screens.check(page, "ready to publish")
+
+    page.click("#publish")
+    page.wait_for_selector("dialog[open]")
+    screens.check(page, "confirm publishing")
+    page.click("dialog[open] .btn-primary")
+    page.wait_for_selector("#meeting-status:text-is('Đã phát hành')")
+    screens.check(page, "published")
+
+    page.fill("#postpone-form input[name=starts_at]", "2027-01-22T08:30")
+    page.fill("#postpone-form textarea[name=reason]", "Chờ ý kiến của cơ quan thẩm định")
+    page.click("#postpone-form button[type=submit]")
+    page.wait_for_selector("#status-reason:has-text('Chờ ý kiến của cơ quan thẩm định')")
+    assert "22/01/2027 08:30" in page.inner_text(".meeting-head")
+    screens.check(page, "postponed with a reason")
+    screens.close()
+    return mid
+
+
+def _member_reads(browser, url: str, mid: int) -> None:
+    tablet = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    login(tablet, url, "member_a", TEST_PASSWORD)
+    tablet.goto(f"{url}/meetings/{mid}")
+    tablet.wait_for_selector(".badge-new")
+    tablet.click("a.doc-link:has-text('to-trinh-398-ttr-btc')")
+    tablet.wait_for_selector("#page-canvas[data-rendered-page='1']", timeout=20000)
+    painted = tablet.evaluate(PAINTED)
+    assert painted["width"] > 100 and painted["dark"] > 500, painted
+    tablet.click("#next")
+    tablet.wait_for_selector("#page-canvas[data-rendered-page='2']")
+    tablet.fill("#note-text", "Cần làm rõ nguồn vốn")
+    tablet.click("#note-save")
+    tablet.wait_for_selector("#note-status:text-is('✓')")

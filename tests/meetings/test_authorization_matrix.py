@@ -37,6 +37,11 @@ ROUTES = [
     ("read notes", "get", "/documents/{d}/notes", None, False, [200, 200, 200, 404, 404]),
     ("write note", "put", "/documents/{d}/notes", {"page": 1, "text": "Ghi chú"}, False, [200, 200, 200, 404, 404]),
     ("paper saved", "get", "/meetings/{m}/paper-saved", None, False, [200, 403, 403, 403, 404]),
+    ("remove participant", "delete", "/meetings/{m}/participants/{p}", None, False, [204, 403, 403, 403, 404]),
+    ("remove item", "delete", "/meetings/{m}/agenda/{i}", None, False, [409, 403, 403, 404, 404]),  # it has a dossier
+    ("postpone", "post", "/meetings/{m}/postpone", {"reason": "Lùi", "starts_at": "2027-02-01T08:30:00+07:00"}, False,
+     [200, 403, 403, 403, 404]),
+    ("cancel", "post", "/meetings/{m}/cancel", {"reason": "Thay đổi lịch công tác"}, False, [200, 403, 403, 403, 404]),
 ]
 CASES = [pytest.param(route, who, statuses[n], id=f"{route[0]}-{who}")
          for route in ROUTES for n, (who, statuses) in enumerate((w, route[5]) for w in WHO)]

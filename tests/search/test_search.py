@@ -256,7 +256,7 @@ def test_search_page(client, api, cast, world):
 
     browser_login(client, "guest")
     page = client.get("/search", query_string={"q": "nghi dinh"}).get_data(as_text=True)
-    assert "<mark>Nghị</mark>" in page
+    assert "<mark>Nghị định</mark>" in page
     assert "Báo cáo đánh giá tác động" in page
     assert "Tờ trình Chính phủ" not in page
     assert client.get("/search", query_string={"q": "a" * 300}).status_code == 200

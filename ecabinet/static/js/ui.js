@@ -98,3 +98,63 @@ export function confirmAction({ title, body, confirmLabel, cancelLabel, danger =
     cancel.focus();
   });
 }
+
+/**
+ * Ask for the signing PIN in a modal dialog (the same pattern as confirmAction): focus goes to the
+ * PIN field, Cancel or Escape gives null. `body` says what will be signed; `hint` e.g. the attempts left.
+ */
+export function askPin({ title, body, label, hint, confirmLabel, cancelLabel }) {
+  const opener = document.activeElement;
+  const dialog = document.createElement("dialog");
+  dialog.className = "dialog";
+  const titleId = `pin-title-${Date.now()}`;
+  dialog.setAttribute("aria-labelledby", titleId);
+  const form = document.createElement("form");
+  form.method = "dialog";
+  const heading = document.createElement("h2");
+  heading.id = titleId;
+  heading.textContent = title;
+  form.append(heading);
+  if (body) { const p = document.createElement("p"); p.textContent = body; form.append(p); }
+  const field = document.createElement("label");
+  field.className = "pin-field";
+  field.textContent = label || t("Signing PIN");
+  if (hint) { const small = document.createElement("small"); small.className = "hint"; small.textContent = hint; field.append(small); }
+  const input = document.createElement("input");
+  input.type = "password";
+  input.inputMode = "numeric";
+  input.autocomplete = "off";
+  input.required = true;
+  input.maxLength = 64;
+  field.append(input);
+  const actions = document.createElement("div");
+  actions.className = "dialog-actions";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "btn";
+  cancel.textContent = cancelLabel || t("Cancel");
+  const confirm = document.createElement("button");
+  confirm.type = "submit";
+  confirm.className = "btn btn-primary";
+  confirm.textContent = confirmLabel || t("Sign");
+  actions.append(cancel, confirm);
+  form.append(field, actions);
+  dialog.append(form);
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let pin = null;
+    cancel.addEventListener("click", () => dialog.close());
+    form.addEventListener("submit", (event) => {
+      if (!input.value) { event.preventDefault(); input.focus(); return; }
+      pin = input.value;
+    });
+    dialog.addEventListener("close", () => {
+      input.value = "";
+      dialog.remove();
+      if (opener && typeof opener.focus === "function") opener.focus();
+      resolve(pin);
+    });
+    dialog.showModal();
+    input.focus();
+  });
+}

@@ -1,0 +1,36 @@
+// The minutes page: draw up from the record, save the narrative as a new version, sign with the PIN.
+import { announce, askPin, confirmAction, t } from "./ui.js";
+
+const call = window.ecabinetApi.call;
+const root = document.getElementById("minutes-page");
+const meetingId = root && Number(root.dataset.meetingId);
+const error = document.getElementById("minutes-error");
+function fail(e) { error.textContent = e.message; error.hidden = false; announce(e.message, { assertive: true }); }
+
+const generate = document.getElementById("generate");
+if (generate) generate.addEventListener("click", async () => {
+  if (document.getElementById("narrative-form")
+      && !(await confirmAction({ title: t("generate_title"), body: t("generate_body") }))) return;
+  generate.disabled = true;
+  try { await call("POST", `/meetings/${meetingId}/minutes`); window.location.reload(); }
+  catch (e) { generate.disabled = false; fail(e); }
+});
+
+const form = document.getElementById("narrative-form");
+if (form) form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    await call("PATCH", `/meetings/${meetingId}/minutes`, { narrative: form.elements.narrative.value });
+    announce(t("saved"));
+    window.location.reload();
+  } catch (e) { fail(e); }
+});
+
+const sign = document.getElementById("sign");
+if (sign) sign.addEventListener("click", async () => {
+  const pin = await askPin({ title: t("sign_title"), body: t(`sign_body_${sign.dataset.role}`) });
+  if (!pin) return;
+  sign.disabled = true;
+  try { await call("POST", `/meetings/${meetingId}/minutes/sign`, { pin }); window.location.reload(); }
+  catch (e) { sign.disabled = false; fail(e); }
+});
