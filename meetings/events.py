@@ -21,7 +21,8 @@ from meetings.models import Participant, ParticipantRole
 Audience = frozenset[str] | None
 EVERYONE: Audience = None
 #: events of the meeting as a whole, for everyone who may see it
-MEETING_WIDE = frozenset({"meeting.published", "meeting.updated", "session.started", "session.closed"})
+MEETING_WIDE = frozenset({"meeting.published", "meeting.updated", "meeting.cancelled", "meeting.postponed",
+                          "session.started", "session.closed"})
 #: events about one agenda item: the key of the item's id in the data
 ITEM_KEYS = {"agenda.activated": "agenda_item_id", "conclusion.set": "agenda_item_id",
              "document.added": "agenda_item_id", "document.versioned": "agenda_item_id",
@@ -29,7 +30,7 @@ ITEM_KEYS = {"agenda.activated": "agenda_item_id", "conclusion.set": "agenda_ite
 SPEAKER_EVENTS = frozenset({"speaker.requested", "speaker.granted", "speaker.finished", "speaker.withdrawn"})
 #: events about several items or the record as a whole
 MEMBERS_ONLY = frozenset({"consent.adopted", "minutes.signed"})
-ABOUT_A_PARTICIPANT = frozenset({"participant.added", "delegate.approved"})
+ABOUT_A_PARTICIPANT = frozenset({"participant.added", "participant.removed", "delegate.approved"})
 
 
 def item_audience(item_id: int | None) -> frozenset[str]:
