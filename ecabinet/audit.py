@@ -253,11 +253,28 @@ def current_epoch(connection: Connection) -> int:
     return int(connection.execute(select(func.max(AuditCheckpoint.epoch))).scalar() or 1)
 
 
+EPOCH_FILE = Path("audit") / "epoch"
+
+
+def file_epoch(data_dir: Path) -> int:
+    try:
+        return int((data_dir / EPOCH_FILE).read_text().strip() or 1)
+    except FileNotFoundError:
+        return 1
+
+
+def write_file_epoch(data_dir: Path, epoch: int) -> None:
+    path = data_dir / EPOCH_FILE
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(f"{epoch}\n")
+
+
 def _epoch_of_app(connection: Connection) -> int:
     # only a restore changes the epoch, and it makes a new database: read once per app
     cached = current_app.extensions.get("ecabinet.audit_epoch")
     if cached is None:
-        cached = current_app.extensions["ecabinet.audit_epoch"] = current_epoch(connection)
+        cached = max(current_epoch(connection), file_epoch(_data_dir()))
+        current_app.extensions["ecabinet.audit_epoch"] = cached
     return int(cached)
 
 
@@ -342,17 +359,18 @@ def _file_anchors(data_dir: Path, result: AnchoredResult) -> list[Anchor]:
     path = data_dir / CHECKPOINT_FILE
     anchors: list[Anchor] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        lines = path.open(encoding="utf-8")
     except FileNotFoundError:
         return anchors
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            anchors.append(parse_anchor(f"{CHECKPOINT_FILE} line {number}", raw["statement"], raw["signature"]))
-        except (ValueError, KeyError, TypeError):
-            result.broken(1, f"{CHECKPOINT_FILE} line {number} is not a checkpoint (the file was edited)")
+    with lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                anchors.append(parse_anchor(f"{CHECKPOINT_FILE} line {number}", raw["statement"], raw["signature"]))
+            except (ValueError, KeyError, TypeError):
+                result.broken(1, f"{CHECKPOINT_FILE} line {number} is not a checkpoint (the file was edited)")
     return anchors
 
 

@@ -251,5 +251,7 @@ def restore_command(src: Path, data_dir: Path, database_url: str | None, manifes
                    err=True)
         sys.exit(1)
     click.echo(f"Audit chain intact ({chain['records']} records).")
+    click.echo(f"The audit trail begins epoch {chain['epoch']} at record #{chain['last_id']}: records made after "
+               "the backup are not in this system, and `audit verify` names this restore.")
     click.echo(f"Start with ECABINET_DATA_DIR={data_dir.resolve()}"
                + ("" if database_url is None else " and ECABINET_DATABASE_URL set to that database") + ".")

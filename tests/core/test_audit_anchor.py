@@ -221,3 +221,71 @@ def test_two_processes_appending_at_once_keep_the_chain_anchored(pinned: Any, da
     db.session.commit()
     result = _cli(pinned, "audit", "verify")
     assert result.exit_code == 1 and "BROKEN at record #57: missing" in result.output
+
+
+@pytest.fixture
+def restore_target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A fresh data directory and, on PostgreSQL, a fresh empty database."""
+    import uuid
+
+    data_dir = tmp_path_factory.mktemp("restored") / "data"
+    if database_url == "sqlite":
+        yield data_dir, None
+        return
+    name = f"ecabinet_restore_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield data_dir, sa.engine.make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _operator(*args: str, data_dir: Path, database_url: str | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ECABINET_DATA_DIR": str(data_dir), "ECABINET_ENV": "development"}
+    env.pop("ECABINET_DATABASE_URL", None)
+    if database_url:
+        env["ECABINET_DATABASE_URL"] = database_url
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", *args] if args[0] != "-c" \
+        else [sys.executable, *args]
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,  # noqa: S603
+                          check=False, timeout=240)
+
+
+def test_a_restore_starts_a_new_epoch_and_says_so(pinned: Any, restore_target: Any,
+                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    data_dir, database_url = restore_target
+    tmp_path = tmp_path_factory.mktemp("outside")
+    backup = tmp_path / "backup"
+    made = _cli(pinned, "backup", str(backup))
+    assert made.exit_code == 0, made.output
+    restored_head = _last_id()
+    _make_records(3, prefix="after")  # made after the backup: the restore does not bring them back
+    later = tmp_path / "later-witness.json"
+    assert _cli(pinned, "audit", "witness", str(later)).exit_code == 0
+
+    restored = _operator("restore", str(backup), "--data-dir", str(data_dir),
+                         *(["--database-url", database_url] if database_url else []),
+                         data_dir=data_dir, database_url=None)
+    assert restored.returncode == 0, restored.stderr
+    assert f"begins epoch 2 at record #{restored_head}" in restored.stdout
+    verified = _operator("audit", "verify", data_dir=data_dir, database_url=database_url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"epoch 2 began at record #{restored_head}" in verified.stdout
+    refused = _operator("audit", "verify", "--witness", str(later), data_dir=data_dir, database_url=database_url)
+    assert refused.returncode == 1
+    assert f"BROKEN at record #{restored_head + 1}" in refused.stderr and "did not bring back" in refused.stderr
+
+    # the restored system goes on: its new records take the old numbers in the new epoch
+    appended = _operator("-c", _APPENDER, "restored", "2", data_dir=data_dir, database_url=database_url)
+    assert appended.returncode == 0, appended.stderr
+    assert _operator("audit", "verify", data_dir=data_dir, database_url=database_url).returncode == 0
+    url = database_url or f"sqlite:///{data_dir / 'ecabinet.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM audit_records WHERE id = :id"), {"id": restored_head + 2})
+    engine.dispose()
+    broken = _operator("audit", "verify", data_dir=data_dir, database_url=database_url)
+    assert broken.returncode == 1 and f"BROKEN at record #{restored_head + 2}: missing" in broken.stderr
