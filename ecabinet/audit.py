@@ -160,6 +160,12 @@ _CHAIN_HEAD = select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.d
 _APPEND = insert(AuditRecord)
 
 
+def head() -> dict[str, Any] | None:
+    """The chain's newest record as ``{"id", "hash"}``: what a signed document names to anchor the trail."""
+    row = db.session.execute(_CHAIN_HEAD).first()
+    return {"id": row.id, "hash": row.hash} if row is not None else None
+
+
 def _chained(entries: Sequence[Entry]) -> list[dict[str, Any]]:
     """The rows of ``entries`` in order, each linked to the one before, after the chain head read once."""
     _require_write_transaction()
