@@ -87,7 +87,7 @@ def _verify_dir(root: Path, trust: Trust, result: VerifyResult) -> VerifyResult:
     facts = statement.body.get("ballot") or {}
     try:
         if json.loads((data / "ballot.json").read_text(encoding="utf-8")).get("id") != facts.get("id"):
-            raise SignatureRejected("ballot_json_mismatch")
+            raise SignatureRejected("ballot_json_mismatch", "ballot.json is not the stated ballot")
         report_bytes = (data / "report.pdf").read_bytes()
         validate_signed_pdf(report_bytes, trust_roots=trust_roots, expected_signer=lambda info:
                             certificate_sha256(info.certificate) == statement.office_sha256)
@@ -95,7 +95,7 @@ def _verify_dir(root: Path, trust: Trust, result: VerifyResult) -> VerifyResult:
         if report is None:
             raise SignatureRejected("unparseable_pdf")
         if report.get("ballot_id") != facts.get("id"):
-            raise SignatureRejected("another_ballot")
+            raise SignatureRejected("another_ballot", "the report of another ballot")
         result.lines.append("ok   report.pdf signed by the Government Office's certificate")
     except (OSError, ValueError, SignatureRejected) as error:
         result.fail(f"report.pdf: {getattr(error, 'code', error)}")

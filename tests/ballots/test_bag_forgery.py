@@ -18,6 +18,7 @@ from ecabinet.auth.models import Role
 from ecabinet.auth.service import create_user
 from ecabinet.bags import STATEMENT, Trust, write_statement
 from ecabinet.signing import certificate_sha256, sign_pdf
+from tests.forgeries import restate
 
 from .conftest import PIN, answers_for
 from .test_export import _closed_bag
@@ -135,8 +136,6 @@ def test_a_report_signed_by_the_vpcp_account_is_refused_even_inside_a_genuine_st
     built = pdf.render_report(ballot, genuine["tally"], len(genuine["slips"]), ballot.closed_at, genuine["slips"])
     (root / "data/report.pdf").write_bytes(_sign_as(impostor, built.pdf, built))
     # as though the office key itself had been used to state these files: the report's signer still decides
-    from tests.ballots.test_export import restate
-
     restate(root)
     bagit.Bag(str(root)).save(manifests=True)
     result = _verify(app, root, "--office-fingerprint", _office_sha256(app))

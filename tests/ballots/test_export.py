@@ -8,6 +8,7 @@ from typing import Any
 
 from ballots import service
 from ecabinet.database import db
+from tests.forgeries import restate
 
 from .conftest import PIN, answers_for
 
@@ -105,23 +106,6 @@ def _resave(root: Path) -> None:
     import bagit
 
     bagit.Bag(str(root)).save(manifests=True)
-
-
-def restate(root: Path) -> None:
-    """Sign the bag's statement again for its current files: a forger holding the office key itself, so
-    that what the verifier checks inside the statement's promise is exercised."""
-    import json
-
-    from flask import current_app
-
-    from ecabinet import keystore, office
-    from ecabinet.bags import STATEMENT, write_statement
-
-    data = root / "data"
-    body = json.loads((data / STATEMENT).read_text(encoding="utf-8"))
-    facts = {k: v for k, v in body.items() if k not in {"format", "version", "issued_at", "office_sha256",
-                                                         "trust_roots", "files"}}
-    write_statement(data, office.ensure(current_app.config["DATA_DIR"]), keystore.trust_roots(), facts)
 
 
 def test_a_slip_signed_with_a_certificate_from_another_trusted_ca_verifies(
