@@ -322,6 +322,10 @@ def _check_excerpt(records: list[dict[str, Any]], body: dict[str, Any], result: 
     for vote in body.get("votes", []):
         if vote["status"] == "closed" and closed.get(str(vote["id"])) != vote["result"]:
             result.fail(f"vote {vote['id']}: its result differs from the audit record of its closing")
+    concluded = {r["object"][1]: r["data"].get("text") for r in records if r["action"] == "conclusion.set"}
+    for item in body.get("conclusions", []):
+        if str(item["agenda_item_id"]) in concluded and concluded[str(item["agenda_item_id"])] != item["conclusion"]:
+            result.fail(f"agenda item {item['agenda_item_id']}: its conclusion differs from the audit record")
     if result.ok:
         result.lines.append(f"ok   audit excerpt ({len(records)} records of this meeting, each matching its hash; "
                             f"the chain's record #{records[-1]['id']} is the chair's signature)")
