@@ -166,6 +166,17 @@ def head() -> dict[str, Any] | None:
     return {"id": row.id, "hash": row.hash} if row is not None else None
 
 
+HEAD_ATTACHMENT = "audit-head.json"
+
+
+def head_attachment() -> dict[str, bytes]:
+    """The chain head as a PDF metadata attachment (``pdf.build_document``): a signed minutes, report or
+    notice then names the audit record it follows, and a later truncation or rewrite contradicts it."""
+    if not has_app_context():
+        return {}  # a document rendered outside the app (a layout test, a benchmark) names no chain
+    return {HEAD_ATTACHMENT: canonical_json(head()).encode()}
+
+
 def _chained(entries: Sequence[Entry]) -> list[dict[str, Any]]:
     """The rows of ``entries`` in order, each linked to the one before, after the chain head read once."""
     _require_write_transaction()

@@ -155,3 +155,14 @@ def test_the_statement_names_every_file_the_ballot_and_the_audit_head(app: Any, 
     assert statement["ballot"]["id"] == ballot.id and statement["audit_head"]["id"] > 0
     assert set(statement["files"]) == {"ballot.json", "report.pdf", *(f"slips/{n}" for n in (
         s["file"].removeprefix("slips/") for s in statement["ballot"]["slips"]))}
+
+
+def test_the_signed_report_names_the_audit_head_it_follows(bag: Any) -> None:
+    from ecabinet import audit
+    from ecabinet.database import db
+    from ecabinet.pdf import read_attachment
+
+    _, _, root = bag
+    named = json.loads(read_attachment((root / "data/report.pdf").read_bytes(), audit.HEAD_ATTACHMENT) or b"null")
+    record = db.session.get(audit.AuditRecord, named["id"])
+    assert record is not None and record.hash == named["hash"]

@@ -246,3 +246,13 @@ def test_an_archive_holds_only_its_meeting_at_the_downloaders_clearance(app: Any
     refused = session.clients["chair"].get(f"/meetings/{session.meeting_id}/archive.zip")
     assert refused.status_code in (403, 404) and refused.mimetype == "application/json"
     assert refused.get_json()["error"]["code"] in ("clearance_insufficient", "meeting_not_found", "not_found")
+
+
+def test_the_signed_minutes_name_the_audit_head_they_follow(archived: Any) -> None:
+    from ecabinet.pdf import read_attachment
+
+    _, root = archived
+    named = json.loads(read_attachment((root / "data/minutes.pdf").read_bytes(), audit.HEAD_ATTACHMENT) or b"null")
+    assert named is not None
+    record = db.session.get(audit.AuditRecord, named["id"])
+    assert record is not None and record.hash == named["hash"]  # the last record before the draft was drawn
