@@ -498,6 +498,18 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
             elif hashes[record_id] != anchor.hash:
                 result.broken(anchor.first_id, f"{anchor.source} signed another hash for record #{record_id}: "
                                                f"records #{anchor.first_id}–#{record_id} were rewritten")
+    if pin is not None and problem is None:
+        # every record since the pin was written by a transaction that signed a checkpoint covering it
+        # (in the same transaction): one without is a record added outside the application
+        covered = sorted((a.first_id, a.record_id) for named in live.values() for a in named if a.signature)
+        expected = pin.from_record + 1
+        for low, high in covered:
+            if low > expected:
+                break
+            expected = max(expected, high + 1)
+        if expected <= last_id:
+            result.broken(expected, f"record #{expected} is covered by no signed checkpoint (added outside the "
+                                    f"application)")
     if pin is not None and last_id > pin.from_record and not in_file:
         result.broken(last_id, f"{CHECKPOINT_FILE} is missing or empty (removed)")
 

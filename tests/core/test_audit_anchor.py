@@ -289,3 +289,20 @@ def test_a_restore_starts_a_new_epoch_and_says_so(pinned: Any, restore_target: A
     engine.dispose()
     broken = _operator("audit", "verify", data_dir=data_dir, database_url=database_url)
     assert broken.returncode == 1 and f"BROKEN at record #{restored_head + 2}: missing" in broken.stderr
+
+
+def test_a_record_appended_behind_the_applications_back_is_named(pinned: Any) -> None:
+    from ecabinet.audit import _canonical_content
+
+    last = db.session.scalar(sa.select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1))
+    row = {"id": last.id + 1, "at": last.at, "actor_id": None, "actor_label": "", "action": "vote.cast",
+           "object_type": "votes", "object_id": "1", "data": '{"choice":"agree"}', "ip": "", "prev_hash": last.hash}
+    row["hash"] = chain_hash(last.hash, _canonical_content(row))
+    db.session.execute(sa.insert(AuditRecord).values(**row))
+    db.session.commit()
+    from ecabinet.audit import verify
+
+    assert verify() is None  # a perfectly linked chain
+    result = _cli(pinned, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"BROKEN at record #{last.id + 1}: record #{last.id + 1} is covered by no signed checkpoint" in result.output
