@@ -295,18 +295,19 @@ def _epoch_of_app(connection: Connection) -> int:
     return int(cached)
 
 
-def write_checkpoint(connection: Connection, data_dir: Path, *, kind: str, epoch: int, first_id: int,
+def write_checkpoint(connection: Connection | None, data_dir: Path, *, kind: str, epoch: int, first_id: int,
                      record_id: int, record_hash: str, **extra: Any) -> str:
-    """Insert a checkpoint row on ``connection`` (signed when the office key exists) and return the line
-    to append to the checkpoint file once the transaction committed."""
+    """Insert a checkpoint row on ``connection`` (signed when the office key exists; no row without a
+    connection) and return the line to append to the checkpoint file once the transaction committed."""
     from ecabinet import office
 
     statement = canonical_json({"kind": kind, "epoch": epoch, "first_id": first_id, "record_id": record_id,
                                 "hash": record_hash, "at": utcnow().isoformat(timespec="microseconds"), **extra})
     signer = office.load(data_dir)
     signature = signer.sign(statement.encode()) if signer is not None else ""
-    connection.execute(insert(AuditCheckpoint).values(epoch=epoch, record_id=record_id, statement=statement,
-                                                      signature=signature))
+    if connection is not None:
+        connection.execute(insert(AuditCheckpoint).values(epoch=epoch, record_id=record_id, statement=statement,
+                                                          signature=signature))
     return canonical_json({"statement": statement, "signature": signature})
 
 

@@ -431,14 +431,18 @@ def _start_epoch(url: URL, data_dir: Path, summary: BackupSummary) -> int:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as connection:
-            epoch = max(audit.current_epoch(connection), audit.file_epoch(data_dir)) + 1
-            line = audit.write_checkpoint(connection, data_dir, kind="epoch", epoch=epoch, first_id=chain["last_id"],
-                                          record_id=chain["last_id"], record_hash=chain["head"],
+            # a backup made before checkpoints existed has no table yet: the file and the epoch file carry
+            # the epoch until `init` upgrades the schema
+            has_table = sa.inspect(connection).has_table(audit.AuditCheckpoint.__tablename__)
+            epoch = max(audit.current_epoch(connection) if has_table else 1, audit.file_epoch(data_dir)) + 1
+            line = audit.write_checkpoint(connection if has_table else None, data_dir, kind="epoch", epoch=epoch,
+                                          first_id=chain["last_id"], record_id=chain["last_id"],
+                                          record_hash=chain["head"],
                                           backup_created_at=summary.manifest["created_at"],
                                           backup_manifest_sha256=summary.manifest_sha256)
     except sa.exc.SQLAlchemyError as error:
-        raise BackupError(f"cannot record the new audit epoch in the restored database ({error.__class__.__name__}): "
-                          "run this version's `init` on the backup's system first") from error
+        raise BackupError(f"cannot record the new audit epoch in the restored database "
+                          f"({error.__class__.__name__})") from error
     finally:
         engine.dispose()
     audit.append_checkpoint_line(data_dir, line)

@@ -86,7 +86,7 @@ def audit_verify_command(witness_file: Path | None) -> None:
     if result.problem is not None:
         click.echo(f"Audit chain BROKEN at record #{result.problem.record_id}: {result.problem.reason}", err=True)
         sys.exit(1)
-    click.echo(f"Audit chain intact ({result.records} records, head #{result.head[0]} {result.head[1][:16]}…).")
+    click.echo(f"Audit chain intact ({result.records} records). Head: #{result.head[0]} {result.head[1][:16]}…")
 
 
 @audit_group.command("witness")
