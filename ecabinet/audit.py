@@ -435,8 +435,13 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
         result.broken(1, "the office certificate in DATA_DIR/ca is not the pinned one (replaced)")
     if witness is not None:
         anchor, pem = witness
-        cert = x509.load_pem_x509_certificate(pem.encode())
-        if pin is not None and office.fingerprint(cert) != pin.sha256:
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            cert = None
+        if cert is None:
+            result.broken(1, "the witness carries no readable certificate (the witness was changed)")
+        elif pin is not None and office.fingerprint(cert) != pin.sha256:
             result.broken(1, "the witness was not signed by the pinned office certificate")
         elif not office.signature_valid(cert, anchor.statement.encode(), anchor.signature):
             result.broken(1, "the witness's signature does not verify (the witness was changed)")

@@ -170,7 +170,8 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
         _json(root / "meeting.json", _meeting_json(meeting, minutes.secretary))
         documents = list(db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
                                             .order_by(Document.id)))
-        listed, withheld = [], []
+        listed: list[dict[str, Any]] = []
+        withheld: list[dict[str, Any]] = []
         for document in documents:
             readable = reader.may_read(document.confidentiality or Confidentiality.NORMAL)
             for version in document.versions:
@@ -197,7 +198,7 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
                  for v in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id))]
         _json(root / "votes.json", votes)
         _json(root / "events.json", realtime.events_after(meeting.id, 0))
-        hidden = {w["document_id"] for w in withheld}
+        hidden = {int(w["document_id"]) for w in withheld}
         ballots = _ballots(meeting, root, {d.id for d in documents}, hidden)
         _json(root / "ballots.json", ballots)
         readable_documents = [d for d in documents if d.id not in hidden]
