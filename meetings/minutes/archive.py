@@ -146,12 +146,28 @@ def _facts(meeting: Meeting, votes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _minutes_signers(minutes: Any, blob: bytes, meeting: Meeting) -> list[dict[str, Any]]:
     """The two signatures of the signed minutes as this server validated them: field, signer, certificate."""
-    report = validate_signed_pdf(blob, trust_roots=keystore.trust_roots(), allow_later_signatures=True)
     people = {"secretary": minutes.secretary, "chair": meeting.chair}
+    try:
+        report = validate_signed_pdf(blob, trust_roots=keystore.trust_roots(), allow_later_signatures=True)
+        signed = [(s.subject, certificate_sha256(s.certificate)) for s in report.signatures]
+    except SignatureRejected:
+        # valid when signed (the service checked it), refused now (a certificate revoked since): the archive
+        # still names who signed, and `archive verify` says why the signature no longer validates
+        signed = _embedded_signers(blob)
     return [{"role": role, "field": service.FIELD_NAMES[role], "user_id": people[role].id,
-             "username": people[role].username, "subject": signature.subject,
-             "certificate_sha256": certificate_sha256(signature.certificate)}
-            for role, signature in zip(("secretary", "chair"), report.signatures, strict=False)]
+             "username": people[role].username, "subject": subject, "certificate_sha256": fingerprint}
+            for role, (subject, fingerprint) in zip(("secretary", "chair"), signed, strict=False)]
+
+
+def _embedded_signers(blob: bytes) -> list[tuple[str, str]]:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signatures = sorted(PdfFileReader(io.BytesIO(blob), strict=False).embedded_signatures,
+                        key=lambda sig: sig.signed_revision)
+    return [(sig.signer_cert.subject.human_friendly, hashlib.sha256(sig.signer_cert.dump()).hexdigest())
+            for sig in signatures]
 
 
 def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:

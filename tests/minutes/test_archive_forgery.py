@@ -256,3 +256,18 @@ def test_the_signed_minutes_name_the_audit_head_they_follow(archived: Any) -> No
     assert named is not None
     record = db.session.get(audit.AuditRecord, named["id"])
     assert record is not None and record.hash == named["hash"]  # the last record before the draft was drawn
+
+
+def test_an_archive_is_still_served_when_a_signers_certificate_no_longer_validates(
+        app: Any, archived: Any, cast: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session, before = archived
+    # the deployment stopped trusting the CA that issued the signers' certificates (a root withdrawn)
+    other = BuiltinCA.create_or_load(tmp_path / "other-ca", organisation="Ban Cơ yếu Chính phủ")
+    monkeypatch.setattr(keystore, "trust_roots", lambda: [other.root_certificate])
+    after = _download(session, "secretary", tmp_path / "after")
+    signers = _statement(after)["minutes"]["signers"]
+    assert [s["certificate_sha256"] for s in signers] == [
+        s["certificate_sha256"] for s in _statement(before)["minutes"]["signers"]]
+    assert signers[1]["certificate_sha256"] == certificate_sha256(keystore.active_credential(cast.chair).certificate)
+    refused = _verify(app, after)
+    assert refused.exit_code == 1 and "FAIL minutes.pdf: untrusted_certificate" in refused.output
