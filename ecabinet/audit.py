@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
 
+log = logging.getLogger(__name__)
 GENESIS_HASH = "0" * 64
 # Keys whose values never enter the chain, whatever a caller passes.
 _SECRET_KEYS = frozenset({"password", "pin", "token", "secret", "new_password", "private_key"})
@@ -332,7 +334,15 @@ def _checkpoint_head(session: Session) -> None:
     first_id, record_id, record_hash = head
     line = write_checkpoint(connection, data_dir, kind="head", epoch=_epoch_of_app(connection), first_id=first_id,
                             record_id=record_id, record_hash=record_hash)
-    session.info.setdefault("after_commit", []).append(lambda: append_checkpoint_line(data_dir, line))
+    session.info.setdefault("after_commit", []).append(lambda: _append_after_commit(data_dir, line))
+
+
+def _append_after_commit(data_dir: Path, line: str) -> None:
+    # the change is committed and its signed row with it: a full disk must not turn it into an error
+    try:
+        append_checkpoint_line(data_dir, line)
+    except OSError as error:
+        log.error("audit checkpoint not appended to %s: %s", CHECKPOINT_FILE, error.strerror)
 
 
 @event.listens_for(Session, "after_rollback")
