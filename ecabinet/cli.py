@@ -129,6 +129,8 @@ def pin_office_step() -> None:
         if office.write_pin(data_dir, signer, last):
             audit.record(None, "office.pinned", None, {"sha256": signer.fingerprint,
                                                         "subject": signer.certificate.subject.rfc4514_string()})
+    click.echo(f"Government Office certificate pinned, SHA-256 {signer.fingerprint}: publish it to whoever "
+               "verifies archives and ballots (`ecabinet office show`).")
 
 
 INIT_STEPS.append(pin_office_step)
