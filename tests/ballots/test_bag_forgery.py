@@ -166,3 +166,29 @@ def test_the_signed_report_names_the_audit_head_it_follows(bag: Any) -> None:
     named = json.loads(read_attachment((root / "data/report.pdf").read_bytes(), audit.HEAD_ATTACHMENT) or b"null")
     record = db.session.get(audit.AuditRecord, named["id"])
     assert record is not None and record.hash == named["hash"]
+
+
+def test_elsewhere_the_cli_needs_the_anchor_and_accepts_the_published_one(app: Any, bag: Any,
+                                                                           tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _, path, _ = bag
+    fingerprint = _office_sha256(app)
+    elsewhere = tmp_path / "auditor-laptop"
+    elsewhere.mkdir()
+    env = {**os.environ, "ECABINET_DATA_DIR": str(elsewhere), "ECABINET_ENV": "development"}
+    env.pop("ECABINET_DATABASE_URL", None)
+    root = Path(__file__).resolve().parents[2]
+
+    def run(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", "ballots",  # noqa: S603
+                               "verify", *options, str(path)], cwd=root, env=env, capture_output=True, text=True,
+                              check=False, timeout=240)
+
+    refused = run()
+    assert refused.returncode == 1 and "no trust anchor" in refused.stdout
+    verified = run("--office-fingerprint", fingerprint)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "the anchor given" in verified.stdout

@@ -306,3 +306,18 @@ def test_a_record_appended_behind_the_applications_back_is_named(pinned: Any) ->
     result = _cli(pinned, "audit", "verify")
     assert result.exit_code == 1
     assert f"BROKEN at record #{last.id + 1}: record #{last.id + 1} is covered by no signed checkpoint" in result.output
+
+
+def test_an_edited_line_of_the_checkpoint_file_is_named(pinned: Any) -> None:
+    path = Path(pinned.config["DATA_DIR"]) / CHECKPOINT_FILE
+    lines = path.read_text().splitlines()
+    line = json.loads(lines[3])
+    statement = json.loads(line["statement"])
+    statement["hash"] = "f" * 64
+    line["statement"] = json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    lines[3] = json.dumps(line)
+    path.write_text("\n".join(lines) + "\n")
+    result = _cli(pinned, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"BROKEN at record #{statement['first_id']}: {CHECKPOINT_FILE} line 4" in result.output
+    assert "signature does not verify" in result.output
