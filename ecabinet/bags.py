@@ -202,7 +202,10 @@ def local_trust(fingerprint: str | None, cert_file: Path | None, bag_roots: bool
 
     if has_app_context():
         data_dir = Path(current_app.config["DATA_DIR"])
-        pin = office_key.read_pin(data_dir)
+        try:
+            pin = office_key.read_pin(data_dir)
+        except office_key.PinDamaged:
+            return Trust(roots=roots)  # a damaged pin anchors nothing: the verifier must be given one
         if pin is not None:
             return Trust(office_sha256=pin.sha256, roots=roots, source="the office certificate pinned here")
         local = office_key.load(data_dir)
