@@ -23,7 +23,11 @@ def verify_command(file: Path, office_fingerprint: str | None, office_cert: Path
     anchor; elsewhere give it (--office-fingerprint or --office-cert)."""
     from meetings.minutes.archive import verify_bag
 
-    result = verify_bag(file, local_trust(office_fingerprint, office_cert, bag_roots, roots_file))
+    try:
+        trust = local_trust(office_fingerprint, office_cert, bag_roots, roots_file)
+    except ValueError as error:
+        raise click.ClickException(f"unreadable certificate file: {error}") from error
+    result = verify_bag(file, trust)
     for line in result.lines:
         click.echo(line)
     if not result.ok:
