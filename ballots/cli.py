@@ -9,6 +9,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ecabinet.bags import local_trust, trust_options
+
 certs = AppGroup("certs", help="Signing certificates.")
 ballots_group = AppGroup("ballots", help="Opinion ballots.")
 _registered = False
@@ -83,11 +85,18 @@ def import_command(username: str, p12: Path, pin_stdin: bool) -> None:
 
 @ballots_group.command("verify")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
-def verify_command(file: Path) -> None:
-    """Check an exported bag: manifest, every signature, and the tally recomputed from the slips."""
+@trust_options
+def verify_command(file: Path, office_fingerprint: str | None, office_cert: Path | None, roots_file: Path | None,
+                   bag_roots: bool) -> None:
+    """Check an exported bag: manifest, the office's signed statement, every signature, and the tally recomputed
+    from the slips. On the server the pinned office certificate is the anchor; elsewhere give it."""
     from ballots.export import verify_bag
 
-    result = verify_bag(file)
+    try:
+        trust = local_trust(office_fingerprint, office_cert, bag_roots, roots_file)
+    except ValueError as error:
+        raise click.ClickException(f"unreadable certificate file: {error}") from error
+    result = verify_bag(file, trust)
     for line in result.lines:
         click.echo(line)
     if not result.ok:

@@ -19,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Table, TableStyle
 
+from ecabinet import audit
 from ecabinet.pdf import (
     ATTACHMENT_KEY,
     FONT,
@@ -197,7 +198,8 @@ def render_report(ballot: Any, tally: list[dict[str, Any]], answered: int, at: d
                "tally": tally, "slips": list(slips)}
     return build_document(story, title=f"Báo cáo tổng hợp ý kiến {ballot.number}",
                           author="Văn phòng Chính phủ", subject=ballot.title, metadata_attachments={
-                              TALLY_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})
+                              TALLY_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode(),
+                              **audit.head_attachment()})
 
 
 #: resource name and face of each ReportLab font name the slip's styles use

@@ -400,6 +400,8 @@ def restore_backup(src: Path, *, data_dir: Path, database_url: str | None = None
             try:
                 _restore_file(database_file, target, manifest["files"][database_file.name])
                 chain = _restored_chain(make_url(f"sqlite:///{target}"))
+                _check_chain(manifest, chain)
+                chain["epoch"] = _start_epoch(make_url(f"sqlite:///{target}"), staging, summary)
                 if not staged:
                     os.replace(target, sqlite_path)
             finally:
@@ -409,10 +411,43 @@ def restore_backup(src: Path, *, data_dir: Path, database_url: str | None = None
             _run_pg_tool("pg_restore", ["--format=custom", "--no-owner", "--no-acl", "--exit-on-error",
                                         "--single-transaction", str(database_file)], url)
             chain = _restored_chain(url)
-        recorded = manifest["database"]["audit"]
-        if any(chain[key] != recorded[key] for key in ("records", "last_id", "head")):
-            raise BackupError("the restored database's audit chain does not match the manifest")
+            _check_chain(manifest, chain)
+            chain["epoch"] = _start_epoch(url, staging, summary)
     return summary, url.render_as_string(hide_password=True), chain
+
+
+def _check_chain(manifest: dict[str, Any], chain: dict[str, Any]) -> None:
+    recorded = manifest["database"]["audit"]
+    if any(chain[key] != recorded[key] for key in ("records", "last_id", "head")):
+        raise BackupError("the restored database's audit chain does not match the manifest")
+
+
+def _start_epoch(url: URL, data_dir: Path, summary: BackupSummary) -> int:
+    """Begin a new epoch of the audit trail at the restored head: the checkpoints of the records made
+    after the backup (copied with the data directory) no longer count, and `audit verify` says so.
+
+    The epoch checkpoint is signed with the restored office key, in the database and in the file."""
+    chain = summary.manifest["database"]["audit"]
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            # a backup made before checkpoints existed has no table yet: the file and the epoch file carry
+            # the epoch until `init` upgrades the schema
+            has_table = sa.inspect(connection).has_table(audit.AuditCheckpoint.__tablename__)
+            epoch = max(audit.current_epoch(connection) if has_table else 1, audit.file_epoch(data_dir)) + 1
+            line = audit.write_checkpoint(connection if has_table else None, data_dir, kind="epoch", epoch=epoch,
+                                          first_id=chain["last_id"], record_id=chain["last_id"],
+                                          record_hash=chain["head"],
+                                          backup_created_at=summary.manifest["created_at"],
+                                          backup_manifest_sha256=summary.manifest_sha256)
+    except sa.exc.SQLAlchemyError as error:
+        raise BackupError(f"cannot record the new audit epoch in the restored database "
+                          f"({error.__class__.__name__})") from error
+    finally:
+        engine.dispose()
+    audit.append_checkpoint_line(data_dir, line)
+    audit.write_file_epoch(data_dir, epoch)
+    return epoch
 
 
 def _restore_file(source: Path, target: Path, expected: dict[str, Any]) -> None:

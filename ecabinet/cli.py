@@ -68,16 +68,92 @@ def create_user_command(username: str, full_name: str, title: str, organisation:
 
 
 @audit_group.command("verify")
-def audit_verify_command() -> None:
-    """Exit 0 when the chain is intact; otherwise name the first bad record and exit 1."""
-    problem = audit.verify()
-    if problem is not None:
-        click.echo(f"Audit chain BROKEN at record #{problem.record_id}: {problem.reason}", err=True)
+@click.option("--witness", "witness_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A witness exported earlier with `audit witness` and kept elsewhere.")
+def audit_verify_command(witness_file: Path | None) -> None:
+    """Exit 0 when the chain is intact and holds every checkpoint; otherwise name the first missing or
+    wrong record and exit 1."""
+    witness = None
+    if witness_file is not None:
+        try:
+            witness = audit.read_witness(witness_file)
+        except ValueError as error:
+            click.echo(f"Witness REFUSED: {error}", err=True)
+            sys.exit(1)
+    result = audit.verify_anchored(Path(current_app.config["DATA_DIR"]), witness)
+    for line in result.lines:
+        click.echo(f"  {line}")
+    if result.problem is not None:
+        click.echo(f"Audit chain BROKEN at record #{result.problem.record_id}: {result.problem.reason}", err=True)
         sys.exit(1)
-    from ecabinet.audit import AuditRecord
-    from ecabinet.database import db
+    click.echo(f"Audit chain intact ({result.records} records). Head: #{result.head[0]} {result.head[1][:16]}…")
 
-    click.echo(f"Audit chain intact ({db.session.query(AuditRecord).count()} records).")
+
+@audit_group.command("witness")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def audit_witness_command(file: Path) -> None:
+    """Sign the chain's current head with the Government Office key and write it to FILE, to keep away
+    from this server; `audit verify --witness FILE` later proves nothing up to it was removed or rewritten."""
+    import json
+
+    try:
+        witness = audit.export_witness()
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    file.write_text(json.dumps(witness, indent=1, ensure_ascii=False), encoding="utf-8")
+    head = json.loads(witness["statement"])
+    click.echo(f"Witness of record #{head['record_id']} (epoch {head['epoch']}) written to {file}.")
+
+
+office_group = AppGroup("office", help="The Government Office certificate that verifiers trust.")
+cli.add_command(office_group)
+
+
+def pin_office_step() -> None:
+    """``init`` step: pin the Government Office certificate (created if missing) once."""
+    from sqlalchemy import func, select
+
+    from ecabinet import office
+    from ecabinet.audit import AuditRecord
+    from ecabinet.database import db, write_transaction
+
+    data_dir = Path(current_app.config["DATA_DIR"])
+    signer = office.ensure(data_dir)
+    pin = office.read_pin(data_dir)
+    if pin is not None:
+        if pin.sha256 != signer.fingerprint:
+            raise click.ClickException("the office certificate in DATA_DIR/ca is not the pinned one")
+        return
+    with write_transaction():
+        last = db.session.scalar(select(func.max(AuditRecord.id))) or 0
+        if office.write_pin(data_dir, signer, last):
+            audit.record(None, "office.pinned", None, {"sha256": signer.fingerprint,
+                                                        "subject": signer.certificate.subject.rfc4514_string()})
+    click.echo(f"Government Office certificate pinned, SHA-256 {signer.fingerprint}: publish it to whoever "
+               "verifies archives and ballots (`ecabinet office show`).")
+
+
+INIT_STEPS.append(pin_office_step)
+
+
+@office_group.command("show")
+@click.option("--pem", is_flag=True, help="Print the certificate itself (PEM), to publish with its fingerprint.")
+def office_show_command(pem: bool) -> None:
+    """The pinned Government Office certificate: give its SHA-256 to whoever verifies archives and ballots."""
+    from ecabinet import office
+
+    data_dir = Path(current_app.config["DATA_DIR"])
+    try:
+        pin = office.read_pin(data_dir)
+    except office.PinDamaged as error:
+        raise click.ClickException(str(error)) from error
+    if pin is None:
+        raise click.ClickException("no office certificate is pinned here: run `flask --app wsgi ecabinet init`")
+    for key, value in office.describe(pin.certificate).items():
+        click.echo(f"{key}: {value}")
+    click.echo(f"pinned_at: {pin.pinned_at}")
+    if pem:
+        click.echo(office.certificate_pem(pin.certificate), nl=False)
 
 
 @cli.command("serve")
@@ -177,5 +253,7 @@ def restore_command(src: Path, data_dir: Path, database_url: str | None, manifes
                    err=True)
         sys.exit(1)
     click.echo(f"Audit chain intact ({chain['records']} records).")
+    click.echo(f"The audit trail begins epoch {chain['epoch']} at record #{chain['last_id']}: records made after "
+               "the backup are not in this system, and `audit verify` names this restore.")
     click.echo(f"Start with ECABINET_DATA_DIR={data_dir.resolve()}"
                + ("" if database_url is None else " and ECABINET_DATABASE_URL set to that database") + ".")

@@ -8,20 +8,26 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ecabinet.bags import local_trust, trust_options
+
 archive_group = AppGroup("archive", help="Meeting archives.")
 
 
 @archive_group.command("verify")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
-@click.option("--bag-roots", is_flag=True,
-              help="Trust the CA certificates carried in the bag instead of this deployment's built-in CA.")
-def verify_command(file: Path, bag_roots: bool) -> None:
-    """Check an archived meeting's bag: manifests, both minutes signatures, ballot signatures, the audit chain."""
-    from ecabinet import keystore
+@trust_options
+def verify_command(file: Path, office_fingerprint: str | None, office_cert: Path | None, roots_file: Path | None,
+                   bag_roots: bool) -> None:
+    """Check an archived meeting's bag: manifests, the office's signed statement, both minutes signatures by the
+    signers it names, ballot signatures, the audit excerpt. On the server the pinned office certificate is the
+    anchor; elsewhere give it (--office-fingerprint or --office-cert)."""
     from meetings.minutes.archive import verify_bag
 
-    roots = None if bag_roots or not keystore.ca_directory().is_dir() else keystore.trust_roots()
-    result = verify_bag(file, roots)
+    try:
+        trust = local_trust(office_fingerprint, office_cert, bag_roots, roots_file)
+    except ValueError as error:
+        raise click.ClickException(f"unreadable certificate file: {error}") from error
+    result = verify_bag(file, trust)
     for line in result.lines:
         click.echo(line)
     if not result.ok:

@@ -7,6 +7,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
+from ecabinet import audit
 from ecabinet.pdf import (
     BuiltDocument,
     SignatureBlockSpec,
@@ -142,4 +143,5 @@ def story(record: dict[str, Any], narrative: str, *, version: int) -> list[Flowa
 def render_minutes(record: dict[str, Any], narrative: str, *, version: int) -> BuiltDocument:
     """The PDF of one draft and where the THƯ KÝ and CHỦ TỌA signature boxes landed."""
     return build_document(story(record, narrative, version=version), title=f"Biên bản: {record['meeting']['title']}",
-                          author="Văn phòng Chính phủ", subject="Biên bản phiên họp Chính phủ")
+                          author="Văn phòng Chính phủ", subject="Biên bản phiên họp Chính phủ",
+                          metadata_attachments=audit.head_attachment())

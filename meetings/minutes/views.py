@@ -95,5 +95,9 @@ def archive_zip(meeting_id: int) -> Response:
         raise Forbidden("chair_or_secretariat_only")
     if meeting.status != MeetingStatus.ARCHIVED:
         raise Conflict("meeting_not_archived")
-    return Response(archive.export_bag_zip(meeting), mimetype="application/zip",
+    try:
+        bag = archive.export_bag_zip(meeting, reader=current_user)
+    except archive.ArchiveAboveClearance:
+        raise Forbidden("clearance_insufficient") from None
+    return Response(bag, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.id}.zip"'})

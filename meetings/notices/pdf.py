@@ -10,6 +10,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 
+from ecabinet import audit
 from ecabinet.pdf import (
     FONT_BOLD,
     FRAME_WIDTH,
@@ -107,4 +108,5 @@ def render_notice(record: dict[str, Any], *, number_symbol: str | None, at: date
     return build_document(story(record, number_symbol=number_symbol, at=at),
                           title=f"Thông báo kết luận {number_symbol or ''}".strip(), author="Văn phòng Chính phủ",
                           subject=record["meeting"]["title"], metadata_attachments={
-                              RECORD_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()})
+                              RECORD_FILE: json.dumps(payload, ensure_ascii=False, sort_keys=True).encode(),
+                              **audit.head_attachment()})

@@ -19,6 +19,7 @@ from meetings.minutes.models import MinutesVersion
 from meetings.models import Meeting
 from tests.conftest import assert_error, audit_actions
 from tests.documents import corpus
+from tests.forgeries import restate
 from tests.meetings.factories import upload
 from tests.minutes.conftest import CONCLUSION, PIN
 
@@ -251,9 +252,13 @@ def test_verifier_checks_signatures_and_the_chain_even_with_rewritten_manifests(
     (root / "data/audit.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     bagit.Bag(str(root)).save(manifests=True)
     refused = runner.invoke(args=["ecabinet", "archive", "verify", str(root)])
-    assert refused.exit_code != 0 and "FAIL audit chain: record 2" in refused.output
+    assert refused.exit_code != 0 and "FAIL audit.json: differs from the file the signed statement names" \
+        in refused.output
+    restate(root)  # even a forger holding the office key: the record no longer matches its hash
+    refused = runner.invoke(args=["ecabinet", "archive", "verify", str(root)])
+    assert refused.exit_code != 0 and f"FAIL audit chain: record {records[1]['id']}" in refused.output
 
     (root / "data/minutes.pdf").write_bytes((root / "data/minutes-drafts/v1.pdf").read_bytes())
-    bagit.Bag(str(root)).save(manifests=True)
+    restate(root)
     refused = runner.invoke(args=["ecabinet", "archive", "verify", str(root)])
     assert refused.exit_code != 0 and "FAIL minutes.pdf" in refused.output
