@@ -23,6 +23,8 @@ errors.MESSAGES.update({
     "pdf_damaged": _l("The PDF file is damaged and cannot be read."),
     "pdf_active_content": _l("The PDF contains active content that cannot be removed."),
     "version_not_found": _l("This version does not exist."),
+    "chair_not_member": _l("The chair of a meeting must be one of its members, not a guest or a delegate."),
+    "consent_block_frozen": _l("The consent block is fixed once the session has started."),
 })
 
 

@@ -17,6 +17,10 @@ VI = {
     "The PDF file is damaged and cannot be read.": "Tệp PDF bị hỏng, không đọc được.",
     "The PDF contains active content that cannot be removed.": "Tệp PDF chứa nội dung thực thi không thể loại bỏ.",
     "This version does not exist.": "Phiên bản này không tồn tại.",
+    "The chair of a meeting must be one of its members, not a guest or a delegate.":
+        "Chủ tọa phiên họp phải là thành viên của phiên họp, không phải đại biểu mời hay người được ủy quyền.",
+    "The consent block is fixed once the session has started.":
+        "Không thể thay đổi danh sách thông qua theo khối sau khi phiên họp đã khai mạc.",
     # pages (templates/meetings, templates/documents)
     'Add': 'Thêm',
     'Add an agenda item': 'Thêm nội dung chương trình',
