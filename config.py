@@ -71,6 +71,8 @@ class Config:
         self.SIGNING_SESSION_SECONDS = int(os.environ.get("ECABINET_SIGNING_SESSION_SECONDS", "900"))
         #: how a member who did not answer counts in a ballot's tally: not_counted | agree
         self.BALLOT_NON_ANSWER_POLICY = os.environ.get("ECABINET_BALLOT_NON_ANSWER_POLICY", "not_counted")
+        #: whether an approved delegate present votes for the absent member it stands in for (default: never)
+        self.DELEGATES_VOTE = _env_bool("ECABINET_DELEGATES_VOTE", False)
         #: PEM files of further trusted roots (e.g. the Government Cipher Committee's CA)
         self.TRUSTED_ROOTS_DIR = os.environ.get("ECABINET_TRUSTED_ROOTS_DIR") or str(self.DATA_DIR / "trusted_roots")
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1)

@@ -446,7 +446,9 @@ class Year:
                     f"/meetings/{mid}/participants",
                     body={"user_id": m["id"], "role": "member"},
                 )
+                # the chair is a member from the meeting's creation
                 for m in self.members
+                if m["id"] != self.chair["id"]
             )
         )
         items, documents = [], []

@@ -35,6 +35,8 @@ errors.MESSAGES.update({
                         "it can no longer be removed."),
     "reason_required": _l("Give the reason."),
     "starts_at_past": _l("The new time must be in the future."),
+    "chair_not_member": _l("The chair of a meeting must be one of its members, not a guest or a delegate."),
+    "consent_block_frozen": _l("The consent block is fixed once the session has started."),
 })
 
 

@@ -67,11 +67,12 @@ def demo_step() -> list[str]:
                                      chair_id=chair.id, actor=secretary)
     items = []
     for title, presenter, minutes, _docs in AGENDA:
+        # the session's draft resolution goes to the consent block: adopted without discussion unless a member objects
         items.append(service.add_agenda_item(meeting, title=title, presenter=presenter, duration_minutes=minutes,
-                                             actor=secretary))
+                                             consent_block=presenter == "Văn phòng Chính phủ", actor=secretary))
     for username, *_rest in CABINET:
         user = db.session.scalar(select(User).where(User.username == username))
-        if user is not None:
+        if user is not None and user.id != meeting.chair_id:  # the chair is a member from the meeting's creation
             service.add_participant(meeting, user_id=user.id, role="member", actor=secretary)
     guest = db.session.scalar(select(User).where(User.username == "khach.vcci"))
     if guest is not None:

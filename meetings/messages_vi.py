@@ -25,6 +25,10 @@ VI = {
         "Không được xác định độ mật của phiên họp cao hơn cấp độ tiếp cận bí mật của bạn.",
     "You cannot upload a document above your own clearance.":
         "Không được tải lên tài liệu có độ mật cao hơn cấp độ tiếp cận bí mật của bạn.",
+    "The chair of a meeting must be one of its members, not a guest or a delegate.":
+        "Chủ tọa phiên họp phải là thành viên của phiên họp, không phải đại biểu mời hay người được ủy quyền.",
+    "The consent block is fixed once the session has started.":
+        "Không thể thay đổi danh sách thông qua theo khối sau khi phiên họp đã khai mạc.",
     # pages (templates/meetings, templates/documents)
     'Add': 'Thêm',
     'Add an agenda item': 'Thêm nội dung chương trình',

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,8 +86,11 @@ class Participant(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     #: agenda items a guest is invited to (guests see nothing else)
     agenda_item_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: present now: checked in and not recorded absent since
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     absence_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    #: first check-in of the session, kept when the member leaves: the minutes' attendance
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     meeting: Mapped[Meeting] = relationship(back_populates="participants")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
@@ -107,6 +111,13 @@ class AgendaItem(db.Model):
     conclusion: Mapped[str | None] = mapped_column(Text, default=None)
     #: adopted in the consent block at the start of the session, without discussion
     adopted_without_discussion: Mapped[bool] = mapped_column(default=False)
+    #: marked by the secretariat, before the session, for adoption without discussion
+    consent_block: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: first taken up in session: a discussed item never goes into the consent block
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: a member's objection or wish to speak took the item out of the consent block
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    consent_withdrawn_reason: Mapped[str | None] = mapped_column(String(20), default=None)
 
     meeting: Mapped[Meeting] = relationship(back_populates="agenda", foreign_keys=[meeting_id])
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, Integer, List, String
+from apiflask.fields import AwareDateTime, Boolean, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 from flask import current_app
 from sqlalchemy import Connection, select
@@ -74,6 +74,8 @@ class AgendaItemIn(Schema):
     title = String(required=True, validate=Length(1, 500))
     presenter = String(load_default="", validate=Length(max=300))
     duration_minutes = Integer(load_default=15, validate=Range(1, 600))
+    #: for adoption without discussion in the consent block (only before the session starts)
+    consent_block = Boolean(load_default=False)
 
 
 class AgendaItemPatch(Schema):
@@ -81,6 +83,7 @@ class AgendaItemPatch(Schema):
     presenter = String(validate=Length(max=300))
     duration_minutes = Integer(validate=Range(1, 600))
     position = Integer(validate=Range(min=1))
+    consent_block = Boolean()
 
 
 class PositionIn(Schema):
@@ -108,7 +111,7 @@ def dump_participant(participant: Participant) -> dict[str, Any]:
 def dump_item(item: AgendaItem) -> dict[str, Any]:
     return {"id": item.id, "meeting_id": item.meeting_id, "position": item.position, "title": item.title,
             "presenter": item.presenter, "duration_minutes": item.duration_minutes, "conclusion": item.conclusion,
-            "adopted_without_discussion": item.adopted_without_discussion}
+            "adopted_without_discussion": item.adopted_without_discussion, "consent_block": item.consent_block}
 
 
 def dump_meeting_summary(meeting: Meeting) -> dict[str, Any]:

@@ -73,7 +73,8 @@ def _publish_if_distributed(meeting: Meeting, event_type: str, data: dict[str, A
 
 def create_meeting(*, title: str, kind: str, starts_at: datetime, location: str, chair_id: int,
                    confidentiality: str = Confidentiality.NORMAL, actor: User) -> Meeting:
-    """A draft meeting; the chair is fixed at creation and may be changed while editing."""
+    """A draft meeting whose chair is one of its members (checks in and votes as one); the chair may be
+    changed while editing."""
     require_secretariat(actor)
     _require_classifiable(actor, Confidentiality(confidentiality))
     with write_transaction():
@@ -83,8 +84,29 @@ def create_meeting(*, title: str, kind: str, starts_at: datetime, location: str,
                           status=MeetingStatus.DRAFT, created_by_id=actor.id)
         db.session.add(meeting)
         db.session.flush()
-        audit.record(actor, "meeting.created", meeting, {"title": meeting.title, "kind": str(meeting.kind)})
+        db.session.add(Participant(meeting_id=meeting.id, user_id=chair_id, role=ParticipantRole.MEMBER,
+                                   agenda_item_ids=[]))
+        db.session.flush()
+        audit.record(actor, "meeting.created", meeting, {"title": meeting.title, "kind": str(meeting.kind),
+                                                         "chair_id": chair_id})
+    db.session.refresh(meeting)
     return meeting
+
+
+def _seat_chair(meeting: Meeting, chair: User) -> Participant | None:
+    """Make the (new) chair a member participant; None when they already were one.
+
+    A chair invited as a guest or a delegate is refused: the chair of a Government session is a member.
+    """
+    entry = access.participant_of(meeting, chair)
+    if entry is not None:
+        if entry.role != ParticipantRole.MEMBER:
+            raise Conflict("chair_not_member")
+        return None
+    entry = Participant(meeting_id=meeting.id, user_id=chair.id, role=ParticipantRole.MEMBER, agenda_item_ids=[])
+    db.session.add(entry)
+    db.session.flush()
+    return entry
 
 
 def update_meeting(meeting: Meeting, changes: dict[str, Any], *, actor: User) -> Meeting:
@@ -100,12 +122,13 @@ def update_meeting(meeting: Meeting, changes: dict[str, Any], *, actor: User) ->
         for participant in meeting.participants:
             require_cleared(participant.user, level, "confidentiality")
         changed: dict[str, Any] = {}
+        seated: Participant | None = None
         for field in EDITABLE_FIELDS:
             if field not in changes or changes[field] is None:
                 continue
             value = changes[field]
             if field == "chair_id":
-                _user(value, "chair_id")
+                seated = _seat_chair(meeting, _user(value, "chair_id"))
             if field == "kind":
                 value = MeetingKind(value)
             if field == "confidentiality":
@@ -115,8 +138,13 @@ def update_meeting(meeting: Meeting, changes: dict[str, Any], *, actor: User) ->
             if getattr(meeting, field) != value:
                 setattr(meeting, field, value)
                 changed[field] = value.isoformat() if isinstance(value, datetime) else value
-        audit.record(actor, "meeting.updated", meeting, changed)
+        audit.record(actor, "meeting.updated", meeting,
+                     {**changed, **({"chair_made_member": seated.user_id} if seated else {})})
+        if seated is not None:
+            _publish_if_distributed(meeting, "participant.added",
+                                    {"participant_id": seated.id, "user_id": seated.user_id, "role": "member"})
         _publish_if_distributed(meeting, "meeting.updated", {"meeting_id": meeting.id, "changed": sorted(changed)})
+    db.session.refresh(meeting)
     return meeting
 
 
@@ -196,29 +224,43 @@ def approve_delegate(meeting: Meeting, participant_id: int, *, actor: User) -> P
     return participant
 
 
+def require_consent_block_open(meeting: Meeting) -> None:
+    """The secretariat marks items for the consent block only before the session starts."""
+    if meeting.status not in (MeetingStatus.DRAFT, MeetingStatus.PUBLISHED):
+        raise Conflict("consent_block_frozen")
+
+
 def add_agenda_item(meeting: Meeting, *, title: str, presenter: str = "", duration_minutes: int = 15,
-                    actor: User) -> AgendaItem:
-    """Append an item at the end of the agenda."""
+                    consent_block: bool = False, actor: User) -> AgendaItem:
+    """Append an item at the end of the agenda (marked for the consent block if asked, before the session)."""
     require_secretariat(actor)
     with write_transaction():
         require_editable(meeting)
+        if consent_block:
+            require_consent_block_open(meeting)
         last = db.session.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id))
         item = AgendaItem(meeting_id=meeting.id, position=(last or 0) + 1, title=title.strip(),
-                          presenter=presenter.strip(), duration_minutes=duration_minutes)
+                          presenter=presenter.strip(), duration_minutes=duration_minutes, consent_block=consent_block)
         db.session.add(item)
         db.session.flush()
-        audit.record(actor, "agenda_item.added", item, {"meeting_id": meeting.id, "title": item.title})
+        audit.record(actor, "agenda_item.added", item, {"meeting_id": meeting.id, "title": item.title,
+                                                        "consent_block": consent_block})
         _publish_if_distributed(meeting, "agenda.changed", {"item_id": item.id, "change": "added"})
     db.session.refresh(meeting)
     return item
 
 
 def update_agenda_item(meeting: Meeting, item: AgendaItem, changes: dict[str, Any], *, actor: User) -> AgendaItem:
-    """Edit an item; a new ``position`` (1-based) moves it and renumbers the others."""
+    """Edit an item; a new ``position`` (1-based) moves it and renumbers the others; ``consent_block`` marks
+    it for adoption without discussion (only before the session starts)."""
     require_secretariat(actor)
     with write_transaction():
         require_editable(meeting)
         changed: dict[str, Any] = {}
+        if changes.get("consent_block") is not None and changes["consent_block"] != item.consent_block:
+            require_consent_block_open(meeting)
+            item.consent_block = bool(changes["consent_block"])
+            changed["consent_block"] = item.consent_block
         for field in ("title", "presenter", "duration_minutes"):
             if changes.get(field) is not None and getattr(item, field) != changes[field]:
                 setattr(item, field, changes[field].strip() if isinstance(changes[field], str) else changes[field])

@@ -18,6 +18,22 @@ VI = {
     "You are not entitled to vote.": "Bạn không có quyền biểu quyết.",
     "You have already voted.": "Bạn đã biểu quyết.",
     "Choose agree, disagree or abstain.": "Vui lòng chọn tán thành, không tán thành hoặc không biểu quyết.",
+    "The quorum is not present: at least two thirds of all members must be checked in.":
+        "Chưa đủ số thành viên có mặt: cần ít nhất hai phần ba tổng số thành viên Chính phủ điểm danh.",
+    "Check in before you vote: only members present vote.":
+        "Vui lòng điểm danh trước khi biểu quyết: chỉ thành viên có mặt mới được biểu quyết.",
+    "You are recorded as absent: check in again before you vote.":
+        "Bạn đang được ghi nhận vắng mặt: vui lòng điểm danh lại trước khi biểu quyết.",
+    "The member you stand in for is present and votes in person.":
+        "Thành viên mà bạn được ủy quyền đang có mặt và tự biểu quyết.",
+    "A vote has already been cast for this member, in person or by the delegate.":
+        "Thành viên này đã được biểu quyết (trực tiếp hoặc qua người được ủy quyền).",
+    "No item is left in the consent block.": "Không còn nội dung nào để thông qua theo khối.",
+    "The consent block has changed since it was shown. Review it again before adopting.":
+        "Danh sách nội dung thông qua theo khối đã thay đổi. Vui lòng xem lại trước khi thông qua.",
+    "This item is not in the consent block.": "Nội dung này không thuộc danh sách thông qua theo khối.",
+    "Only members of the meeting can take an item out of the consent block.":
+        "Chỉ thành viên phiên họp mới được đề nghị đưa nội dung ra khỏi danh sách thông qua theo khối.",
     'Adopt the consent block': 'Thông qua các nội dung không có ý kiến khác',
     'Adopted without discussion': 'Đã thông qua không thảo luận',
     'Agenda': 'Chương trình họp',

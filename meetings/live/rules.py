@@ -44,3 +44,49 @@ def vote_result(*, agree: int, disagree: int, abstain: int, total_members: int,
         passed = chair_choice == "agree"
         decided_by_chair = True
     return VoteResult(agree, disagree, abstain, not_voted, total_members, passed, tie, decided_by_chair)
+
+
+def is_present(*, checked_in: bool, recorded_absent: bool) -> bool:
+    """Present means checked in and not recorded absent since (a member who left is absent)."""
+    return checked_in and not recorded_absent
+
+
+def voting_refusal(*, role: str, checked_in: bool, recorded_absent: bool, delegates_vote: bool,
+                   delegate_approved: bool = False, represented_present: bool = False) -> str | None:
+    """Why a participant may not vote now (an error code), or None when they may.
+
+    Only members present vote; the chair votes as a member. A delegate votes only where the
+    deployment's policy allows it (``DELEGATES_VOTE``), once the chair approved them, when present,
+    and only while the member they stand in for is not present.
+    """
+    if role == "delegate":
+        if not delegates_vote or not delegate_approved:
+            return "not_entitled_to_vote"
+        if represented_present:
+            return "delegate_member_present"
+    elif role != "member":
+        return "not_entitled_to_vote"
+    if recorded_absent:
+        return "voter_recorded_absent"
+    if not checked_in:
+        return "voter_not_checked_in"
+    return None
+
+
+def consent_exclusion(*, marked: bool, adopted: bool, activated: bool, voted: bool, objected: bool) -> str | None:
+    """Why an agenda item is not in the consent block (a reason code), or None when it is.
+
+    The block holds only items the secretariat marked before the session, never one already taken up
+    (activated) or put to a vote, and any member's objection or wish to speak takes an item out.
+    """
+    if not marked:
+        return "not_marked"
+    if adopted:
+        return "adopted"
+    if activated:
+        return "discussed"
+    if voted:
+        return "voted"
+    if objected:
+        return "objected"
+    return None

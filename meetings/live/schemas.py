@@ -1,7 +1,7 @@
 """Request shapes of the live-session API (they also feed the OpenAPI document)."""
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Integer, String
+from apiflask.fields import Boolean, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 
 
@@ -28,6 +28,15 @@ class CastIn(Schema):
 
 class ConclusionIn(Schema):
     text = String(required=True, validate=Length(1, 20000))
+
+
+class ConsentAdoptIn(Schema):
+    #: the block exactly as the chair was shown it (GET .../consent-block)
+    agenda_item_ids = List(Integer(), required=True, validate=Length(max=1000))
+
+
+class ConsentWithdrawIn(Schema):
+    reason = String(required=True, validate=OneOf(["objection", "wish_to_speak"]))
 
 
 class EventsQuery(Schema):

@@ -74,23 +74,30 @@ def member_participants(meeting: Meeting) -> list[Participant]:
     return [p for p in meeting.participants if p.role == ParticipantRole.MEMBER]
 
 
-def voting_participants(meeting: Meeting) -> list[Participant]:
-    """Members vote; a delegate votes only where the deployment's policy allows it."""
-    delegates_vote = current_app.config.get("DELEGATES_VOTE", False)
-    return [p for p in meeting.participants
-            if p.role == ParticipantRole.MEMBER
-            or (delegates_vote and p.role == ParticipantRole.DELEGATE and p.approved_at is not None)]
+def is_present(entry: Participant) -> bool:
+    return rules.is_present(checked_in=entry.checked_in_at is not None,
+                            recorded_absent=entry.absence_reason is not None)
+
+
+def delegates_vote() -> bool:
+    """The deployment's policy (``ECABINET_DELEGATES_VOTE``): may an approved delegate vote for the member?"""
+    return bool(current_app.config.get("DELEGATES_VOTE", False))
 
 
 def quorum(meeting: Meeting) -> dict[str, Any]:
     """Present members against two thirds of ALL members (delegates are shown, not counted)."""
     members = member_participants(meeting)
-    present = sum(1 for p in members if p.checked_in_at is not None)
-    delegates = sum(1 for p in meeting.participants
-                    if p.role == ParticipantRole.DELEGATE and p.checked_in_at is not None)
+    present = sum(1 for p in members if is_present(p))
+    delegates = sum(1 for p in meeting.participants if p.role == ParticipantRole.DELEGATE and is_present(p))
     total = len(members)
     return {"present": present, "total_members": total, "required": rules.quorum_required(total),
             "reached": rules.quorum_reached(present, total), "delegates_present": delegates}
+
+
+def require_quorum(meeting: Meeting) -> None:
+    # a session acts only with two thirds of ALL members present (Law on Government Organization)
+    if not quorum(meeting)["reached"]:
+        raise Conflict("quorum_not_reached")
 
 
 # --- session --------------------------------------------------------------------------------------
@@ -145,6 +152,8 @@ def check_in(meeting: Meeting, *, actor: User, member: User | None = None) -> di
             raise Forbidden("delegate_not_approved")
         if entry.checked_in_at is None:
             entry.checked_in_at = utcnow()
+        if entry.attended_at is None:
+            entry.attended_at = entry.checked_in_at
         entry.absence_reason = None
         audit.record(actor, "attendance.checked_in", entry,
                      {"user_id": member.id, "by_secretariat": member.id != actor.id})
@@ -167,6 +176,9 @@ def record_absence(meeting: Meeting, member: User, reason: str, *, actor: User) 
             raise NotFound()
         entry.checked_in_at = None
         entry.absence_reason = reason.strip()[:500]
+        if meeting.status == MeetingStatus.PUBLISHED:
+            # away before the session opened: not an attendance; a member leaving during it keeps theirs
+            entry.attended_at = None
         audit.record(actor, "attendance.absent", entry, {"user_id": member.id, "reason": entry.absence_reason})
         realtime.publish(meeting.id, "attendance.changed",
                          {"user_id": member.id, "present": False, "absence_reason": entry.absence_reason,
@@ -176,7 +188,7 @@ def record_absence(meeting: Meeting, member: User, reason: str, *, actor: User) 
 
 def _attendance_row(entry: Participant) -> dict[str, Any]:
     return {"user_id": entry.user_id, "full_name": entry.user.full_name, "title": entry.user.title,
-            "role": str(entry.role), "present": entry.checked_in_at is not None,
+            "role": str(entry.role), "present": is_present(entry),
             "checked_in_at": entry.checked_in_at.isoformat() if entry.checked_in_at else None,
             "absence_reason": entry.absence_reason,
             "represents": entry.represents.full_name if entry.represents else None}
@@ -203,29 +215,108 @@ def activate_item(meeting: Meeting, item_id: int, *, actor: User) -> AgendaItem:
         item = _item(meeting, item_id)
         meeting.current_item_id = item.id
         meeting.presentation = None
+        if item.activated_at is None:
+            item.activated_at = utcnow()
         audit.record(actor, "agenda.activated", item)
         realtime.publish(meeting.id, "agenda.activated",
                          {"agenda_item_id": item.id, "title": item.title, "position": item.position})
     return item
 
 
-def adopt_consent_block(meeting: Meeting, *, actor: User) -> list[int]:
-    """Adopt together, without discussion, every item no member objected to or asked to speak on."""
+@dataclass(frozen=True)
+class ConsentBlock:
+    """The items the consent block would adopt now, and each other marked item with why it is out."""
+
+    items: list[AgendaItem]
+    excluded: list[tuple[AgendaItem, str]]
+
+    @property
+    def ids(self) -> list[int]:
+        return [item.id for item in self.items]
+
+
+def consent_block(meeting: Meeting) -> ConsentBlock:
+    """Derived from the record each time: marks, activations, votes, positions and withdrawals."""
+    voted = set(db.session.scalars(select(Vote.agenda_item_id).where(Vote.meeting_id == meeting.id,
+                                                                     Vote.agenda_item_id.is_not(None))))
+    objected = set(db.session.scalars(
+        select(ItemPosition.agenda_item_id).join(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting.id,
+               ItemPosition.stance.in_([Stance.OBJECTION, Stance.WISH_TO_SPEAK]))))
+    items, excluded = [], []
+    for item in meeting.agenda:
+        reason = rules.consent_exclusion(
+            marked=item.consent_block, adopted=item.adopted_without_discussion, activated=item.activated_at is not None,
+            voted=item.id in voted, objected=item.id in objected or item.consent_withdrawn_at is not None)
+        if reason is None:
+            items.append(item)
+        elif reason != "not_marked":
+            excluded.append((item, reason))
+    return ConsentBlock(items, excluded)
+
+
+def consent_preview(meeting: Meeting, viewer: User) -> dict[str, Any]:
+    """What the chair is shown before adopting: exactly the items adoption would adopt, and the quorum."""
+    from meetings.access import may_see_item
+
+    block = consent_block(meeting)
+    items = [item for item in block.items if may_see_item(meeting, item, viewer)]
+    return {"meeting_id": meeting.id, "status": str(meeting.status), "agenda_item_ids": [item.id for item in items],
+            "items": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter}
+                      for item in items],
+            "excluded": [{"agenda_item_id": item.id, "position": item.position, "title": item.title,
+                          "reason": reason} for item, reason in block.excluded if may_see_item(meeting, item, viewer)],
+            "quorum": quorum(meeting)}
+
+
+def adopt_consent_block(meeting: Meeting, agenda_item_ids: list[int], *, actor: User) -> list[int]:
+    """Adopt together, without discussion, the consent block exactly as the chair was shown it.
+
+    ``agenda_item_ids`` is the block the chair previewed; a block changed since (an objection, an item
+    taken up) is refused, so what is adopted is always what was shown.
+    """
     require_chair(meeting, actor)
     with write_transaction():
         require_in_session(meeting)
-        contested = set(db.session.scalars(
-            select(ItemPosition.agenda_item_id).join(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id,
-                   ItemPosition.stance.in_([Stance.OBJECTION, Stance.WISH_TO_SPEAK]))))
-        adopted = [item for item in meeting.agenda if item.id not in contested and not item.adopted_without_discussion]
-        for item in adopted:
+        require_quorum(meeting)
+        block = consent_block(meeting)
+        if not block.items:
+            raise Conflict("consent_block_empty")
+        if sorted(set(agenda_item_ids)) != sorted(block.ids):
+            raise Conflict("consent_block_changed")
+        for item in block.items:
             item.adopted_without_discussion = True
-        ids = [item.id for item in adopted]
-        audit.record(actor, "consent.adopted", meeting, {"agenda_item_ids": ids})
+        ids = block.ids
+        audit.record(actor, "consent.adopted", meeting, {"agenda_item_ids": ids, "quorum": quorum(meeting)})
         realtime.publish(meeting.id, "consent.adopted",
-                         {"agenda_item_ids": ids, "titles": [item.title for item in adopted]})
+                         {"agenda_item_ids": ids, "titles": [item.title for item in block.items]})
     return ids
+
+
+CONSENT_WITHDRAWAL_REASONS = ("objection", "wish_to_speak")
+
+
+def withdraw_from_consent_block(meeting: Meeting, item: AgendaItem, reason: str, *, actor: User) -> AgendaItem:
+    """A member objects to an item of the consent block, or wishes to speak on it: the item leaves the block."""
+    if reason not in CONSENT_WITHDRAWAL_REASONS:
+        raise Invalid(fields={"reason": " | ".join(CONSENT_WITHDRAWAL_REASONS)})
+    entry = participant(meeting, actor)
+    if entry is None or not (entry.role == ParticipantRole.MEMBER
+                             or (entry.role == ParticipantRole.DELEGATE and entry.approved_at is not None)):
+        raise Forbidden("consent_objection_not_allowed")
+    with write_transaction():
+        if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.ARCHIVED):
+            raise Conflict("meeting_closed" if meeting.status == MeetingStatus.CLOSED else "meeting_archived")
+        if meeting.status == MeetingStatus.DRAFT:
+            raise Conflict("meeting_not_published")
+        if item.id not in consent_block(meeting).ids:
+            raise Conflict("item_not_in_consent_block")
+        item.consent_withdrawn_at = utcnow()
+        item.consent_withdrawn_reason = reason
+        audit.record(actor, "consent.item_withdrawn", item, {"reason": reason, "user_id": actor.id})
+        realtime.publish(meeting.id, "consent.item_withdrawn",
+                         {"agenda_item_id": item.id, "reason": reason, "user_id": actor.id})
+    return item
 
 
 def present_document(meeting: Meeting, document_id: int, page: int, *, actor: User) -> dict[str, int]:
@@ -372,7 +463,7 @@ def finish_floor(meeting: Meeting, speaker_id: int, *, actor: User) -> dict[str,
 def vote_view(vote: Vote, *, meeting: Meeting) -> dict[str, Any]:
     """What anyone may see of a vote: counts always; names only after a named vote closed."""
     entitled = vote.entitled_user_ids if vote.entitled_user_ids is not None \
-        else [p.user_id for p in voting_participants(meeting)]
+        else [p.user_id for p in member_participants(meeting)]
     view: dict[str, Any] = {"id": vote.id, "meeting_id": vote.meeting_id, "agenda_item_id": vote.agenda_item_id,
                             "question": vote.question, "secret": vote.secret, "status": str(vote.status),
                             "opened_at": vote.opened_at.isoformat(),
@@ -388,7 +479,7 @@ def vote_view(vote: Vote, *, meeting: Meeting) -> dict[str, Any]:
 
 
 def open_vote(meeting: Meeting, *, question: str, secret: bool, agenda_item_id: int | None, actor: User) -> Vote:
-    """The chair opens a vote on the current matter; one vote is open at a time."""
+    """The chair opens a vote on the current matter, with the quorum present; one vote is open at a time."""
     require_chair(meeting, actor)
     if not question.strip():
         raise Invalid(fields={"question": "required"})
@@ -398,6 +489,7 @@ def open_vote(meeting: Meeting, *, question: str, secret: bool, agenda_item_id: 
             _item(meeting, agenda_item_id)
         if db.session.scalar(select(Vote.id).where(Vote.meeting_id == meeting.id, Vote.status == VoteStatus.OPEN)):
             raise Conflict("vote_already_open")
+        require_quorum(meeting)
         vote = Vote(meeting_id=meeting.id, agenda_item_id=agenda_item_id, question=question.strip(), secret=secret,
                     opened_at=utcnow())
         db.session.add(vote)
@@ -407,8 +499,39 @@ def open_vote(meeting: Meeting, *, question: str, secret: bool, agenda_item_id: 
     return vote
 
 
+def _require_may_vote(meeting: Meeting, vote: Vote, actor: User) -> None:
+    """Only members present vote, once per member's seat. Precondition: inside the write transaction."""
+    entry = participant(meeting, actor)
+    if entry is None:
+        raise Forbidden("not_entitled_to_vote")
+    represented = None
+    if entry.role == ParticipantRole.DELEGATE:
+        represented = next((p for p in meeting.participants if p.user_id == entry.represents_user_id
+                            and p.role == ParticipantRole.MEMBER), None)
+    refusal = rules.voting_refusal(role=str(entry.role), checked_in=entry.checked_in_at is not None,
+                                   recorded_absent=entry.absence_reason is not None, delegates_vote=delegates_vote(),
+                                   delegate_approved=entry.approved_at is not None,
+                                   represented_present=represented is not None and is_present(represented))
+    if refusal == "not_entitled_to_vote":
+        raise Forbidden(refusal)
+    if refusal is not None:
+        raise Conflict(refusal)
+    if represented is None and entry.role == ParticipantRole.DELEGATE:
+        raise Forbidden("not_entitled_to_vote")
+    voted = set(db.session.scalars(select(VoteParticipation.user_id).where(VoteParticipation.vote_id == vote.id)))
+    if actor.id in voted:
+        raise Conflict("already_voted")
+    seat = represented.user_id if represented is not None else actor.id
+    stand_ins = {p.user_id for p in meeting.participants
+                 if p.role == ParticipantRole.DELEGATE and p.represents_user_id == seat}
+    # one vote per member: the member in person or their delegate, never both
+    if ({seat} | stand_ins) & voted:
+        raise Conflict("seat_already_voted")
+
+
 def cast_vote(vote: Vote, choice: str, *, actor: User) -> dict[str, Any]:
-    """An entitled member votes once. In a secret vote only the counters and the fact of voting are kept."""
+    """A member present votes once (or their delegate, where the policy allows). In a secret vote only the
+    counters and the fact of voting are kept."""
     try:
         choice = VoteChoice(choice)
     except ValueError:
@@ -418,11 +541,7 @@ def cast_vote(vote: Vote, choice: str, *, actor: User) -> dict[str, Any]:
         db.session.refresh(vote)
         if vote.status != VoteStatus.OPEN:
             raise Conflict("vote_closed")
-        if actor.id not in {p.user_id for p in voting_participants(meeting)}:
-            raise Forbidden("not_entitled_to_vote")
-        if db.session.scalar(select(VoteParticipation.id).where(VoteParticipation.vote_id == vote.id,
-                                                                VoteParticipation.user_id == actor.id)):
-            raise Conflict("already_voted")
+        _require_may_vote(meeting, vote, actor)
         db.session.add(VoteParticipation(vote_id=vote.id, user_id=actor.id, cast_at=utcnow(),
                                          choice=None if vote.secret else choice))
         setattr(vote, str(choice), getattr(vote, str(choice)) + 1)
@@ -442,7 +561,8 @@ def close_vote(vote: Vote, *, actor: User) -> rules.VoteResult:
         db.session.refresh(vote)
         if vote.status != VoteStatus.OPEN:
             raise Conflict("vote_closed")
-        entitled = [p.user_id for p in voting_participants(meeting)]
+        # every member's seat counts, present or not: the majority is of ALL members
+        entitled = [p.user_id for p in member_participants(meeting)]
         chair_choice = None if vote.secret else db.session.scalar(
             select(VoteParticipation.choice).where(VoteParticipation.vote_id == vote.id,
                                                    VoteParticipation.user_id == meeting.chair_id))
@@ -469,5 +589,6 @@ def live_state(meeting: Meeting) -> dict[str, Any]:
             "quorum": quorum(meeting), "attendance": attendance(meeting), "speakers": speakers(meeting),
             "votes": votes(meeting),
             "agenda": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
-                        "conclusion": item.conclusion, "adopted_without_discussion": item.adopted_without_discussion}
+                        "conclusion": item.conclusion, "adopted_without_discussion": item.adopted_without_discussion,
+                        "consent_block": item.consent_block}
                        for item in meeting.agenda]}

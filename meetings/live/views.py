@@ -15,7 +15,16 @@ from meetings import access
 from meetings.live import service
 from meetings.live.audience import live_state_for, sees_item, sees_speaker
 from meetings.live.models import Vote
-from meetings.live.schemas import AttendanceIn, CastIn, ConclusionIn, EventsQuery, PresentIn, VoteIn
+from meetings.live.schemas import (
+    AttendanceIn,
+    CastIn,
+    ConclusionIn,
+    ConsentAdoptIn,
+    ConsentWithdrawIn,
+    EventsQuery,
+    PresentIn,
+    VoteIn,
+)
 from meetings.models import Meeting
 
 api = APIBlueprint("live_api", __name__, url_prefix="/api/v1", tag="Live session")
@@ -111,11 +120,34 @@ def activate(meeting_id: int, item_id: int) -> dict[str, Any]:
     return {"agenda_item_id": item.id, "title": item.title}
 
 
-@api.post("/meetings/<int:meeting_id>/consent-block")
+@api.get("/meetings/<int:meeting_id>/consent-block")
 @login_required
-def consent_block(meeting_id: int) -> dict[str, Any]:
-    """Adopt every item without objection or request to speak, as one block."""
-    return {"adopted_agenda_item_ids": service.adopt_consent_block(_meeting(meeting_id), actor=current_user)}
+def consent_preview(meeting_id: int) -> dict[str, Any]:
+    """The consent block as adoption would adopt it now, the items taken out and why, and the quorum."""
+    return service.consent_preview(_meeting(meeting_id), current_user)
+
+
+@api.post("/meetings/<int:meeting_id>/consent-block")
+@api.input(ConsentAdoptIn, arg_name="body")
+@login_required
+def consent_block(meeting_id: int, body: dict[str, list[int]]) -> dict[str, Any]:
+    """The chair adopts, without discussion, the block it was shown (409 when it changed since)."""
+    ids = service.adopt_consent_block(_meeting(meeting_id), body["agenda_item_ids"], actor=current_user)
+    return {"adopted_agenda_item_ids": ids}
+
+
+@api.post("/meetings/<int:meeting_id>/agenda/<int:item_id>/consent-objection")
+@api.input(ConsentWithdrawIn, arg_name="body")
+@login_required
+def consent_objection(meeting_id: int, item_id: int, body: dict[str, str]) -> tuple[dict[str, Any], int]:
+    """A member objects to an item of the consent block, or wishes to speak on it: the item leaves the block."""
+    from meetings.access import get_item_for
+
+    meeting = _meeting(meeting_id)
+    item = service.withdraw_from_consent_block(meeting, get_item_for(current_user, meeting, item_id),
+                                               body["reason"], actor=current_user)
+    return {"agenda_item_id": item.id, "reason": item.consent_withdrawn_reason,
+            "consent_block": service.consent_preview(meeting, current_user)}, 201
 
 
 @api.post("/meetings/<int:meeting_id>/present")

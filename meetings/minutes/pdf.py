@@ -92,7 +92,8 @@ def story(record: dict[str, Any], narrative: str, *, version: int) -> list[Flowa
     out.append(paragraph(f"3. Chủ tọa: {_person(record['chair'])}.", "body_plain"))
     out.append(paragraph(f"4. Thư ký: {_person(record['secretary'])}.", "body_plain"))
     out.append(paragraph(f"5. Thành viên có mặt ({len(record['present'])}):", "body_plain"))
-    out += [paragraph(f"– {_person(p)}", "body_plain") for p in record["present"]]
+    out += [paragraph(f"– {_person(p)}" + (f" (vắng mặt một phần phiên họp; lý do: {p['left_reason']})"
+                                            if p.get("left_reason") else ""), "body_plain") for p in record["present"]]
     out.append(paragraph(f"6. Thành viên vắng mặt ({len(record['absent'])}):", "body_plain"))
     for p in record["absent"]:
         line = f"– {_person(p)}"

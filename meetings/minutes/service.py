@@ -64,12 +64,19 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
                                            .options(selectinload(Participant.user)).order_by(Participant.id)))
     members = [p for p in participants if p.role == ParticipantRole.MEMBER]
     delegates = [p for p in participants if p.role == ParticipantRole.DELEGATE and p.approved_at is not None]
-    stand_ins = {d.represents_user_id: d for d in delegates if d.checked_in_at is not None}
+    stand_ins = {d.represents_user_id: d for d in delegates if d.attended_at is not None or d.checked_in_at is not None}
+    # attendance and votes from one record: whoever voted was present when voting (the live rules refuse
+    # anyone else), so no member is ever listed both absent and voting
+    voters = set(db.session.scalars(select(VoteParticipation.user_id).join(Vote, Vote.id == VoteParticipation.vote_id)
+                                    .where(Vote.meeting_id == meeting.id)))
     present, absent = [], []
     for p in members:
         person = {"user_id": p.user_id, "full_name": p.user.full_name, "title": p.user.title}
-        if p.checked_in_at is not None:
-            present.append(person)
+        attended = p.attended_at is not None or p.checked_in_at is not None or p.user_id in voters
+        if attended:
+            # present for part of the session: the reason the secretariat recorded when the member left
+            left = p.absence_reason if p.checked_in_at is None and p.absence_reason else None
+            present.append({**person, **({"left_reason": left} if left else {})})
         else:
             delegate = stand_ins.get(p.user_id)
             absent.append({**person, "reason": p.absence_reason or "",

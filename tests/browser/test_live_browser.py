@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_chair_and_member_pages_update_each_other(app, cast, database_url, tmp_path, browser):
-    scenario = published_meeting(cast)
+    scenario = published_meeting(cast, present=[cast.chair])
     server = ServerProcess(tmp_path, database_url).start()
     try:
         chair = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
@@ -32,7 +32,7 @@ def test_chair_and_member_pages_update_each_other(app, cast, database_url, tmp_p
         member.wait_for_selector("#sync-state:has-text('#1')")
 
         member.click("[data-action=checkin]")
-        chair.wait_for_selector("#quorum-present:text-is('1')")
+        chair.wait_for_selector("#quorum-present:text-is('2')")  # with the chair: two of three, the quorum
 
         member.click("[data-action=speak]")
         chair.wait_for_selector("#speakers li[data-status=requested]:has-text('Trần Đức Long')")

@@ -27,7 +27,7 @@ def node() -> str:
 
 
 def test_javascript_client_refusals_order_catch_up_and_secret_vote(node, app, cast, database_url, tmp_path):
-    scenario = published_meeting(cast)
+    scenario = published_meeting(cast, present=True)
     tokens = {name: issue_token(getattr(cast, name)) for name in ("chair", "member_a", "member_b", "outsider")}
     server = ServerProcess(tmp_path, database_url).start()
     config = {"url": server.url, "meetingId": scenario.meeting.id, "itemIds": [item.id for item in scenario.items],

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from meetings.live.rules import quorum_reached, quorum_required, vote_result
+from meetings.live.rules import (
+    consent_exclusion,
+    is_present,
+    quorum_reached,
+    quorum_required,
+    vote_result,
+    voting_refusal,
+)
 
 
 @pytest.mark.parametrize(("total", "required"), [(1, 1), (2, 2), (3, 2), (26, 18), (27, 18), (28, 19), (0, 0)])
@@ -41,3 +48,40 @@ def test_a_tie_follows_the_chair(chair_choice, passed, decided):
 def test_not_voted_counts_the_absent():
     result = vote_result(agree=3, disagree=1, abstain=1, total_members=9, chair_choice=None)
     assert result.not_voted == 4 and not result.passed
+
+
+@pytest.mark.parametrize(("role", "checked_in", "absent", "policy", "approved", "member_present", "refusal"), [
+    ("member", True, False, False, False, False, None),
+    ("member", False, False, False, False, False, "voter_not_checked_in"),
+    ("member", False, True, False, False, False, "voter_recorded_absent"),
+    ("guest", True, False, True, False, False, "not_entitled_to_vote"),
+    ("delegate", True, False, False, True, False, "not_entitled_to_vote"),   # the policy says no
+    ("delegate", True, False, True, False, False, "not_entitled_to_vote"),   # not approved by the chair
+    ("delegate", True, False, True, True, True, "delegate_member_present"),
+    ("delegate", False, False, True, True, False, "voter_not_checked_in"),
+    ("delegate", True, False, True, True, False, None),
+])
+def test_only_members_present_vote_and_delegates_as_the_policy_says(role, checked_in, absent, policy, approved,
+                                                                    member_present, refusal):
+    assert voting_refusal(role=role, checked_in=checked_in, recorded_absent=absent, delegates_vote=policy,
+                          delegate_approved=approved, represented_present=member_present) == refusal
+
+
+@pytest.mark.parametrize(("checked_in", "absent", "present"), [(True, False, True), (False, False, False),
+                                                               (False, True, False), (True, True, False)])
+def test_present_means_checked_in_and_not_recorded_absent(checked_in, absent, present):
+    assert is_present(checked_in=checked_in, recorded_absent=absent) is present
+
+
+@pytest.mark.parametrize(("state", "reason"), [
+    ({}, None),
+    ({"marked": False}, "not_marked"),
+    ({"adopted": True}, "adopted"),
+    ({"activated": True}, "discussed"),
+    ({"voted": True}, "voted"),
+    ({"objected": True}, "objected"),
+    ({"marked": False, "objected": True}, "not_marked"),
+])
+def test_the_consent_block_holds_only_marked_items_not_discussed_voted_or_objected(state, reason):
+    facts = {"marked": True, "adopted": False, "activated": False, "voted": False, "objected": False, **state}
+    assert consent_exclusion(**facts) == reason

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def world(app, cast, database_url, tmp_path):
-    scenario = published_meeting(cast)
+    scenario = published_meeting(cast, present=True)
     tokens = {name: issue_token(getattr(cast, name)) for name in
               ("chair", "secretary", "member_a", "member_b", "guest", "outsider")}
     servers: list[ServerProcess] = []

@@ -26,7 +26,7 @@ CASTS_PER_MEMBER = 3
 
 @pytest.mark.parametrize("secret", [False, True], ids=["named", "secret"])
 def test_concurrent_casts_racing_the_close_count_each_member_once(app, cast, database_url, tmp_path, secret):
-    scenario = published_meeting(cast, extra_members=20)
+    scenario = published_meeting(cast, extra_members=20, present=True)
     meeting_id = scenario.meeting.id
     members = [cast.chair, cast.member_a, cast.member_b,
                *db.session.scalars(sa.select(User).where(User.username.like("minister%"))).all()]
