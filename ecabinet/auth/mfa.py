@@ -12,7 +12,7 @@ import segno
 from flask import current_app
 
 from ecabinet import audit
-from ecabinet.auth.models import Role, User
+from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Invalid
 
@@ -109,7 +109,7 @@ def accept_code(user: User, code: str) -> bool:
 def required_for(user: User) -> bool:
     """Whether the user's roles need a second factor (``ECABINET_MFA_REQUIRED_ROLES``) not yet set up."""
     required = current_app.config.get("MFA_REQUIRED_ROLES") or ()
-    return not user.has_totp and any(Role(role) in user.roles for role in required if role in Role)
+    return not user.has_totp and any(role in user.roles for role in required)
 
 
 def _matching_step(user: User, otp: str) -> int | None:
