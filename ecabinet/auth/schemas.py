@@ -41,8 +41,12 @@ class AdminUserOut(UserOut):
     created_at = String()
 
 
+class AccountInList(AdminUserOut):
+    """An account in the list (its own class: apispec registers a nested schema under its own name)."""
+
+
 class UsersOut(Schema):
-    users = List(Nested(AdminUserOut))
+    users = List(Nested(AccountInList))
 
 
 class AdminUserCreate(Schema):
