@@ -113,7 +113,7 @@ def required_for(user: User) -> bool:
 
 
 def _matching_step(user: User, otp: str) -> int | None:
-    if not user.totp_secret or not otp.isdigit() or len(otp) != 6:
+    if not user.totp_secret or not (otp.isascii() and otp.isdigit()) or len(otp) != 6:
         return None
     totp = pyotp.TOTP(user.totp_secret)
     now = int(time.time())

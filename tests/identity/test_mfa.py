@@ -53,7 +53,8 @@ def test_enrolment_then_token_login_asks_for_the_code(api, client, cast):
 
     required = assert_error(token_login(client, "member_a"), 401, "mfa_required")
     assert required["message"] == "Vui lòng nhập mã từ ứng dụng xác thực."
-    assert_error(token_login(client, "member_a", otp="123456"), 401, "mfa_invalid")
+    for wrong in ("123456", "١٢٣٤٥٦", "12 34 5", "x" * 32):
+        assert_error(token_login(client, "member_a", otp=wrong), 401, "mfa_invalid")
     assert audit_actions()[-1] == "auth.login_failed"
     code = totp.now()
     issued = token_login(client, "member_a", otp=code)
