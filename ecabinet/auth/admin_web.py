@@ -54,13 +54,16 @@ def create_user() -> Any:
     require_admin(current_user)
     form = request.form
     try:
+        roles = [Role(r) for r in form.getlist("roles")]
+        clearance = Confidentiality(form.get("clearance", "normal"))
+    except ValueError:
+        return _refused(None, AppError("validation_error", status=422))
+    try:
         user = service.create_user(username=form.get("username", ""), full_name=form.get("full_name", ""),
-                                   password=form.get("password", ""), title=form.get("title", ""),
-                                   roles=[Role(r) for r in form.getlist("roles") if r in Role],
-                                   clearance=Confidentiality(form.get("clearance", "normal")),
-                                   email=form.get("email", ""), actor=current_user)
-    except (AppError, ValueError) as error:
-        return _refused(None, error if isinstance(error, AppError) else AppError("validation_error", status=422))
+                                   password=form.get("password", ""), title=form.get("title", ""), roles=roles,
+                                   clearance=clearance, email=form.get("email", ""), actor=current_user)
+    except AppError as error:
+        return _refused(None, error)
     return _done(user.id, _("Account created."))
 
 

@@ -42,6 +42,8 @@ def create_user(*, username: str, full_name: str, password: str, roles: list[Rol
     username = username.strip().lower()
     if not username or not full_name.strip():
         raise Invalid(fields={"username": "required", "full_name": "required"})
+    if not roles:
+        raise Invalid(fields={"roles": "required"})
     validate_new_password(password, username=username)
     email = _checked_email(email)
     with write_transaction():
