@@ -18,7 +18,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -169,7 +169,7 @@ def ocsp_revoked(cert: x509.Certificate, issuer: x509.Certificate | None = None)
 
 def _ocsp_urls(cert: x509.Certificate) -> list[str]:
     try:
-        access = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value
+        access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
         return []
     return [str(item.access_location.value) for item in access
@@ -201,7 +201,7 @@ def _ocsp_signed_by(response: ocsp.OCSPResponse, issuer: x509.Certificate) -> bo
 
 def _ocsp_signer(cert: x509.Certificate) -> bool:
     try:
-        usage = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE).value
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return False
     return ExtendedKeyUsageOID.OCSP_SIGNING in usage

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Request, Response, current_app, request
+from flask import Request, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 from ecabinet.auth.models import User
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -84,7 +85,7 @@ def update_user(user: User, *, actor: User | None, roles: list[Role] | None = No
             return {}
         if actor is not None and actor.id == user.id and (
                 changes.get("active") == [True, False]
-                or ("roles" in changes and str(Role.ADMIN) not in changes["roles"][1])):
+                or ("roles" in changes and str(Role.ADMIN) not in wanted["roles"])):  # type: ignore[operator]
             raise Conflict("cannot_lock_out_self")
         was_admin = user.active and user.is_admin
         for field, (_, value) in changes.items():
@@ -145,7 +146,7 @@ def _end_logins(user: User, *, keep: AuthSession | None = None) -> None:
         session.revoked_at = now
         ended.append(session.id)
     for session_id in ended:
-        after_commit(lambda session_id=session_id: realtime.disconnect_auth_session(session_id))
+        after_commit(functools.partial(realtime.disconnect_auth_session, session_id))
 
 
 def _another_active_admin(user: User) -> bool:
