@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -18,6 +19,18 @@ from ecabinet.database import db
 from ecabinet.errors import AppError
 
 admin_web = Blueprint("admin_web", __name__, url_prefix="/admin")
+
+ROLE_LABELS = {Role.ADMIN: _l("Role: administrator"), Role.SECRETARY: _l("Role: secretariat"),
+               Role.CHAIR: _l("Role: chair"), Role.MEMBER: _l("Role: member of the Government"),
+               Role.GUEST: _l("Role: invited guest")}
+LEVEL_LABELS = {Confidentiality.NORMAL: _l("Level: normal"), Confidentiality.CONFIDENTIAL: _l("Level: confidential"),
+                Confidentiality.SECRET: _l("Level: secret"), Confidentiality.TOP_SECRET: _l("Level: top secret")}
+
+
+@admin_web.context_processor
+def _labels() -> dict[str, Any]:
+    return {"role_labels": {str(k): v for k, v in ROLE_LABELS.items()},
+            "level_labels": {str(k): v for k, v in LEVEL_LABELS.items()}}
 
 
 @admin_web.get("/users")

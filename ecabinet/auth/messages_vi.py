@@ -113,6 +113,15 @@ VI = {
     "Unlock": "Mở khóa",
     "Valid until": "Hiệu lực đến",
     "Yes": "Có",
+    "Role: administrator": "Quản trị hệ thống",
+    "Role: secretariat": "Chuyên viên Văn phòng Chính phủ",
+    "Role: chair": "Chủ tọa",
+    "Role: member of the Government": "Thành viên Chính phủ",
+    "Role: invited guest": "Đại biểu mời",
+    "Level: normal": "Thường",
+    "Level: confidential": "Mật",
+    "Level: secret": "Tối mật",
+    "Level: top secret": "Tuyệt mật",
     "You cannot deactivate your own account or remove your own administrator role.":
         "Bạn không thể tự ngừng tài khoản của mình hoặc tự bỏ vai trò quản trị của mình.",
     "Your role needs a second factor: set up an authenticator app first.":
