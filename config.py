@@ -70,6 +70,9 @@ class Config:
         #: so the demo's logins keep working)
         self.MFA_REQUIRED_ROLES = _env_list("ECABINET_MFA_REQUIRED_ROLES",
                                             "secretary,admin" if self.PRODUCTION else "")
+        #: what needs a second person's approval (ecabinet/auth/approvals.py); none by default off production
+        self.FOUR_EYES = _env_list("ECABINET_FOUR_EYES", "clearance.raise,role.secretary,role.admin,office_key.revoke,"
+                                   "notice.issue" if self.PRODUCTION else "")
         self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
         #: how long a key unlocked by a correct PIN is held in memory for the next answers (0: never)
         self.SIGNING_SESSION_SECONDS = int(os.environ.get("ECABINET_SIGNING_SESSION_SECONDS", "900"))

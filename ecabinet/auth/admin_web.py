@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ecabinet import certificates, revocation
-from ecabinet.auth import mfa, service
+from ecabinet.auth import approvals, mfa, service
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.auth.views import require_admin, user_for_admin
 from ecabinet.database import db
@@ -39,7 +39,8 @@ def users_page() -> str:
     require_admin(current_user)
     users = list(db.session.scalars(select(User).order_by(User.username)))
     return render_template("admin/users.html", users=users, roles=list(Role), levels=list(Confidentiality),
-                           crls=list(db.session.scalars(select(revocation.RevocationList))))
+                           crls=list(db.session.scalars(select(revocation.RevocationList))),
+                           pending=approvals.pending(), names={user.id: user.username for user in users})
 
 
 @admin_web.get("/users/<int:user_id>")
@@ -91,12 +92,36 @@ def update_user(user_id: int) -> Response:
         clearance = Confidentiality(form.get("clearance", str(user.clearance)))
     except ValueError:
         return _refused(user_id, AppError("validation_error", status=422))
+    active = form.get("active") == "on"
+    kinds = approvals.account_kinds(user, roles=roles or None, clearance=clearance)
+    if kinds:
+        payload: dict[str, Any] = {"clearance": str(clearance), "email": form.get("email", ""), "active": active}
+        if roles:
+            payload["roles"] = [str(role) for role in roles]
+        approvals.request_approval("user.update", target_id=user.id, payload=payload, kinds=kinds,
+                                   actor=current_user)
+        return _done(user_id, _("Sent for approval: another administrator must approve this change."))
     try:
         service.update_user(user, actor=current_user, roles=roles or None, clearance=clearance,
-                            email=form.get("email"), active=form.get("active") == "on")
+                            email=form.get("email"), active=active)
     except AppError as error:
         return _refused(user_id, error)
     return _done(user_id, _("Account saved."))
+
+
+@admin_web.post("/approvals/<int:request_id>/<any(approve, reject):decision>")
+@login_required
+def decide(request_id: int, decision: str) -> Response:
+    require_admin(current_user)
+    request_ = approvals.get_request(request_id)
+    try:
+        if decision == "approve":
+            approvals.approve(request_, actor=current_user)
+        else:
+            approvals.reject(request_, actor=current_user)
+    except AppError as error:
+        return _refused(None, error)
+    return _done(None, _("Request approved and carried out.") if decision == "approve" else _("Request refused."))
 
 
 @admin_web.post("/users/<int:user_id>/password")

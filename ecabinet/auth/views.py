@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ecabinet import certificates, revocation
-from ecabinet.auth import mfa, service
+from ecabinet.auth import approvals, mfa, service
 from ecabinet.auth.devices import remember_device
 from ecabinet.auth.loader import current_auth_session
 from ecabinet.auth.models import Confidentiality, Role, SessionKind, User
@@ -157,18 +157,52 @@ def get_user(user_id: int) -> Response:
 
 @admin_api.patch("/users/<int:user_id>")
 @admin_api.input(AdminUserUpdate, arg_name="body")
-@admin_api.output(AdminUserOut)
+@admin_api.doc(responses={200: "The account as changed", 202: "The approval request (four eyes)"})
 @login_required
-def update_user(user_id: int, body: dict[str, Any]) -> Response:
+def update_user(user_id: int, body: dict[str, Any]) -> Response | tuple[Response, int]:
     """Change roles (given roles replace the old ones), clearance, e-mail, or activity; a deactivated
-    account is logged out everywhere at once."""
+    account is logged out everywhere at once. A change under four eyes (raising a clearance, granting the
+    secretariat or administrator role) answers 202 with the request another administrator approves."""
     require_admin(current_user)
     user = user_for_admin(user_id)
-    service.update_user(user, actor=current_user,
-                        roles=[Role(r) for r in body["roles"]] if "roles" in body else None,
-                        clearance=Confidentiality(body["clearance"]) if "clearance" in body else None,
-                        email=body.get("email"), active=body.get("active"))
+    roles = [Role(r) for r in body["roles"]] if "roles" in body else None
+    clearance = Confidentiality(body["clearance"]) if "clearance" in body else None
+    kinds = approvals.account_kinds(user, roles=roles, clearance=clearance)
+    if kinds:
+        request_ = approvals.request_approval("user.update", target_id=user.id, payload=dict(body), kinds=kinds,
+                                              actor=current_user)
+        return jsonify({"approval_request": request_.as_dict()}), 202
+    service.update_user(user, actor=current_user, roles=roles, clearance=clearance, email=body.get("email"),
+                        active=body.get("active"))
     return jsonify(user.admin_dict())
+
+
+@admin_api.get("/approvals")
+@login_required
+def list_approvals() -> Response:
+    """Requests waiting for a second administrator."""
+    require_admin(current_user)
+    return jsonify({"approval_requests": [r.as_dict() for r in approvals.pending()]})
+
+
+@admin_api.post("/approvals/<int:request_id>/approve")
+@login_required
+def approve_request(request_id: int) -> Response:
+    """Approve and carry out another administrator's request."""
+    require_admin(current_user)
+    request_ = approvals.get_request(request_id)
+    approvals.approve(request_, actor=current_user)
+    return jsonify(request_.as_dict())
+
+
+@admin_api.post("/approvals/<int:request_id>/reject")
+@login_required
+def reject_request(request_id: int) -> Response:
+    """Refuse a request (or withdraw one's own)."""
+    require_admin(current_user)
+    request_ = approvals.get_request(request_id)
+    approvals.reject(request_, actor=current_user)
+    return jsonify(request_.as_dict())
 
 
 @admin_api.post("/users/<int:user_id>/reset-password")

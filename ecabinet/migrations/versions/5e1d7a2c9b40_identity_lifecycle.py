@@ -1,4 +1,4 @@
-"""identity over time: account e-mail, forced password change, TOTP, imported CRLs
+"""identity over time: account e-mail, forced password change, TOTP, imported CRLs, four-eyes requests
 
 Revision ID: 5e1d7a2c9b40
 Revises: 16208a592d82
@@ -42,7 +42,26 @@ def upgrade():
     )
 
 
+    op.create_table('approval_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('kinds', sa.JSON(), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('requested_at', ecabinet.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', ecabinet.database.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_approval_requests_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'],
+                            name=op.f('fk_approval_requests_requested_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_approval_requests'))
+    )
+
+
 def downgrade():
+    op.drop_table('approval_requests')
     op.drop_table('revocation_lists')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('recovery_codes')
