@@ -40,7 +40,7 @@ def users_page() -> str:
     users = list(db.session.scalars(select(User).order_by(User.username)))
     return render_template("admin/users.html", users=users, roles=list(Role), levels=list(Confidentiality),
                            crls=list(db.session.scalars(select(revocation.RevocationList))),
-                           pending=approvals.pending(), names={user.id: user.username for user in users})
+                           pending=approvals.pending(current_user), names={user.id: user.username for user in users})
 
 
 @admin_web.get("/users/<int:user_id>")

@@ -66,12 +66,18 @@ class ApprovalRequest(db.Model):
 
 
 Apply = Callable[[ApprovalRequest, User], object]
-_actions: dict[str, Apply] = {}
+MayDecide = Callable[[User], bool]
+_actions: dict[str, tuple[Apply, MayDecide]] = {}
 
 
-def register(action: str, apply: Apply) -> None:
-    """How an approved request of ``action`` is carried out (with the approver as the actor)."""
-    _actions[action] = apply
+def register(action: str, apply: Apply, *, may_decide: MayDecide) -> None:
+    """How an approved request of ``action`` is carried out (with the approver as the actor), and who may
+    approve or refuse it."""
+    _actions[action] = (apply, may_decide)
+
+
+def may_decide(request: ApprovalRequest, user: User) -> bool:
+    return request.action in _actions and _actions[request.action][1](user)
 
 
 def guarded(kinds: list[str]) -> list[str]:
@@ -102,7 +108,7 @@ def approve(request: ApprovalRequest, *, actor: User) -> object:
         request.decided_at = utcnow()
         audit.record(actor, "approval.approved", request, {"action": request.action, "kinds": request.kinds,
                                                            "requested_by_id": request.requested_by_id})
-        return _actions[request.action](request, actor)
+        return _actions[request.action][0](request, actor)
 
 
 def reject(request: ApprovalRequest, *, actor: User) -> None:
@@ -117,6 +123,8 @@ def reject(request: ApprovalRequest, *, actor: User) -> None:
 
 
 def _lock_pending(request: ApprovalRequest, actor: User, *, withdrawing_allowed: bool = False) -> None:
+    if not may_decide(request, actor) and not (withdrawing_allowed and request.requested_by_id == actor.id):
+        raise NotFound()
     db.session.refresh(request, with_for_update=True)
     if request.status != ApprovalStatus.PENDING:
         raise Conflict("approval_not_pending")
@@ -124,9 +132,11 @@ def _lock_pending(request: ApprovalRequest, actor: User, *, withdrawing_allowed:
         raise Forbidden("approval_by_another")
 
 
-def pending() -> list[ApprovalRequest]:
-    return list(db.session.scalars(select(ApprovalRequest).where(ApprovalRequest.status == ApprovalStatus.PENDING)
-                                   .order_by(ApprovalRequest.id)))
+def pending(user: User) -> list[ApprovalRequest]:
+    """The pending requests ``user`` may decide, or asked for."""
+    return [request for request in db.session.scalars(
+        select(ApprovalRequest).where(ApprovalRequest.status == ApprovalStatus.PENDING).order_by(ApprovalRequest.id))
+        if may_decide(request, user) or request.requested_by_id == user.id]
 
 
 def get_request(request_id: int) -> ApprovalRequest:
@@ -161,4 +171,4 @@ def _apply_account_change(request: ApprovalRequest, approver: User) -> object:
                        email=payload.get("email"), active=payload.get("active"))
 
 
-register("user.update", _apply_account_change)
+register("user.update", _apply_account_change, may_decide=lambda user: user.is_admin)

@@ -177,29 +177,27 @@ def update_user(user_id: int, body: dict[str, Any]) -> Response | tuple[Response
     return jsonify(user.admin_dict())
 
 
-@admin_api.get("/approvals")
+@api.get("/approvals")
 @login_required
 def list_approvals() -> Response:
-    """Requests waiting for a second administrator."""
-    require_admin(current_user)
-    return jsonify({"approval_requests": [r.as_dict() for r in approvals.pending()]})
+    """Requests waiting for a second person that the caller may decide (or asked for)."""
+    return jsonify({"approval_requests": [r.as_dict() for r in approvals.pending(current_user)]})
 
 
-@admin_api.post("/approvals/<int:request_id>/approve")
+@api.post("/approvals/<int:request_id>/approve")
 @login_required
 def approve_request(request_id: int) -> Response:
-    """Approve and carry out another administrator's request."""
-    require_admin(current_user)
+    """Approve and carry out another person's request (administrators for accounts, the secretariat for
+    notices)."""
     request_ = approvals.get_request(request_id)
     approvals.approve(request_, actor=current_user)
     return jsonify(request_.as_dict())
 
 
-@admin_api.post("/approvals/<int:request_id>/reject")
+@api.post("/approvals/<int:request_id>/reject")
 @login_required
 def reject_request(request_id: int) -> Response:
     """Refuse a request (or withdraw one's own)."""
-    require_admin(current_user)
     request_ = approvals.get_request(request_id)
     approvals.reject(request_, actor=current_user)
     return jsonify(request_.as_dict())

@@ -28,12 +28,14 @@ errors.MESSAGES.update({
 def init_app(app: Flask) -> None:
     """Register the notice and task routes, the pages, the home section and the ``join_tasks`` socket handler."""
     from ecabinet import web as core_web
-    from meetings.notices import sockets
+    from ecabinet.auth import approvals
+    from meetings.notices import service, sockets
     from meetings.notices.views import api
     from meetings.notices.web import home_section, web
 
     app.register_blueprint(api)
     app.register_blueprint(web)
     sockets.register()
+    approvals.register("notice.issue", service.issue_approved, may_decide=lambda user: user.is_secretariat)
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)

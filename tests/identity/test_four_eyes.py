@@ -44,17 +44,17 @@ def test_a_guarded_change_waits_for_another_administrator(api, cast, second_admi
     user = reload(cast.member_b)
     assert (user.roles, user.clearance) == (["member"], "normal")
     assert audit_actions()[-1] == "approval.requested"
-    assert_error(api(cast.admin).post(f"/admin/approvals/{request['id']}/approve"), 403, "approval_by_another")
+    assert_error(api(cast.admin).post(f"/approvals/{request['id']}/approve"), 403, "approval_by_another")
     assert reload(cast.member_b).clearance == "normal"
-    assert [r["id"] for r in api(second_admin).get("/admin/approvals").get_json()["approval_requests"]] == [
+    assert [r["id"] for r in api(second_admin).get("/approvals").get_json()["approval_requests"]] == [
         request["id"]]
-    approved = api(second_admin).post(f"/admin/approvals/{request['id']}/approve")
+    approved = api(second_admin).post(f"/approvals/{request['id']}/approve")
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
     user = reload(cast.member_b)
     for field, value in change.items():
         assert getattr(user, field) == (sorted(value, key=[str(r) for r in Role].index) if field == "roles" else value)
     assert audit_actions()[-2:] == ["approval.approved", "user.updated"]
-    assert_error(api(second_admin).post(f"/admin/approvals/{request['id']}/approve"), 409, "approval_not_pending")
+    assert_error(api(second_admin).post(f"/approvals/{request['id']}/approve"), 409, "approval_not_pending")
 
 
 def test_unguarded_changes_apply_at_once(api, cast):
@@ -67,17 +67,18 @@ def test_unguarded_changes_apply_at_once(api, cast):
 def test_a_refused_request_changes_nothing(api, cast, second_admin):
     request = api(cast.admin).patch(f"/admin/users/{cast.member_b.id}",
                                     json={"roles": ["admin"]}).get_json()["approval_request"]
-    refused = api(second_admin).post(f"/admin/approvals/{request['id']}/reject")
+    refused = api(second_admin).post(f"/approvals/{request['id']}/reject")
     assert refused.get_json()["status"] == "rejected"
     assert reload(cast.member_b).roles == ["member"]
     assert audit_actions()[-1] == "approval.rejected"
-    assert api(second_admin).get("/admin/approvals").get_json()["approval_requests"] == []
+    assert api(second_admin).get("/approvals").get_json()["approval_requests"] == []
 
 
 def test_only_administrators_decide(api, cast):
     request = api(cast.admin).patch(f"/admin/users/{cast.member_b.id}",
                                     json={"clearance": "secret"}).get_json()["approval_request"]
-    assert_error(api(cast.secretary).post(f"/admin/approvals/{request['id']}/approve"), 403, "admin_only")
+    assert_error(api(cast.secretary).post(f"/approvals/{request['id']}/approve"), 404, "not_found")
+    assert api(cast.secretary).get("/approvals").get_json()["approval_requests"] == []
     assert reload(cast.member_b).clearance == "normal"
 
 
@@ -109,3 +110,28 @@ def test_the_page_sends_for_approval_and_another_admin_approves(app, cast, secon
     action = re.search(r'action="(/admin/approvals/\d+/approve)"', page).group(1)
     second.post(action, data={"csrf_token": csrf2})
     assert reload(cast.member_b).clearance == "secret"
+
+
+def test_a_conclusion_notice_is_issued_only_when_another_secretary_approves(app, api, cast):
+    from tests.notices.conftest import run_session, tasks_for
+
+    cast.member_a.organisation, cast.member_b.organisation = "Bộ Tài chính", "Bộ Y tế"
+    db.session.commit()
+    second_secretary = make_user("secretary2", roles=[Role.SECRETARY], full_name="Đặng Thu Hà")
+    session = run_session(cast, api)
+    secretary = session.clients["secretary"]
+    notice_id = secretary.post(f"/meetings/{session.meeting_id}/notices",
+                               json={"intro": "Văn phòng Chính phủ thông báo kết luận như sau.",
+                                     "tasks": tasks_for(cast, session)}).get_json()["id"]
+    asked = secretary.post(f"/notices/{notice_id}/issue")
+    assert asked.status_code == 202, asked.get_json()
+    request = asked.get_json()["approval_request"]
+    assert (request["action"], request["kinds"]) == ("notice.issue", ["notice.issue"])
+    assert secretary.get(f"/notices/{notice_id}").get_json()["status"] == "draft"
+    assert_error(secretary.post(f"/approvals/{request['id']}/approve"), 403, "approval_by_another")
+    assert_error(api(cast.admin).post(f"/approvals/{request['id']}/approve"), 404, "not_found")
+    approved = api(second_secretary).post(f"/approvals/{request['id']}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    notice = secretary.get(f"/notices/{notice_id}").get_json()
+    assert notice["status"] == "issued"
+    assert audit_actions().index("approval.approved") < audit_actions().index("notice.issued")
