@@ -73,11 +73,15 @@ def create_user() -> Any:
     except ValueError:
         return _refused(None, AppError("validation_error", status=422))
     try:
-        user = service.create_user(username=form.get("username", ""), full_name=form.get("full_name", ""),
-                                   password=form.get("password", ""), title=form.get("title", ""), roles=roles,
-                                   clearance=clearance, email=form.get("email", ""), actor=current_user)
+        user, request_ = approvals.create_account(
+            username=form.get("username", ""), full_name=form.get("full_name", ""), password=form.get("password", ""),
+            title=form.get("title", ""), roles=roles, clearance=clearance, email=form.get("email", ""),
+            actor=current_user)
     except AppError as error:
         return _refused(None, error)
+    if request_ is not None:
+        return _done(user.id, _("Account created. Its role or clearance waits for another administrator's "
+                                "approval."))
     return _done(user.id, _("Account created."))
 
 

@@ -159,6 +159,26 @@ def account_kinds(user: User, *, roles: list[Role] | None, clearance: Confidenti
     return guarded(kinds)
 
 
+def create_account(*, actor: User, roles: list[Role], clearance: Confidentiality, **fields: Any) -> tuple[
+        User, ApprovalRequest | None]:
+    """Create an account; what of it is under four eyes (the secretariat or administrator role, a clearance
+    above normal) is left out and asked for in a request another administrator approves."""
+    from ecabinet.auth.service import create_user
+
+    kinds = guarded([*(["clearance.raise"] if Confidentiality(clearance) != Confidentiality.NORMAL else []),
+                     *(f"role.{role}" for role in (Role.SECRETARY, Role.ADMIN) if role in roles)])
+    held_roles = {Role.SECRETARY: "role.secretary", Role.ADMIN: "role.admin"}
+    granted = [role for role in roles if held_roles.get(role) not in kinds]
+    start_clearance = Confidentiality.NORMAL if "clearance.raise" in kinds else clearance
+    with write_transaction():
+        user = create_user(roles=granted or [Role.GUEST], clearance=start_clearance, actor=actor, **fields)
+        if not kinds:
+            return user, None
+        request = request_approval("user.update", target_id=user.id, kinds=kinds, actor=actor,
+                                   payload={"roles": [str(role) for role in roles], "clearance": str(clearance)})
+    return user, request
+
+
 def _apply_account_change(request: ApprovalRequest, approver: User) -> object:
     from ecabinet.auth.service import update_user
 

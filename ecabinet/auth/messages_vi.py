@@ -122,6 +122,8 @@ VI = {
     "Waiting for your approval": "Chờ phê duyệt",
     "Asked by": "Người đề nghị",
     "Refuse": "Từ chối",
+    "Account created. Its role or clearance waits for another administrator's approval.":
+        "Đã tạo tài khoản. Vai trò hoặc độ mật của tài khoản đang chờ một quản trị viên khác phê duyệt.",
     "Role: administrator": "Quản trị hệ thống",
     "Role: secretariat": "Chuyên viên Văn phòng Chính phủ",
     "Role: chair": "Chủ tọa",

@@ -1,7 +1,7 @@
 """Request and response shapes of the authentication API."""
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 
 from ecabinet.auth.models import Confidentiality, Role
@@ -34,6 +34,8 @@ class TokenRequestWithOtp(TokenRequest):
 
 
 class AdminUserOut(UserOut):
+    #: a change under four eyes waiting for another administrator (when one was asked for)
+    approval_request = Dict()
     email = String()
     active = Boolean()
     mfa = Boolean()

@@ -137,13 +137,17 @@ def list_users() -> Response:
 @admin_api.output(AdminUserOut, status_code=201)
 @login_required
 def create_user(body: dict[str, Any]) -> tuple[dict[str, object], int]:
-    """Create an account."""
+    """Create an account. Under four eyes the secretariat or administrator role and a clearance above
+    normal are asked for in ``approval_request``, granted when another administrator approves."""
     require_admin(current_user)
-    user = service.create_user(username=body["username"], full_name=body["full_name"], password=body["password"],
-                               roles=[Role(r) for r in body["roles"]], title=body["title"],
-                               organisation=body["organisation"], clearance=Confidentiality(body["clearance"]),
-                               email=body["email"], actor=current_user)
-    return user.admin_dict(), 201
+    user, request_ = approvals.create_account(
+        username=body["username"], full_name=body["full_name"], password=body["password"],
+        roles=[Role(r) for r in body["roles"]], title=body["title"], organisation=body["organisation"],
+        clearance=Confidentiality(body["clearance"]), email=body["email"], actor=current_user)
+    answer: dict[str, object] = user.admin_dict()
+    if request_ is not None:
+        answer["approval_request"] = request_.as_dict()
+    return answer, 201
 
 
 @admin_api.get("/users/<int:user_id>")

@@ -135,3 +135,26 @@ def test_a_conclusion_notice_is_issued_only_when_another_secretary_approves(app,
     notice = secretary.get(f"/notices/{notice_id}").get_json()
     assert notice["status"] == "issued"
     assert audit_actions().index("approval.approved") < audit_actions().index("notice.issued")
+
+
+def test_a_new_account_gets_a_guarded_role_only_when_another_administrator_approves(api, cast, second_admin):
+    created = api(cast.admin).post("/admin/users", json={
+        "username": "cv.vpcp", "full_name": "Chuyên viên mới", "roles": ["secretary"], "clearance": "secret",
+        "password": "mat-khau-ban-dau-2026"})
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert (body["roles"], body["clearance"]) == (["guest"], "normal")
+    request = body["approval_request"]
+    assert request["kinds"] == ["clearance.raise", "role.secretary"]
+    assert api(second_admin).post(f"/approvals/{request['id']}/approve").status_code == 200
+    user = reload(db.session.get(User, body["id"]))
+    assert (user.roles, user.clearance) == (["secretary"], "secret")
+
+
+def test_without_four_eyes_a_new_account_gets_everything_at_once(app, api, cast):
+    app.config["FOUR_EYES"] = []
+    created = api(cast.admin).post("/admin/users", json={
+        "username": "cv.khac", "full_name": "Chuyên viên khác", "roles": ["secretary"], "clearance": "secret",
+        "password": "mat-khau-ban-dau-2026"}).get_json()
+    assert (created["roles"], created["clearance"]) == (["secretary"], "secret")
+    assert "approval_request" not in created
