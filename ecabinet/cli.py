@@ -93,8 +93,7 @@ def list_users_command() -> None:
 
     for user in db.session.scalars(select(User).order_by(User.username)):
         click.echo("\t".join([user.username, ",".join(user.roles), str(user.clearance),
-                              "active" if user.active else "inactive", "mfa" if user.has_totp else "no-mfa",
-                              user.email or "-"]))
+                              "active" if user.active else "inactive", "mfa" if user.has_totp else "no-mfa"]))
 
 
 @users.command("set")

@@ -169,3 +169,10 @@ def test_an_administrator_removes_a_lost_second_factor(api, client, cast):
     assert api(cast.admin).delete(f"/admin/users/{cast.member_a.id}/mfa").status_code == 204
     assert token_login(client, "member_a").status_code == 200
     assert "mfa.removed" in audit_actions()
+
+
+def test_users_list_says_who_has_a_second_factor(app, api, cast):
+    enrol(api, cast.member_a)
+    lines = app.test_cli_runner().invoke(args=["ecabinet", "users", "list"]).output.splitlines()
+    states = {line.split("\t")[0]: line.split("\t")[4] for line in lines}
+    assert states["member_a"] == "mfa" and states["member_b"] == "no-mfa"
