@@ -144,8 +144,10 @@ def ocsp_revoked(cert: x509.Certificate, issuer: x509.Certificate | None = None)
     import requests
 
     urls = _ocsp_urls(cert)
+    if not urls:
+        return False
     issuer = issuer or next((c for c in known_authorities() if c.subject == cert.issuer), None)
-    if not urls or issuer is None:
+    if issuer is None:
         return False
     request = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()  # noqa: S303 (RFC 6960's CertID)
     body = request.public_bytes(serialization.Encoding.DER)
