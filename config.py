@@ -66,6 +66,13 @@ class Config:
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
         self.TOKEN_TTL_HOURS = int(os.environ.get("ECABINET_TOKEN_TTL_HOURS", "12"))
         self.RATELIMIT_LOGIN = os.environ.get("ECABINET_RATELIMIT_LOGIN", "10 per minute;100 per hour")
+        #: roles that cannot use the system until a second factor is set up (none by default off production,
+        #: so the demo's logins keep working)
+        self.MFA_REQUIRED_ROLES = _env_list("ECABINET_MFA_REQUIRED_ROLES",
+                                            "secretary,admin" if self.PRODUCTION else "")
+        #: what needs a second person's approval (ecabinet/auth/approvals.py); none by default off production
+        self.FOUR_EYES = _env_list("ECABINET_FOUR_EYES", "clearance.raise,role.secretary,role.admin,office_key.revoke,"
+                                   "notice.issue" if self.PRODUCTION else "")
         self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
         #: how long a key unlocked by a correct PIN is held in memory for the next answers (0: never)
         self.SIGNING_SESSION_SECONDS = int(os.environ.get("ECABINET_SIGNING_SESSION_SECONDS", "900"))

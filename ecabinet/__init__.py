@@ -144,6 +144,8 @@ def _async_mode() -> str:
 def _register_core(app: APIFlask) -> None:
     from ecabinet import audit, realtime, security  # noqa: F401  (models register with the metadata)
     from ecabinet.auth import loader  # (registers the request loader)
+    from ecabinet.auth.admin_web import admin_web
+    from ecabinet.auth.views import admin_api
     from ecabinet.auth.views import api as auth_api
     from ecabinet.cli import cli
     from ecabinet.web import web
@@ -155,6 +157,8 @@ def _register_core(app: APIFlask) -> None:
     security.register_error_handlers(app)
     loader.init_app(app)
     app.register_blueprint(auth_api)
+    app.register_blueprint(admin_api)
+    app.register_blueprint(admin_web)
     app.register_blueprint(web)
     app.cli.add_command(cli)
     realtime.register_socket_handlers()

@@ -48,23 +48,107 @@ def _safe_url(url: str) -> str:
 @click.option("--organisation", default="")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--clearance", default="normal", type=click.Choice([c.value for c in Confidentiality]))
+@click.option("--email", default="")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user_command(username: str, full_name: str, title: str, organisation: str, roles: tuple[str, ...],
-                        clearance: str, password_stdin: bool) -> None:
+                        clearance: str, email: str, password_stdin: bool) -> None:
     """Create an account; the password is read from stdin or prompted, never from the command line."""
     from ecabinet.auth.service import create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         user = create_user(username=username, full_name=full_name, password=password, title=title,
                            organisation=organisation, roles=[Role(r) for r in roles],
-                           clearance=Confidentiality(clearance), actor=None)
+                           clearance=Confidentiality(clearance), email=email, actor=None)
     except AppError as error:
         raise click.ClickException(f"{error.code}: {error.message}") from error
     click.echo(f"Created user #{user.id} {user.username} ({', '.join(user.roles)})")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _account(username: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from ecabinet.auth.models import User
+    from ecabinet.database import db
+
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"not_found: no user {username!r}")
+    return user
+
+
+@users.command("list")
+def list_users_command() -> None:
+    """One line per account: username, roles, clearance, active or not, second factor or not."""
+    from sqlalchemy import select
+
+    from ecabinet.auth.models import User
+    from ecabinet.database import db
+
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        click.echo("\t".join([user.username, ",".join(user.roles), str(user.clearance),
+                              "active" if user.active else "inactive", "mfa" if user.has_totp else "no-mfa"]))
+
+
+@users.command("set")
+@click.option("--username", required=True)
+@click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]),
+              help="Given roles replace the old ones.")
+@click.option("--clearance", type=click.Choice([c.value for c in Confidentiality]))
+@click.option("--email")
+@click.option("--active/--inactive", "active", default=None, help="A deactivated account is logged out at once.")
+def set_user_command(username: str, roles: tuple[str, ...], clearance: str | None, email: str | None,
+                     active: bool | None) -> None:
+    """Change an account's roles, clearance, e-mail or activity."""
+    from ecabinet.auth.service import update_user
+
+    user = _account(username)
+    try:
+        changes = update_user(user, actor=None, roles=[Role(r) for r in roles] if roles else None,
+                              clearance=Confidentiality(clearance) if clearance else None, email=email,
+                              active=active)
+    except AppError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from error
+    if not changes:
+        click.echo(f"{user.username}: nothing to change")
+    for field, (old, new) in changes.items():
+        click.echo(f"{user.username}: {field} {_shown(old)} -> {_shown(new)}")
+
+
+def _shown(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@users.command("reset-password")
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the temporary password from standard input.")
+def reset_password_command(username: str, password_stdin: bool) -> None:
+    """Set a temporary password: the member's logins end and they choose a new one at the next login."""
+    from ecabinet.auth.service import reset_password
+
+    user = _account(username)
+    try:
+        reset_password(user, _read_password(password_stdin), actor=None)
+    except AppError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from error
+    click.echo(f"{user.username}: password reset; a new one must be chosen at the next login")
+
+
+@users.command("reset-mfa")
+@click.option("--username", required=True)
+def reset_mfa_command(username: str) -> None:
+    """Remove a lost second factor; the member sets up a new one."""
+    from ecabinet.auth.mfa import remove_totp
+
+    user = _account(username)
+    remove_totp(user, actor=None)
+    click.echo(f"{user.username}: second factor removed")
 
 
 @audit_group.command("verify")

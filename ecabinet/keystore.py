@@ -585,7 +585,11 @@ def is_registered_to(user: User, cert: x509.Certificate) -> bool:
 
 
 def is_revoked(cert: x509.Certificate) -> bool:
-    """Whether a credential holding ``cert`` was revoked here (whatever CA issued it)."""
+    """Whether a credential holding ``cert`` was revoked here (whatever CA issued it), or its own
+    authority revoked it (an imported CRL, its OCSP responder: ecabinet.revocation)."""
+    from ecabinet import revocation
+
     der = cert.public_bytes(serialization.Encoding.DER)
     return db.session.scalar(select(SigningCredential.id).where(
-        SigningCredential.cert_der == der, SigningCredential.revoked_at.is_not(None)).limit(1)) is not None
+        SigningCredential.cert_der == der, SigningCredential.revoked_at.is_not(None)).limit(1)) is not None \
+        or revocation.is_revoked_elsewhere(cert)

@@ -28,6 +28,7 @@ from ecabinet.auth.login_bus import EXTENSION, LoginBus
 from ecabinet.auth.models import AuthSession, SessionKind, User
 from ecabinet.auth.service import find_session, token_hash
 from ecabinet.database import db, utcnow
+from ecabinet.errors import Forbidden
 from ecabinet.extensions import login_manager
 
 BROWSER_SESSION_KEY = "sid"
@@ -70,7 +71,32 @@ def load_user_from_request(request: Request) -> User | None:
     else:
         return None
     g.auth_session = auth_session
-    return auth_session.user if auth_session else None
+    if auth_session is None:
+        return None
+    user = auth_session.user
+    if user.must_change_password or (current_app.config["MFA_REQUIRED_ROLES"] and _needs_mfa(user)):
+        _refuse_until_done(user, request)
+    return user
+
+
+#: the API a member may use before changing a reset password or setting up a required second factor
+_OPEN_WHILE_RESTRICTED = {"auth_api.me", "auth_api.revoke_token", "auth_api.change_password", "auth_api.start_totp",
+                          "auth_api.confirm_totp", "auth_api.new_recovery_codes"}
+
+
+def _needs_mfa(user: User) -> bool:
+    from ecabinet.auth.mfa import required_for
+
+    return required_for(user)
+
+
+def _refuse_until_done(user: User, request: Request) -> None:
+    """The API answers 403 until the member has done what is asked (browser pages redirect: ecabinet.web)."""
+    if not request.path.startswith("/api/") or request.endpoint in _OPEN_WHILE_RESTRICTED:
+        return
+    # the request knows its user (the refusal is recorded under that name), but the view does not run
+    login_manager._update_request_context_with_user(user)
+    raise Forbidden("password_change_required" if user.must_change_password else "mfa_enrolment_required")
 
 
 # --- the per-process memory of valid logins --------------------------------------------------------

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.database import UTCDateTime, db, utcnow
@@ -54,6 +54,20 @@ class User(UserMixin, db.Model):
     clearance: Mapped[Confidentiality] = mapped_column(String(20), default=Confidentiality.NORMAL)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    #: set by an administrator's reset: the member chooses a new password at the next login
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: the TOTP secret (RFC 6238), pending until ``totp_confirmed_at``
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: the last time step accepted: a code is accepted once (RFC 6238 section 5.2)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: SHA-256 of each unused recovery code
+    recovery_codes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_confirmed_at is not None
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -83,6 +97,12 @@ class User(UserMixin, db.Model):
             "roles": list(self.roles),
             "clearance": str(self.clearance),
         }
+
+    def admin_dict(self) -> dict[str, object]:
+        """What an administrator sees of an account (never a hash or a secret)."""
+        return {**self.as_dict(), "email": self.email, "active": self.active, "mfa": self.has_totp,
+                "must_change_password": self.must_change_password,
+                "created_at": self.created_at.isoformat()}
 
 
 class SessionKind(enum.StrEnum):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,10 +15,12 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from ecabinet import audit
+from ecabinet.auth import errors as _errors  # noqa: F401  (the codes' messages)
 from ecabinet.auth.models import AuthSession, Confidentiality, Role, SessionKind, User
-from ecabinet.auth.passwords import MAX_LENGTH, MIN_LENGTH, check_password, hash_password
+from ecabinet.auth.passwords import check_password, hash_password, validate_new_password
 from ecabinet.database import after_commit, db, utcnow, write_transaction
-from ecabinet.errors import Conflict, Invalid, NotAuthenticated
+from ecabinet.errors import Conflict, Forbidden, Invalid, NotAuthenticated
+from ecabinet.ratelimits import note_failure
 
 BROWSER_IDLE_TIMEOUT = timedelta(minutes=30)
 BROWSER_ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -36,37 +40,172 @@ class IssuedLogin:
 
 
 def create_user(*, username: str, full_name: str, password: str, roles: list[Role], title: str = "",
-                organisation: str = "", clearance: Confidentiality = Confidentiality.NORMAL,
+                organisation: str = "", clearance: Confidentiality = Confidentiality.NORMAL, email: str = "",
                 actor: User | None) -> User:
     """Create an account (admin or CLI)."""
     username = username.strip().lower()
     if not username or not full_name.strip():
         raise Invalid(fields={"username": "required", "full_name": "required"})
-    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise Invalid("password_too_short", fields={"password": f"{MIN_LENGTH}-{MAX_LENGTH} characters"})
+    if not roles:
+        raise Invalid(fields={"roles": "required"})
+    validate_new_password(password, username=username)
+    email = _checked_email(email)
     with write_transaction():
         if db.session.scalar(select(User.id).where(User.username == username)) is not None:
             raise Conflict("username_taken")
         user = User(username=username, full_name=full_name.strip(), title=title, organisation=organisation,
                     password_hash=hash_password(password), roles=[str(role) for role in roles],
-                    clearance=clearance)
+                    clearance=clearance, email=email)
         db.session.add(user)
         db.session.flush()
         audit.record(actor, "user.created", user, {"username": username, "roles": user.roles,
-                                                   "clearance": str(clearance)},
+                                                   "clearance": str(clearance), "email": email},
                      actor_label=None if actor else "cli")
     return user
 
 
-def login(*, username: str, password: str, kind: SessionKind, ip: str = "") -> IssuedLogin:
-    """Check credentials and open a session; failures are audited without saying which part was wrong."""
+def update_user(user: User, *, actor: User | None, roles: list[Role] | None = None,
+                clearance: Confidentiality | None = None, email: str | None = None,
+                active: bool | None = None) -> dict[str, list[object]]:
+    """Change an account; given roles replace the old ones. A deactivated account's logins end at once.
+
+    Returns the changes made ({field: [old, new]}); nothing changed writes nothing.
+    """
+    wanted: dict[str, object] = {}
+    if roles is not None:
+        wanted["roles"] = sorted({str(Role(role)) for role in roles}, key=_ROLE_ORDER.index)
+    if clearance is not None:
+        wanted["clearance"] = str(Confidentiality(clearance))
+    if email is not None:
+        wanted["email"] = _checked_email(email)
+    if active is not None:
+        wanted["active"] = active
+    with write_transaction():
+        db.session.refresh(user, with_for_update=True)
+        changes = {field: [_plain(getattr(user, field)), value] for field, value in wanted.items()
+                   if _plain(getattr(user, field)) != value}
+        if not changes:
+            return {}
+        if actor is not None and actor.id == user.id and (
+                changes.get("active") == [True, False]
+                or ("roles" in changes and str(Role.ADMIN) not in wanted["roles"])):  # type: ignore[operator]
+            raise Conflict("cannot_lock_out_self")
+        was_admin = user.active and user.is_admin
+        for field, (_, value) in changes.items():
+            setattr(user, field, value)
+        if was_admin and not (user.active and user.is_admin) and not _another_active_admin(user):
+            raise Conflict("last_admin")
+        audit.record(actor, "user.updated", user, {"username": user.username, "changes": changes},
+                     actor_label=None if actor else "cli")
+        if changes.get("active") == [True, False]:
+            _end_logins(user)
+            audit.record(actor, "user.deactivated", user, {"username": user.username},
+                         actor_label=None if actor else "cli")
+        elif changes.get("active") == [False, True]:
+            audit.record(actor, "user.reactivated", user, {"username": user.username},
+                         actor_label=None if actor else "cli")
+    return changes
+
+
+def reset_password(user: User, password: str, *, actor: User | None) -> None:
+    """An administrator sets a temporary password: the member's logins end and they choose a new one
+    at the next login."""
+    validate_new_password(password, username=user.username)
+    password_hash = hash_password(password)
+    with write_transaction():
+        user.password_hash = password_hash
+        user.must_change_password = True
+        _end_logins(user)
+        audit.record(actor, "user.password_reset", user, {"username": user.username},
+                     actor_label=None if actor else "cli")
+
+
+def change_password(user: User, *, current: str, new: str, keep: AuthSession | None = None) -> None:
+    """The member replaces their own password; their other logins end."""
+    if not check_password(user.password_hash, current):
+        raise Forbidden("password_wrong")
+    if new == current:
+        raise Invalid("password_unchanged", fields={"new_password": "password_unchanged"})
+    validate_new_password(new, username=user.username)
+    password_hash = hash_password(new)
+    with write_transaction():
+        user.password_hash = password_hash
+        user.must_change_password = False
+        _end_logins(user, keep=keep)
+        audit.record(user, "user.password_changed", user, {"username": user.username})
+
+
+def _end_logins(user: User, *, keep: AuthSession | None = None) -> None:
+    """Revoke the user's live logins; their sockets in this process drop after the commit (the
+    sweeper drops them in the other processes)."""
+    from ecabinet import realtime
+
+    now = utcnow()
+    ended = []
+    for session in db.session.scalars(select(AuthSession).where(
+            AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now)):
+        if keep is not None and session.id == keep.id:
+            continue
+        session.revoked_at = now
+        ended.append(session.id)
+    for session_id in ended:
+        after_commit(functools.partial(realtime.disconnect_auth_session, session_id))
+
+
+def _another_active_admin(user: User) -> bool:
+    return any(str(Role.ADMIN) in (roles or []) for roles in db.session.scalars(
+        select(User.roles).where(User.active.is_(True), User.id != user.id)))
+
+
+_ROLE_ORDER = [str(role) for role in Role]
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, list) else str(value) if isinstance(value, str) else value
+
+
+def _checked_email(email: str) -> str:
+    email = email.strip()
+    if email and not _EMAIL.fullmatch(email):
+        raise Invalid("invalid_email", fields={"email": "invalid_email"})
+    return email
+
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}")
+
+
+def check_credentials(*, username: str, password: str) -> User:
+    """The active user these credentials name; failures are audited without saying which part was wrong."""
     username = username.strip().lower()
     user = db.session.scalar(select(User).where(User.username == username))
     valid = check_password(user.password_hash if user else None, password)
     if not valid or user is None or not user.is_active:
         with write_transaction():
             audit.record(None, "auth.login_failed", None, {"username": username[:80]}, actor_label=username[:80])
+        note_failure()
         raise NotAuthenticated("invalid_credentials")
+    return user
+
+
+def check_second_factor(user: User, otp: str | None) -> None:
+    """Nothing when the user has no second factor or ``otp`` is a right code (TOTP or an unused recovery
+    code); otherwise 401 ``mfa_required`` (no code) or ``mfa_invalid`` (audited)."""
+    from ecabinet.auth import mfa
+
+    if not user.has_totp:
+        return
+    if not otp:
+        raise NotAuthenticated("mfa_required")
+    if not mfa.accept_code(user, otp):
+        with write_transaction():
+            audit.record(None, "auth.login_failed", user, {"username": user.username, "reason": "mfa"},
+                         actor_label=user.username)
+        note_failure()
+        raise NotAuthenticated("mfa_invalid")
+
+
+def open_login(user: User, *, kind: SessionKind, ip: str = "") -> IssuedLogin:
+    """A new session for a user whose credentials (and second factor) were checked."""
     now = utcnow()
     ttl = (BROWSER_ABSOLUTE_TIMEOUT if kind == SessionKind.BROWSER
            else timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
@@ -76,8 +215,15 @@ def login(*, username: str, password: str, kind: SessionKind, ip: str = "") -> I
                               expires_at=now + ttl, last_seen_at=now, ip=ip[:64])
         db.session.add(session)
         db.session.flush()
-        audit.record(user, "auth.login", session, {"kind": str(kind)})
+        audit.record(user, "auth.login", session, {"kind": str(kind), "mfa": user.has_totp})
     return IssuedLogin(token=token, session=session)
+
+
+def login(*, username: str, password: str, kind: SessionKind, ip: str = "", otp: str | None = None) -> IssuedLogin:
+    """Check credentials and the second factor, and open a session."""
+    user = check_credentials(username=username, password=password)
+    check_second_factor(user, otp)
+    return open_login(user, kind=kind, ip=ip)
 
 
 def find_session(token: str, kind: SessionKind) -> AuthSession | None:

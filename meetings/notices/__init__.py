@@ -28,10 +28,13 @@ errors.MESSAGES.update({
 def init_app(app: Flask) -> None:
     """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
     from ecabinet import web as core_web
+    from ecabinet.auth import approvals
+    from meetings.notices import service
     from meetings.notices.views import api
     from meetings.notices.web import home_section, web
 
     app.register_blueprint(api)
     app.register_blueprint(web)
+    approvals.register("notice.issue", service.issue_approved, may_decide=lambda user: user.is_secretariat)
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)

@@ -317,6 +317,27 @@ def issue_notice(notice: ConclusionNotice, *, actor: User) -> ConclusionNotice:
     return notice
 
 
+def request_issue(notice: ConclusionNotice, *, actor: User) -> Any:
+    """Under four eyes (``ECABINET_FOUR_EYES`` has ``notice.issue``): record the request for another member
+    of the secretariat to approve, and issue nothing yet; None when issuing needs no second person."""
+    from ecabinet.auth import approvals
+
+    if not approvals.guarded(["notice.issue"]):
+        return None
+    require_secretariat(actor)
+    _require_draft(notice)
+    _require_concluded(_meeting_of(notice))
+    return approvals.request_approval("notice.issue", target_id=notice.id, payload={"meeting_id": notice.meeting_id},
+                                      kinds=["notice.issue"], actor=actor)
+
+
+def issue_approved(request: Any, approver: User) -> ConclusionNotice:
+    notice = db.session.get(ConclusionNotice, request.target_id)
+    if notice is None:
+        raise NotFound()
+    return issue_notice(notice, actor=approver)
+
+
 def notice_pdf(notice: ConclusionNotice) -> bytes:
     """The signed PDF of an issued notice; a draft preview otherwise (the caller checks who may see drafts)."""
     if notice.signed_sha256:

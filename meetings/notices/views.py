@@ -77,9 +77,13 @@ def add_task(notice_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]
 
 @api.post("/notices/<int:notice_id>/issue")
 @login_required
-def issue_notice(notice_id: int) -> dict[str, Any]:
-    """Number, sign with the Government Office's key and validate; owners are notified of their tasks."""
+def issue_notice(notice_id: int) -> dict[str, Any] | tuple[dict[str, Any], int]:
+    """Number, sign with the Government Office's key and validate; owners are notified of their tasks.
+    Under four eyes: 202 with the request another member of the secretariat approves (/api/v1/approvals)."""
     notice = service.get_notice_for(current_user, notice_id)
+    request = service.request_issue(notice, actor=current_user)
+    if request is not None:
+        return {"approval_request": request.as_dict()}, 202
     return service.notice_dict(service.issue_notice(notice, actor=current_user))
 
 
