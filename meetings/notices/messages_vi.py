@@ -68,5 +68,5 @@ VI = {
     'Overdue': 'Quá hạn',
     'Progress reported': 'Báo cáo tiến độ',
     'Reopened': 'Mở lại',
-    'State': 'Tình trạng',
+    'State': 'Trạng thái',
 }
