@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
+from flask import request
 from flask_login import current_user, login_required
 
 from ecabinet import realtime
 from ecabinet.auth.models import User
 from ecabinet.database import db
-from ecabinet.errors import NotFound
-from meetings.live import service
+from ecabinet.errors import Invalid, NotFound
+from meetings.live import hall, rules, service
 from meetings.live.models import Vote
-from meetings.live.schemas import AttendanceIn, CastIn, ConclusionIn, EventsQuery, PresentIn, VoteIn
+from meetings.live.schemas import (
+    AttendanceIn,
+    CastIn,
+    ConclusionIn,
+    DisplayIn,
+    EnqueueIn,
+    EventsQuery,
+    PresentIn,
+    VoteIn,
+)
 from meetings.models import Meeting
 
 api = APIBlueprint("live_api", __name__, url_prefix="/api/v1", tag="Live session")
@@ -136,8 +146,20 @@ def request_floor(meeting_id: int) -> tuple[dict[str, Any], int]:
 @api.post("/meetings/<int:meeting_id>/speakers/<int:speaker_id>/grant")
 @login_required
 def grant_floor(meeting_id: int, speaker_id: int) -> dict[str, Any]:
-    """The chair gives the floor."""
-    return service.grant_floor(_meeting(meeting_id), speaker_id, actor=current_user)
+    """The chair gives the floor; an optional body ``{"seconds": 180}`` sets the speaking time."""
+    body = request.get_json(silent=True) or {}
+    seconds = body.get("seconds") if isinstance(body, dict) else None
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+        raise Invalid(fields={"seconds": f"{rules.SPEAKING_SECONDS_MIN}-{rules.SPEAKING_SECONDS_MAX}"})
+    return service.grant_floor(_meeting(meeting_id), speaker_id, actor=current_user, seconds=seconds)
+
+
+@api.post("/meetings/<int:meeting_id>/speakers/enqueue")
+@api.input(EnqueueIn, arg_name="body")
+@login_required
+def enqueue_speaker(meeting_id: int, body: dict[str, int]) -> tuple[dict[str, Any], int]:
+    """The chair or the secretariat puts a participant in the queue (a wish to speak from before)."""
+    return service.enqueue_speaker(_meeting(meeting_id), _user(body["user_id"]), actor=current_user), 201
 
 
 @api.post("/meetings/<int:meeting_id>/speakers/<int:speaker_id>/finish")
@@ -196,3 +218,33 @@ def set_conclusion(meeting_id: int, item_id: int, body: dict[str, str]) -> dict[
     """The secretariat writes the item's conclusion."""
     item = service.set_conclusion(_meeting(meeting_id), item_id, body["text"], actor=current_user)
     return {"agenda_item_id": item.id, "conclusion": item.conclusion}
+
+
+@api.get("/meetings/<int:meeting_id>/displays")
+@login_required
+def list_displays(meeting_id: int) -> dict[str, Any]:
+    """The hall displays issued for this meeting (secretariat)."""
+    return {"displays": hall.displays(_meeting(meeting_id), actor=current_user)}
+
+
+@api.post("/meetings/<int:meeting_id>/displays")
+@api.input(DisplayIn, arg_name="body")
+@login_required
+def issue_display(meeting_id: int, body: dict[str, str]) -> tuple[dict[str, Any], int]:
+    """The secretariat issues a read-only display credential; the token is in this answer only."""
+    return hall.issue_display(_meeting(meeting_id), body["name"], actor=current_user), 201
+
+
+@api.delete("/meetings/<int:meeting_id>/displays/<int:display_id>")
+@login_required
+def revoke_display(meeting_id: int, display_id: int) -> dict[str, Any]:
+    """The secretariat revokes a display credential."""
+    return hall.revoke_display(_meeting(meeting_id), display_id, actor=current_user)
+
+
+@api.get("/hall/state")
+def hall_state() -> dict[str, Any]:
+    """What a hall display shows, read with its ``X-Display-Token`` (no person is logged in)."""
+    display = hall.display_for_token(request.headers.get("X-Display-Token"))
+    hall.touch(display)
+    return hall.hall_state(display)

@@ -32,3 +32,9 @@ def room(meeting_id: int) -> str:
 
     meeting = get_meeting_for(current_user, meeting_id)
     return render_template("live/live.html", meeting=meeting, screen="room")
+
+
+@web.get("/hall")
+def hall_screen() -> str:
+    """The hall projector's kiosk page; the display token travels in the URL fragment, never to the server log."""
+    return render_template("hall/hall.html")
