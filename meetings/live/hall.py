@@ -76,10 +76,15 @@ def display_for_token(token: str | None) -> HallDisplay:
 
 
 def hall_state(display: HallDisplay) -> dict[str, Any]:
-    """What the room projector may show: no document content, no name of who voted how, no absence reason."""
+    """The projector's state of the display's meeting."""
     meeting = db.session.get(Meeting, display.meeting_id)
     if meeting is None:
         raise Forbidden()
+    return projector_state(meeting)
+
+
+def projector_state(meeting: Meeting) -> dict[str, Any]:
+    """What the room projector may show: no document content, no name of who voted how, no absence reason."""
     item = db.session.get(AgendaItem, meeting.current_item_id) if meeting.current_item_id else None
     queue = list(db.session.scalars(select(SpeakerRequest).where(
         SpeakerRequest.meeting_id == meeting.id,

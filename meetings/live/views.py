@@ -248,3 +248,10 @@ def hall_state() -> dict[str, Any]:
     display = hall.display_for_token(request.headers.get("X-Display-Token"))
     hall.touch(display)
     return hall.hall_state(display)
+
+
+@api.get("/meetings/<int:meeting_id>/hall")
+@login_required
+def hall_state_for_operator(meeting_id: int) -> dict[str, Any]:
+    """The hall screen's state for a logged-in operator of the room screen."""
+    return hall.projector_state(_meeting(meeting_id))
