@@ -134,6 +134,64 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         guest.check("in-session")
         sec.check("in-session")
 
+        # the viewer and follow-the-presenter: the chair presents page 1, then page 2; a member follows,
+        # leaves to read elsewhere and returns with one tap; an unsaved note is never lost silently
+        doc = meeting["docs"][0]["id"]
+        chair.page.goto(f"{server.url}/documents/{doc}/view")
+        chair.page.wait_for_selector("#page-canvas[data-rendered-page='1']")
+        chair.page.wait_for_selector("#present-here:visible")
+        chair.page.click("#present-here")
+        a.page.wait_for_selector("#presentation-card:has-text('Trang 1')")
+        a.check("presentation")
+        a.page.click("#presentation-follow")
+        a.page.wait_for_selector("#page-canvas[data-rendered-page='1']")
+        a.page.wait_for_selector("#follow-text:has-text('Đang theo dõi')")
+        # fit width: the page fills the reading area (the whole screen on a tablet or phone, notes folded)
+        drawn, area = a.page.evaluate("() => [document.getElementById('page-canvas').getBoundingClientRect().width,"
+                                      " document.getElementById('stage').clientWidth]")
+        assert drawn >= area - 40, (drawn, area)
+        if viewport["width"] <= 900:
+            assert area >= viewport["width"] - 2, area
+        a.check("viewer-following")
+        chair.page.click("#next")
+        chair.page.wait_for_selector("#page-canvas[data-rendered-page='2']")
+        chair.page.click("#present-here")
+        a.page.wait_for_selector("#page-canvas[data-rendered-page='2']")
+        chair.check("viewer-presenting")
+        a.page.click("#next")
+        a.page.wait_for_selector("#page-canvas[data-rendered-page='3']")
+        a.page.wait_for_selector("#follow-return:visible")
+        a.check("viewer-away")
+        a.page.click("#follow-return")
+        a.page.wait_for_selector("#page-canvas[data-rendered-page='2']")
+        a.page.wait_for_selector("#follow-return", state="hidden")
+        if a.page.locator("#notes").is_hidden():
+            a.page.click("#toggle-notes")
+        a.page.fill("#note-text", "Cần làm rõ nguồn vốn")
+        a.page.click("#next")
+        confirm(a, "viewer-unsaved-note", "chưa được lưu")
+        a.page.wait_for_selector("#page-canvas[data-rendered-page='3']")
+        a.page.click("#prev")
+        a.page.wait_for_function("() => document.getElementById('note-text').value === 'Cần làm rõ nguồn vốn'")
+        a.page.click("#toggle-notes")
+        a.page.click("#toggle-find")
+        a.page.fill("#find-input", "uy ban nhan dan")
+        a.page.press("#find-input", "Enter")
+        a.page.wait_for_selector("#find-status:has-text('trang')")
+        a.page.click("#toggle-thumbs")
+        a.page.wait_for_selector("#thumb-list button[aria-current=page]")
+        a.check("viewer-find-thumbs")
+        last = a.page.get_attribute("#page-canvas", "data-rendered-page")
+        assert last != "1"
+        a.page.goto(f"{server.url}/documents/{doc}/view")  # the last page read, remembered per document
+        a.page.wait_for_selector(f"#page-canvas[data-rendered-page='{last}']")
+        hall.page.wait_for_selector("#hall-doc:has-text('Trang 2')")
+        hall.check("presented")
+        a.page.goto(f"{server.url}/meetings/{mid}/live")
+        chair.page.goto(f"{server.url}/meetings/{mid}/live")
+        chair.page.wait_for_selector("#sync-state.ok")
+        a.page.wait_for_selector("#sync-state.ok")
+
         # the consent block lists the items it will adopt; closing says what is still open
         chair.page.click("[data-action=consent]")
         confirm(chair, "consent-dialog", second_item["title"])

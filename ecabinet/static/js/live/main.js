@@ -269,22 +269,29 @@ function renderVotes(s) {
 
 // --- presentation --------------------------------------------------------------------------------
 
-function renderPresentation(s) {
+// the documents this person may read, from the meeting (a guest sees only its items' documents)
+let readable = null;
+async function readableDocuments() {
+  if (!readable) {
+    readable = apiCall("GET", `/meetings/${meetingId}`).then((meeting) => {
+      const map = new Map();
+      (meeting.agenda || []).forEach((item) => (item.documents || []).forEach((doc) => map.set(doc.id, doc.title)));
+      return map;
+    }).catch(() => new Map());
+  }
+  return readable;
+}
+
+async function renderPresentation(s) {
   const card = $("#presentation-card");
   const p = s.presentation;
-  show(card, Boolean(p) && s.status === "in_session");
-  if (!p) return;
-  $("#presentation-text").textContent = `${t("Document")} #${p.document_id} · ${t("Page")} ${p.page}`;
+  if (!p || s.status !== "in_session") { show(card, false); return; }
+  const titles = await readableDocuments();
+  const title = titles.get(p.document_id);
+  show(card, title !== undefined);
+  if (title === undefined) return;
+  $("#presentation-text").textContent = `${title} · ${t("Page")} ${p.page}`;
   $("#presentation-follow").href = `/documents/${p.document_id}/view?follow=${meetingId}#page=${p.page}`;
-  if (card.dataset.docId !== String(p.document_id)) {
-    card.dataset.docId = String(p.document_id);
-    apiCall("GET", `/documents/${p.document_id}`).then((doc) => {
-      $("#presentation-text").textContent = `${doc.title} · ${t("Page")} ${state.presentation ? state.presentation.page : p.page}`;
-      card.dataset.title = doc.title;
-    }).catch(() => {});
-  } else if (card.dataset.title) {
-    $("#presentation-text").textContent = `${card.dataset.title} · ${t("Page")} ${p.page}`;
-  }
 }
 
 // --- secretariat ---------------------------------------------------------------------------------
