@@ -190,4 +190,5 @@ VI = {
     'pages with matches': 'trang có kết quả',
     'another document': 'tài liệu khác',
     'Presenting page': 'Đang trình chiếu trang',
+    'page': 'trang',
 }

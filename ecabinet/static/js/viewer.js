@@ -254,11 +254,11 @@ function showFollow() {
   bar.classList.toggle("away", Boolean(presented) && !following);
   if (following && presented) $("follow-text").textContent = `${t("Following the presenter")} · ${t("Page")} ${presented.page}`;
   else if (presented) {
-    $("follow-text").textContent = `${t("The presenter is on")} ${t("Page")} ${presented.page}${onThis ? "" : ` (${t("another document")})`}. ${t("You are reading on your own.")}`;
+    $("follow-text").textContent = `${t("The presenter is on")} ${t("page")} ${presented.page}${onThis ? "" : ` (${t("another document")})`}. ${t("You are reading on your own.")}`;
   }
   else $("follow-text").textContent = "";
   $("follow-return").hidden = !presented || following;
-  $("follow-leave").hidden = !following;
+  $("follow-leave").hidden = !following || !presented;
   $("present-here").hidden = !mayPresent;
 }
 function leaveFollow() {
