@@ -191,4 +191,5 @@ VI = {
     'another document': 'tài liệu khác',
     'Presenting page': 'Đang trình chiếu trang',
     'page': 'trang',
+    'How each member voted': 'Ý kiến biểu quyết của từng thành viên',
 }

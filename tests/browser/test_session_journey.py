@@ -208,6 +208,8 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         for screen in people.values():
             screen.check("closed")
         hall.check("closed")
+        hall.page.set_viewport_size({"width": 3840, "height": 2160})
+        hall.check("closed-4k")
         assert re.search(r"Sự kiện số \d+", a.page.inner_text("#sync-state"))
     finally:
         server.stop(signal.SIGKILL)

@@ -256,7 +256,7 @@ function renderVotes(s) {
       }
       if (vote.names && vote.names.length) {
         const details = el("details", {});
-        details.append(el("summary", {}, t("Public vote")));
+        details.append(el("summary", {}, t("How each member voted")));
         const names = el("ul", { class: "names" });
         vote.names.forEach((n) => names.append(el("li", {}, `${n.full_name}: ${t(n.choice)}`)));
         details.append(names);
