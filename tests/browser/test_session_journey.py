@@ -90,6 +90,8 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         a.page.click("[data-action=speak]")
         a.page.wait_for_selector("#my-queue:has-text('1/1')")
         chair.page.wait_for_selector("#wishes-list li:has-text('Lê Thị Hồng')")
+        assert chair.page.is_visible("#wishes-list .speaker-name:text-is('Lê Thị Hồng')")
+        assert chair.page.is_visible("#speakers .speaker-name:has-text('Trần Đức Long')")
         chair.check("queue-and-wishes")
         chair.page.click("#wishes-list li:has-text('Lê Thị Hồng') button")
         b.page.wait_for_selector("#my-queue:has-text('2/2')")
@@ -133,6 +135,14 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         hall.check("vote-result")
         guest.check("in-session")
         sec.check("in-session")
+
+        # the secretariat issues a hall screen credential (shown once) and revokes it after a confirmation
+        sec.page.fill("#display-name", "Màn hình phòng chờ")
+        sec.page.click("#display-form button[type=submit]")
+        sec.page.wait_for_selector("#display-issued code:has-text('/hall#token=')")
+        sec.page.click("#displays li:has-text('Màn hình phòng chờ') button")
+        confirm(sec, "revoke-display-dialog", "ngừng hiển thị")
+        sec.page.wait_for_selector("#displays li:has-text('Màn hình phòng chờ · Đã thu hồi')")
 
         # the viewer and follow-the-presenter: the chair presents page 1, then page 2; a member follows,
         # leaves to read elsewhere and returns with one tap; an unsaved note is never lost silently

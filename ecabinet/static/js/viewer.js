@@ -174,7 +174,11 @@ function buildThumbs() {
   for (let n = 1; n <= pdf.numPages; n += 1) {
     const button = el("button", { type: "button", "data-page": n, "aria-label": `${t("Page")} ${n}` });
     button.append(el("canvas", { width: 120, height: 160, "aria-hidden": "true" }), el("span", {}, String(n)));
-    button.addEventListener("click", () => go(n));
+    button.addEventListener("click", async () => {
+      await go(n);
+      // on a tablet or phone the thumbnails lie over the page: fold them once a page is chosen
+      if (window.innerWidth <= 900 && !$("thumbs").hidden) $("toggle-thumbs").click();
+    });
     const li = el("li", {});
     li.append(button);
     list.append(li);

@@ -94,7 +94,7 @@ function renderSpeakers(s) {
   const list = $("#speakers");
   syncList(list, queue, (sp) => sp.id, (sp) => {
     const li = el("li", { "data-speaker-id": sp.id });
-    li.append(el("span", { class: "pos" }), el("span", { class: "who" }));
+    li.append(el("span", { class: "pos" }), el("span", { class: "speaker-name" }));
     if (isChair) {
       const grant = el("button", { class: "btn btn-primary", type: "button", "data-action": "grant" }, t("Give the floor"));
       grant.addEventListener("click", () => grantFloor(sp.id));
@@ -109,7 +109,7 @@ function renderSpeakers(s) {
   }, (li, sp, index) => {
     li.dataset.status = sp.status;
     li.querySelector(".pos").textContent = String(index + 1);
-    li.querySelector(".who").textContent = `${sp.full_name} · ${t("Requested at")} ${formatTime(sp.requested_at)}`;
+    li.querySelector(".speaker-name").textContent = `${sp.full_name} · ${t("Requested at")} ${formatTime(sp.requested_at)}`;
     if (sp.user_id === userId) li.classList.add("mine");
   });
   show($("#speakers-empty"), queue.length === 0);
@@ -121,7 +121,7 @@ function renderSpeakers(s) {
     show(wishesBox, s.status === "in_session" && wishes.length > 0);
     syncList($("#wishes-list"), wishes, (w) => `${w.agenda_item_id}-${w.user_id}`, (w) => {
       const li = el("li", {});
-      li.append(el("span", { class: "who" }, w.full_name));
+      li.append(el("span", { class: "speaker-name" }, w.full_name));
       const add = el("button", { class: "btn", type: "button" }, t("Put in the queue"));
       add.addEventListener("click", () => act("POST", `/meetings/${meetingId}/speakers/enqueue`, { user_id: w.user_id }));
       li.append(add);
@@ -327,7 +327,7 @@ async function loadDisplays() {
   const answer = await apiCall("GET", `/meetings/${meetingId}/displays`).catch(() => ({ displays: [] }));
   syncList(list, answer.displays, (d) => d.id, (d) => {
     const li = el("li", {});
-    li.append(el("span", { class: "who" }));
+    li.append(el("span", { class: "speaker-name" }));
     const revoke = el("button", { class: "btn btn-danger", type: "button" }, t("Revoke"));
     revoke.addEventListener("click", async () => {
       const ok = await confirmAction({ title: t("Revoke this screen?"), body: t("The screen stops showing the session at once."),
@@ -337,7 +337,7 @@ async function loadDisplays() {
     li.append(revoke);
     return li;
   }, (li, d) => {
-    li.querySelector(".who").textContent = `${d.name} · ${d.revoked_at ? t("Revoked") : d.last_seen_at ? `${t("Last seen")} ${formatDateTime(d.last_seen_at)}` : t("Never connected")}`;
+    li.querySelector(".speaker-name").textContent = `${d.name} · ${d.revoked_at ? t("Revoked") : d.last_seen_at ? `${t("Last seen")} ${formatDateTime(d.last_seen_at)}` : t("Never connected")}`;
     li.querySelector("button").hidden = Boolean(d.revoked_at);
   });
 }
