@@ -117,8 +117,16 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         a.page.wait_for_selector("#my-vote:has-text('Tán thành')")
         assert a.page.locator("#vote-live [data-choice=agree]").get_attribute("aria-pressed") == "true"
         assert a.page.locator("#vote-live [data-choice=disagree]").is_disabled()
+        # a tap while offline is shown with a retry; the retry counts once
+        b.context.set_offline(True)
         b.page.click("#vote-live [data-choice=disagree]")
+        b.page.wait_for_selector("#vote-error:visible")
+        b.errors.clear()  # the browser itself logs the request that could not leave the device
+        b.check("vote-offline")
+        b.context.set_offline(False)
+        b.page.click("[data-action=retry-vote]")
         b.page.wait_for_selector("#my-vote:has-text('Không tán thành')")
+        assert b.page.locator("#vote-error").is_hidden()
         a.check("voted")
         hall.page.wait_for_selector("#hall-vote:has-text('2')")
         hall.check("vote-open")

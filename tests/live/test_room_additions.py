@@ -99,3 +99,12 @@ def test_a_hall_display_sees_the_projector_view_until_revoked(room, cast, client
     assert audit_actions()[-1] == "display.revoked"
     assert_error(client.get("/api/v1/hall/state", headers={"X-Display-Token": token}), 401, "token_invalid")
     assert_error(clients["secretary"].delete(f"/meetings/{meeting_id}/displays/{display_id}"), 409, "display_revoked")
+
+
+def test_the_operator_of_the_room_screen_reads_the_same_projector_view(room, cast, api):
+    meeting_id = start(room)
+    _, clients = room
+    answer = clients["chair"].get(f"/meetings/{meeting_id}/hall")
+    assert answer.status_code == 200 and answer.get_json()["meeting"]["status"] == "in_session"
+    assert "attendance" not in answer.get_json()
+    assert_error(clients["outsider"].get(f"/meetings/{meeting_id}/hall"), 404, "not_found")
