@@ -13,7 +13,7 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
   return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-    .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.html.slice(0, 300))}));
 }"""
 
 
@@ -34,7 +34,11 @@ class Screen:
         self.folder = folder
         self.step = 0
 
-    def check(self, label: str) -> None:
+    def forgive(self, marker: str) -> None:
+        """Drop the console errors a step causes on purpose (e.g. requests made while offline)."""
+        self.errors[:] = [e for e in self.errors if marker not in e]
+
+    def check(self, label: str, *, offline: bool = False) -> None:
         """Axe, width and console on the page as it is now; a screenshot named after the step."""
         page = self.page
         page.wait_for_timeout(150)
@@ -47,6 +51,8 @@ class Screen:
         assert violations == [], f"{self.name} {label}: {violations}"
         wide = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert wide[0] <= wide[1], f"{self.name} {label}: page {wide[0]} px wide on a {wide[1]} px screen"
+        if offline:
+            self.forgive("ERR_INTERNET_DISCONNECTED")  # what a browser logs for requests made offline
         assert self.errors == [], f"{self.name} {label}: console errors {self.errors}"
 
 

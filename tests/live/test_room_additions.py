@@ -108,3 +108,10 @@ def test_the_operator_of_the_room_screen_reads_the_same_projector_view(room, cas
     assert answer.status_code == 200 and answer.get_json()["meeting"]["status"] == "in_session"
     assert "attendance" not in answer.get_json()
     assert_error(clients["outsider"].get(f"/meetings/{meeting_id}/hall"), 404, "not_found")
+
+
+def test_the_hall_page_needs_no_person_and_carries_no_token(client):
+    page = client.get("/hall")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "js/live/hall.js" in html and "topbar" not in html

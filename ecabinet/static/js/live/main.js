@@ -193,7 +193,7 @@ function renderOpenVote(s) {
   document.getElementById("vote-live-progress").textContent = `${vote.cast} ${t("votes cast of")} ${vote.entitled} ${t("entitled")}`;
   if (!canVote) return;
   const mine = myChoices[vote.id];
-  box.querySelectorAll("[data-choice]").forEach((button) => {
+  box.querySelectorAll("button.choice[data-choice]").forEach((button) => {
     button.setAttribute("aria-pressed", String(mine === button.dataset.choice));
     button.disabled = Boolean(mine) || pendingChoice !== null;
   });
@@ -227,7 +227,7 @@ async function castVote(choice) {
       errorNode.querySelector(".msg").textContent = error.code === "offline"
         ? t("Your vote could not be sent. Your choice is kept; try again.") : error.message;
       errorNode.hidden = false;
-      errorNode.dataset.choice = choice;
+      errorNode.dataset.retryChoice = choice;
       pendingChoice = null;
     }
   }
@@ -358,8 +358,10 @@ function announceChanges(before, now) {
   const isOpen = now.votes.find((v) => v.status === "open");
   if (isOpen && (!wasOpen || wasOpen.id !== isOpen.id)) {
     announce(`${t("A vote is open")}: ${isOpen.question}`, { assertive: true });
-    const first = document.querySelector("#vote-live [data-choice]");
-    if (first && canVote && !document.querySelector("dialog[open]")) first.focus();
+    // focus goes to the question, not to a choice, so that no key press can vote by accident
+    const title = document.getElementById("vote-live-title");
+    const typing = document.activeElement && document.activeElement.matches("input, textarea, select");
+    if (canVote && !typing && !document.querySelector("dialog[open]")) title.focus();
   }
   if (wasOpen && !isOpen) {
     const closed = now.votes.find((v) => v.id === wasOpen.id);
@@ -454,14 +456,14 @@ const actions = {
   },
   "retry-vote"() {
     const node = document.getElementById("vote-error");
-    if (node.dataset.choice) castVote(node.dataset.choice);
+    if (node.dataset.retryChoice) castVote(node.dataset.retryChoice);
   },
 };
 
 root.addEventListener("click", (event) => {
   const button = event.target.closest("[data-action], [data-choice]");
   if (!button || !root.contains(button)) return;
-  if (button.dataset.choice && button.closest("#vote-live")) { castVote(button.dataset.choice); return; }
+  if (button.matches("button.choice") && button.closest("#vote-live")) { castVote(button.dataset.choice); return; }
   const action = actions[button.dataset.action];
   if (action) Promise.resolve(action()).catch(() => {});
 });
