@@ -142,6 +142,7 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         hall.page.wait_for_selector("#hall-result:has-text('Không thông qua')")
         a.check("vote-result")
         hall.check("vote-result")
+        assert hall.page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight")
         guest.check("in-session")
         sec.check("in-session")
 
@@ -223,12 +224,16 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         assert a.page.locator("[data-action=checkin]").is_hidden()
         assert chair.page.locator("[data-action=close]").is_hidden()
         assert chair.page.locator("#vote-form").is_hidden()
+        assert chair.page.locator("#chair-panel").is_hidden()
+        assert guest.page.locator("#votes details").count() == 0
         hall.page.wait_for_selector("#hall-status:text-is('Đã bế mạc')")
         for screen in people.values():
             screen.check("closed")
         hall.check("closed")
         hall.page.set_viewport_size({"width": 3840, "height": 2160})
         hall.check("closed-4k")
+        # the projector never scrolls: everything is on the screen at once
+        assert hall.page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight")
         assert re.search(r"Sự kiện số \d+", a.page.inner_text("#sync-state"))
     finally:
         server.stop(signal.SIGKILL)

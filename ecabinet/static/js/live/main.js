@@ -65,6 +65,9 @@ function renderStatus(s) {
     else if (mySpeaker) myQueue.textContent = `${t("Your place in the queue")}: ${queue.indexOf(mySpeaker) + 1}/${queue.length}`;
     else myQueue.textContent = t("Not registered");
   }
+  show($("#chair-panel"), s.status === "published" || live);
+  const speakingTime = $("#speaking-time");
+  if (speakingTime) show(speakingTime.closest("label"), live);
   if (isChair) {
     show($("[data-action=start]"), s.status === "published");
     show($("[data-action=close]"), live);
@@ -254,7 +257,8 @@ function renderVotes(s) {
       if (myChoices[vote.id] && myChoices[vote.id] !== "voted") {
         li.append(el("p", { class: "muted" }, `${t("Your vote was recorded")}: ${t(myChoices[vote.id])}`));
       }
-      if (vote.names && vote.names.length) {
+      // names are for those in the room who vote; a guest's screen never lists them
+      if (vote.names && vote.names.length && root.dataset.role !== "guest") {
         const details = el("details", {});
         details.append(el("summary", {}, t("How each member voted")));
         const names = el("ul", { class: "names" });
