@@ -379,7 +379,19 @@ function announceChanges(before, now) {
   }
 }
 
-function render(snapshot) {
+// the documented fields, defaulted: a screen may receive a narrower state (a guest sees only its items)
+function normalise(snapshot) {
+  return {
+    ...snapshot,
+    agenda: snapshot.agenda || [], speakers: snapshot.speakers || [], votes: snapshot.votes || [],
+    attendance: snapshot.attendance || [], wishes_to_speak: snapshot.wishes_to_speak || [],
+    consent_candidates: snapshot.consent_candidates || [],
+    quorum: snapshot.quorum || { present: 0, total_members: 0, required: 0, reached: false },
+  };
+}
+
+function render(raw) {
+  const snapshot = normalise(raw);
   previous = state;
   state = snapshot;
   root.dataset.status = snapshot.status;
