@@ -118,6 +118,42 @@ def _presentation(meeting: Meeting) -> dict[str, Any] | None:
             "pages": getattr(document.current_version, "pages", None) if document else None}
 
 
+def presented_page(display: HallDisplay) -> bytes:
+    """The one page the presenter shows, as a one-page PDF for the projector; a document above
+    "normal" confidentiality is never sent to a hall screen (its title and page number still show).
+
+    Each projection is audited under the display's name, as a reader's copy would be.
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from documents.models import Document
+    from ecabinet import storage
+
+    meeting = db.session.get(Meeting, display.meeting_id)
+    presentation = meeting.presentation if meeting else None
+    if not presentation:
+        raise NotFound()
+    document = db.session.get(Document, presentation.get("document_id"))
+    if document is None or document.meeting_id != display.meeting_id or document.current_version is None:
+        raise NotFound()
+    if str(document.confidentiality) != "normal":
+        raise Forbidden("not_projectable", _l("This document may not be shown on a hall screen."))
+    reader = PdfReader(io.BytesIO(storage.get(document.current_version.sha256)))
+    number = int(presentation.get("page", 1))
+    if not 1 <= number <= len(reader.pages):
+        raise NotFound()
+    writer = PdfWriter()
+    writer.add_page(reader.pages[number - 1])
+    out = io.BytesIO()
+    writer.write(out)
+    with write_transaction():
+        audit.record(None, "document.projected", document, {"page": number, "display_id": display.id},
+                     actor_label=f"display:{display.name}")
+    return out.getvalue()
+
+
 def _vote(vote: Vote, meeting: Meeting) -> dict[str, Any]:
     from meetings.live.service import voting_participants
 

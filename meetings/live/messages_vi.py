@@ -192,4 +192,5 @@ VI = {
     'Presenting page': 'Đang trình chiếu trang',
     'page': 'trang',
     'How each member voted': 'Ý kiến biểu quyết của từng thành viên',
+    'This document may not be shown on a hall screen.': 'Tài liệu này không được hiển thị trên màn hình hội trường.',
 }

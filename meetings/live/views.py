@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import request
+from flask import Response, request
 from flask_login import current_user, login_required
 
 from ecabinet import realtime
@@ -248,6 +248,16 @@ def hall_state() -> dict[str, Any]:
     display = hall.display_for_token(request.headers.get("X-Display-Token"))
     hall.touch(display)
     return hall.hall_state(display)
+
+
+@api.get("/hall/presented.pdf")
+@api.doc(responses={200: "application/pdf: the presented page only", 403: "not_projectable"})
+def hall_presented_page() -> Response:
+    """The page being presented, for a hall display (read with its ``X-Display-Token``)."""
+    display = hall.display_for_token(request.headers.get("X-Display-Token"))
+    response = Response(hall.presented_page(display), mimetype="application/pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @api.get("/meetings/<int:meeting_id>/hall")

@@ -206,6 +206,7 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         a.page.goto(f"{server.url}/documents/{doc}/view")  # the last page read, remembered per document
         a.page.wait_for_selector(f"#page-canvas[data-rendered-page='{last}']")
         hall.page.wait_for_selector("#hall-doc:has-text('Trang 2')")
+        hall.page.wait_for_selector("#hall-page:visible")  # the presented page itself, drawn on the projector
         hall.check("presented")
         a.page.goto(f"{server.url}/meetings/{mid}/live")
         chair.page.goto(f"{server.url}/meetings/{mid}/live")

@@ -115,3 +115,37 @@ def test_the_hall_page_needs_no_person_and_carries_no_token(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "js/live/hall.js" in html and "topbar" not in html
+
+
+def test_a_hall_display_gets_only_the_presented_page_of_a_normal_document(cast, api, client):
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.meetings.factories import prepared_meeting
+
+    meeting = prepared_meeting(api, cast)
+    mid, doc = meeting["id"], meeting["docs"][0]["id"]
+    chair, secretary = api(cast.chair), api(cast.secretary)
+    token = secretary.post(f"/meetings/{mid}/displays", json={"name": "Máy chiếu"}).get_json()["token"]
+    headers = {"X-Display-Token": token}
+    chair.post(f"/meetings/{mid}/session/start")
+    assert_error(client.get("/api/v1/hall/presented.pdf", headers=headers), 404, "not_found")
+    assert_error(client.get("/api/v1/hall/presented.pdf"), 401, "not_authenticated")
+    assert chair.post(f"/meetings/{mid}/present", json={"document_id": doc, "page": 2}).status_code == 200
+    answer = client.get("/api/v1/hall/presented.pdf", headers=headers)
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    assert len(PdfReader(io.BytesIO(answer.data)).pages) == 1
+    assert "Trang 2" in PdfReader(io.BytesIO(answer.data)).pages[0].extract_text()
+    assert audit_actions()[-1] == "document.projected"
+    state = client.get("/api/v1/hall/state", headers=headers).get_json()
+    assert state["presentation"] == {"title": "Hồ sơ 1", "page": 2, "pages": 3}
+
+    from documents.models import Document
+
+    document = db.session.get(Document, doc)
+    document.confidentiality = "confidential"
+    db.session.commit()
+    before = len(audit_actions())
+    assert_error(client.get("/api/v1/hall/presented.pdf", headers=headers), 403, "not_projectable")
+    assert [a for a in audit_actions()[before:] if a != "access.refused"] == []

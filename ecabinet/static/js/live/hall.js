@@ -43,6 +43,8 @@ function render(s) {
   $("hall-quorum").textContent = `${q.present} ${t("present of")} ${q.total_members} ${t("members")} · ${q.reached ? t("Quorum reached") : t("No quorum")}`;
   $("hall-doc").textContent = s.presentation ? `${s.presentation.title} · ${t("Page")} ${s.presentation.page}${s.presentation.pages ? `/${s.presentation.pages}` : ""}` : "—";
 
+  showPage(s.presentation);
+
   const vote = s.vote;
   const voteBox = $("hall-vote");
   const resultBox = $("hall-result");
@@ -60,6 +62,39 @@ function render(s) {
   } else if (vote.result) {
     resultBox.append(resultBlock(vote.result));
     announce(resultSummary(vote.result));
+  }
+}
+
+// the presented page itself, for a display (one page, never the whole dossier); an operator's
+// logged-in screen shows the title and page number only
+let shownPage = null;
+async function showPage(presentation) {
+  const canvas = $("hall-page");
+  const key = presentation && token ? `${presentation.title}-${presentation.page}` : null;
+  if (key === shownPage) return;
+  shownPage = key;
+  if (!key) { canvas.hidden = true; return; }
+  try {
+    const response = await fetch("/api/v1/hall/presented.pdf", { headers: { "X-Display-Token": token } });
+    if (!response.ok) { canvas.hidden = true; return; }
+    const data = new Uint8Array(await response.arrayBuffer());
+    const pdfjs = await import("/static/vendor/pdf.min.mjs");
+    pdfjs.GlobalWorkerOptions.workerSrc = root.dataset.workerUrl;
+    const pdf = await pdfjs.getDocument({ data, isEvalSupported: false }).promise;
+    const page = await pdf.getPage(1);
+    const card = canvas.parentElement;
+    const base = page.getViewport({ scale: 1 });
+    const room = card.getBoundingClientRect();
+    const top = canvas.previousElementSibling.getBoundingClientRect().bottom;
+    const scale = Math.min((card.clientWidth - 40) / base.width, Math.max(room.bottom - top - 30, 100) / base.height);
+    const viewport = page.getViewport({ scale: scale * (window.devicePixelRatio || 1) });
+    canvas.width = viewport.width;
+    canvas.height = viewport.height;
+    canvas.style.width = `${viewport.width / (window.devicePixelRatio || 1)}px`;
+    await page.render({ canvasContext: canvas.getContext("2d"), viewport }).promise;
+    if (shownPage === key) canvas.hidden = false;
+  } catch (error) {
+    canvas.hidden = true;
   }
 }
 
