@@ -90,7 +90,6 @@ async function showPage(presentation) {
     const viewport = page.getViewport({ scale: scale * (window.devicePixelRatio || 1) });
     canvas.width = viewport.width;
     canvas.height = viewport.height;
-    canvas.style.width = `${viewport.width / (window.devicePixelRatio || 1)}px`;
     await page.render({ canvasContext: canvas.getContext("2d"), viewport }).promise;
     if (shownPage === key) canvas.hidden = false;
   } catch (error) {
