@@ -30,6 +30,8 @@ class SpeakerRequest(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: the speaking time the chair gave with the floor; None when the chair set no limit
+    allotted_seconds: Mapped[int | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship()
 
@@ -88,3 +90,19 @@ class VoteParticipation(db.Model):
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class HallDisplay(db.Model):
+    """A projector or hall screen: a read-only credential for one meeting, issued and revoked by the
+    secretariat. Only the token's hash is kept; the display sees what the room projector may show."""
+
+    __tablename__ = "hall_displays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

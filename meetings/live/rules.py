@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+SPEAKING_SECONDS_MIN = 30
+SPEAKING_SECONDS_MAX = 3600
+
 
 def quorum_required(total_members: int) -> int:
     """At least two thirds of ALL members must be present."""

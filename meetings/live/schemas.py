@@ -41,3 +41,11 @@ class ConsentWithdrawIn(Schema):
 
 class EventsQuery(Schema):
     after = Integer(load_default=0, validate=Range(min=0))
+
+
+class EnqueueIn(Schema):
+    user_id = Integer(required=True)
+
+
+class DisplayIn(Schema):
+    name = String(required=True, validate=Length(1, 200))

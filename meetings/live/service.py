@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ecabinet import audit, realtime
@@ -374,7 +375,7 @@ def speaker_row(request: SpeakerRequest) -> dict[str, Any]:
             "requested_at": request.requested_at.isoformat(),
             "granted_at": request.granted_at.isoformat() if request.granted_at else None,
             "finished_at": request.finished_at.isoformat() if request.finished_at else None,
-            "seconds_spoken": request.seconds_spoken}
+            "seconds_spoken": request.seconds_spoken, "allotted_seconds": request.allotted_seconds}
 
 
 def speakers(meeting: Meeting) -> list[dict[str, Any]]:
@@ -400,6 +401,24 @@ def request_floor(meeting: Meeting, *, actor: User) -> dict[str, Any]:
     return {"speaker": speaker_row(request), "receipt": _receipt("speaker.requested", meeting, actor, event)}
 
 
+def enqueue_speaker(meeting: Meeting, member: User, *, actor: User) -> dict[str, Any]:
+    """The chair puts a participant in the queue, e.g. one who asked before the session to speak."""
+    require_chair_or_secretariat(meeting, actor)
+    with write_transaction():
+        require_in_session(meeting)
+        if participant(meeting, member) is None:
+            raise NotFound()
+        if any(r.user_id == member.id for r in _active_speakers(meeting)):
+            raise Conflict("already_requested_floor", _l("This participant is already in the queue."))
+        request = SpeakerRequest(meeting_id=meeting.id, agenda_item_id=meeting.current_item_id, user_id=member.id,
+                                 requested_at=utcnow())
+        db.session.add(request)
+        db.session.flush()
+        audit.record(actor, "speaker.requested", request, {"user_id": member.id, "by": actor.id})
+        realtime.publish(meeting.id, "speaker.requested", speaker_row(request))
+    return speaker_row(request)
+
+
 def _speaker(meeting: Meeting, speaker_id: int) -> SpeakerRequest:
     request = db.session.get(SpeakerRequest, speaker_id)
     if request is None or request.meeting_id != meeting.id:
@@ -422,8 +441,10 @@ def withdraw_floor(meeting: Meeting, speaker_id: int, *, actor: User) -> dict[st
     return speaker_row(request)
 
 
-def grant_floor(meeting: Meeting, speaker_id: int, *, actor: User) -> dict[str, Any]:
-    """The chair gives the floor; whoever was speaking finishes first."""
+def grant_floor(meeting: Meeting, speaker_id: int, *, actor: User, seconds: int | None = None) -> dict[str, Any]:
+    """The chair gives the floor, with a speaking time or none; whoever was speaking finishes first."""
+    if seconds is not None and not rules.SPEAKING_SECONDS_MIN <= seconds <= rules.SPEAKING_SECONDS_MAX:
+        raise Invalid(fields={"seconds": f"{rules.SPEAKING_SECONDS_MIN}-{rules.SPEAKING_SECONDS_MAX}"})
     require_chair(meeting, actor)
     with write_transaction():
         require_in_session(meeting)
@@ -438,7 +459,8 @@ def grant_floor(meeting: Meeting, speaker_id: int, *, actor: User) -> dict[str, 
                 realtime.publish(meeting.id, "speaker.finished", speaker_row(current))
         request.status = SpeakerStatus.GRANTED
         request.granted_at = now
-        audit.record(actor, "speaker.granted", request)
+        request.allotted_seconds = seconds
+        audit.record(actor, "speaker.granted", request, {"allotted_seconds": seconds} if seconds else None)
         realtime.publish(meeting.id, "speaker.granted", speaker_row(request))
     return speaker_row(request)
 
@@ -587,8 +609,24 @@ def live_state(meeting: Meeting) -> dict[str, Any]:
     return {"meeting_id": meeting.id, "status": str(meeting.status), "seq": realtime.current_seq(meeting.id),
             "current_item_id": meeting.current_item_id, "presentation": meeting.presentation,
             "quorum": quorum(meeting), "attendance": attendance(meeting), "speakers": speakers(meeting),
-            "votes": votes(meeting),
+            "votes": votes(meeting), **_room_hints(meeting),
             "agenda": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
                         "conclusion": item.conclusion, "adopted_without_discussion": item.adopted_without_discussion,
                         "consent_block": item.consent_block}
                        for item in meeting.agenda]}
+
+
+def _room_hints(meeting: Meeting) -> dict[str, Any]:
+    """What the chair is offered: who asked before the session to speak on which item, and which items
+    a consent block would adopt now (no objection, no wish to speak, not yet adopted)."""
+    stances = db.session.execute(
+        select(ItemPosition.agenda_item_id, ItemPosition.user_id, ItemPosition.stance).join(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting.id,
+               ItemPosition.stance.in_([Stance.OBJECTION, Stance.WISH_TO_SPEAK]))).all()
+    names = {p.user_id: p.user.full_name for p in meeting.participants}
+    contested = {row.agenda_item_id for row in stances}
+    return {"wishes_to_speak": [{"agenda_item_id": row.agenda_item_id, "user_id": row.user_id,
+                                 "full_name": names.get(row.user_id, "")}
+                                for row in stances if row.stance == Stance.WISH_TO_SPEAK],
+            "consent_candidates": [item.id for item in meeting.agenda
+                                   if item.id not in contested and not item.adopted_without_discussion]}

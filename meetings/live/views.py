@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
+from flask import Response, request
 from flask_login import current_user, login_required
 
 from ecabinet import realtime
 from ecabinet.auth.models import User
 from ecabinet.database import db
-from ecabinet.errors import NotFound
+from ecabinet.errors import Invalid, NotFound
 from meetings import access
-from meetings.live import service
+from meetings.live import hall, rules, service
 from meetings.live.audience import live_state_for, sees_item, sees_speaker
 from meetings.live.models import Vote
 from meetings.live.schemas import (
@@ -21,6 +22,8 @@ from meetings.live.schemas import (
     ConclusionIn,
     ConsentAdoptIn,
     ConsentWithdrawIn,
+    DisplayIn,
+    EnqueueIn,
     EventsQuery,
     PresentIn,
     VoteIn,
@@ -177,8 +180,20 @@ def request_floor(meeting_id: int) -> tuple[dict[str, Any], int]:
 @api.post("/meetings/<int:meeting_id>/speakers/<int:speaker_id>/grant")
 @login_required
 def grant_floor(meeting_id: int, speaker_id: int) -> dict[str, Any]:
-    """The chair gives the floor."""
-    return service.grant_floor(_meeting(meeting_id), speaker_id, actor=current_user)
+    """The chair gives the floor; an optional body ``{"seconds": 180}`` sets the speaking time."""
+    body = request.get_json(silent=True) or {}
+    seconds = body.get("seconds") if isinstance(body, dict) else None
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+        raise Invalid(fields={"seconds": f"{rules.SPEAKING_SECONDS_MIN}-{rules.SPEAKING_SECONDS_MAX}"})
+    return service.grant_floor(_meeting(meeting_id), speaker_id, actor=current_user, seconds=seconds)
+
+
+@api.post("/meetings/<int:meeting_id>/speakers/enqueue")
+@api.input(EnqueueIn, arg_name="body")
+@login_required
+def enqueue_speaker(meeting_id: int, body: dict[str, int]) -> tuple[dict[str, Any], int]:
+    """The chair or the secretariat puts a participant in the queue (a wish to speak from before)."""
+    return service.enqueue_speaker(_meeting(meeting_id), _user(body["user_id"]), actor=current_user), 201
 
 
 @api.post("/meetings/<int:meeting_id>/speakers/<int:speaker_id>/finish")
@@ -237,3 +252,50 @@ def set_conclusion(meeting_id: int, item_id: int, body: dict[str, str]) -> dict[
     """The secretariat writes the item's conclusion."""
     item = service.set_conclusion(_meeting(meeting_id), item_id, body["text"], actor=current_user)
     return {"agenda_item_id": item.id, "conclusion": item.conclusion}
+
+
+@api.get("/meetings/<int:meeting_id>/displays")
+@login_required
+def list_displays(meeting_id: int) -> dict[str, Any]:
+    """The hall displays issued for this meeting (secretariat)."""
+    return {"displays": hall.displays(_meeting(meeting_id), actor=current_user)}
+
+
+@api.post("/meetings/<int:meeting_id>/displays")
+@api.input(DisplayIn, arg_name="body")
+@login_required
+def issue_display(meeting_id: int, body: dict[str, str]) -> tuple[dict[str, Any], int]:
+    """The secretariat issues a read-only display credential; the token is in this answer only."""
+    return hall.issue_display(_meeting(meeting_id), body["name"], actor=current_user), 201
+
+
+@api.delete("/meetings/<int:meeting_id>/displays/<int:display_id>")
+@login_required
+def revoke_display(meeting_id: int, display_id: int) -> dict[str, Any]:
+    """The secretariat revokes a display credential."""
+    return hall.revoke_display(_meeting(meeting_id), display_id, actor=current_user)
+
+
+@api.get("/hall/state")
+def hall_state() -> dict[str, Any]:
+    """What a hall display shows, read with its ``X-Display-Token`` (no person is logged in)."""
+    display = hall.display_for_token(request.headers.get("X-Display-Token"))
+    hall.touch(display)
+    return hall.hall_state(display)
+
+
+@api.get("/hall/presented.pdf")
+@api.doc(responses={200: "application/pdf: the presented page only", 403: "not_projectable"})
+def hall_presented_page() -> Response:
+    """The page being presented, for a hall display (read with its ``X-Display-Token``)."""
+    display = hall.display_for_token(request.headers.get("X-Display-Token"))
+    response = Response(hall.presented_page(display), mimetype="application/pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api.get("/meetings/<int:meeting_id>/hall")
+@login_required
+def hall_state_for_operator(meeting_id: int) -> dict[str, Any]:
+    """The hall screen's state for a logged-in operator of the room screen."""
+    return hall.projector_state(_meeting(meeting_id))

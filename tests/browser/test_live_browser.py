@@ -29,23 +29,26 @@ def test_chair_and_member_pages_update_each_other(app, cast, database_url, tmp_p
         chair.wait_for_selector("#sync-state.ok")
 
         chair.click("[data-action=start]")
-        member.wait_for_selector("#sync-state:has-text('#1')")
+        chair.click("dialog[open] .dialog-actions button >> nth=-1")
+        member.wait_for_selector("#sync-state:has-text('Sự kiện số 1')")
+        member.wait_for_selector("#session-state:text-is('Đang họp')")
 
         member.click("[data-action=checkin]")
-        chair.wait_for_selector("#quorum-present:text-is('2')")  # with the chair: two of three, the quorum
+        chair.wait_for_selector("#quorum:has-text('2 có mặt')")  # with the chair: two of three, the quorum
 
         member.click("[data-action=speak]")
         chair.wait_for_selector("#speakers li[data-status=requested]:has-text('Trần Đức Long')")
-        chair.click("#speakers li[data-status=requested] button")
-        member.wait_for_selector("#speakers li[data-status=granted]:has-text('Trần Đức Long')")
+        chair.click("#speakers li[data-status=requested] [data-action=grant]")
+        member.wait_for_selector("#current-speaker:has-text('Trần Đức Long')")
+        member.wait_for_selector("#floor-banner:has-text('Mời đồng chí phát biểu')")
 
-        chair.fill("#vote-form input[name=question]", "Thông qua Tờ trình về dự án Luật?")
+        chair.fill("#vote-question", "Thông qua Tờ trình về dự án Luật?")
         chair.click("#vote-form button[type=submit]")
-        member.wait_for_selector(".vote[data-status=open]")
-        agree = member.locator(".vote[data-status=open] [data-choice=agree]")
+        member.wait_for_selector("#vote-live:visible")
+        agree = member.locator("#vote-live [data-choice=agree]")
         assert agree.inner_text() == "Tán thành"
         agree.click()
-        chair.wait_for_selector(".vote[data-status=open] .muted:has-text('1 /')")
+        chair.wait_for_selector("#vote-live-progress:has-text('1 phiếu')")
         assert "Biểu quyết" in member.content()
     finally:
         server.stop(signal.SIGKILL)

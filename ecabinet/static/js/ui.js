@@ -157,4 +157,66 @@ export function askPin({ title, body, label, hint, confirmLabel, cancelLabel }) 
     dialog.showModal();
     input.focus();
   });
+ * Update a list in place from data (keyed DOM update): each item keeps its node (found by
+ * `data-key`), so keyboard focus and scroll survive a live event. `create(item)` makes a node,
+ * `update(node, item, index)` refreshes it. Nodes whose key is gone are removed; order follows `items`.
+ */
+export function syncList(container, items, keyOf, create, update) {
+  const existing = new Map();
+  Array.from(container.children).forEach((node) => { existing.set(node.dataset.key, node); });
+  const wanted = new Set();
+  items.forEach((item, index) => {
+    const key = String(keyOf(item));
+    wanted.add(key);
+    let node = existing.get(key);
+    if (!node) { node = create(item); node.dataset.key = key; }
+    update(node, item, index);
+    const atIndex = container.children[index];
+    if (atIndex !== node) container.insertBefore(node, atIndex || null);
+  });
+  existing.forEach((node, key) => { if (!wanted.has(key)) node.remove(); });
+}
+
+/** A small element builder: el("button", { class: "btn", type: "button" }, "text"). */
+export function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  Object.entries(attrs).forEach(([key, value]) => {
+    if (value === null || value === undefined || value === false) return;
+    node.setAttribute(key, value === true ? "" : value);
+  });
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+/**
+ * The JSON API from a page: session cookie and CSRF header. Resolves with the body; rejects with
+ * the API's error object ({code, message}), or {code: "offline"} when the request never arrived.
+ */
+export async function apiCall(method, path, body, { headers = {} } = {}) {
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", ...(csrf ? { "X-CSRFToken": csrf.content } : {}), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw { code: "offline", message: t("This device is offline.") };
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw (data.error || { code: String(response.status), message: response.statusText });
+  const date = response.headers.get("Date");
+  if (date) serverOffset = Date.parse(date) - Date.now();
+  return data;
+}
+
+let serverOffset = 0;
+/** The server's clock as last seen in a response (a tablet's own clock may be minutes off). */
+export function serverNow() { return Date.now() + serverOffset; }
+
+/** 125 -> "2:05"; negative values are shown as overtime by the caller. */
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }

@@ -1,71 +1,333 @@
-// The dossier viewer: PDF.js (served by the app), page navigation, zoom and the private notes panel.
+// The dossier viewer for tablets and phones, after pdf.js's own web viewer: fit width / fit page,
+// swipe and tap paging, thumbnails, find in the document, a notes panel that folds away and
+// guards unsaved text, the last page read remembered per document, and follow-the-presenter.
 import * as pdfjsLib from "/static/vendor/pdf.min.mjs";
+import { announce, apiCall, confirmAction, el, t } from "./ui.js";
 
 const root = document.getElementById("viewer");
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const documentId = Number(root.dataset.documentId);
+const meetingId = Number(root.dataset.meetingId);
+const userId = Number(root.dataset.userId);
 pdfjsLib.GlobalWorkerOptions.workerSrc = root.dataset.workerUrl;
 const changed = new Set((root.dataset.changedPages || "").split(",").filter(Boolean).map(Number));
-const canvas = document.getElementById("page-canvas");
-const noteText = document.getElementById("note-text");
-const noteStatus = document.getElementById("note-status");
+const $ = (id) => document.getElementById(id);
+const canvas = $("page-canvas");
+const stage = $("stage");
+const noteText = $("note-text");
+const noteStatus = $("note-status");
+const LAST_PAGE = `ecabinet:last-page:${documentId}:${userId}`;
+const FIT = `ecabinet:fit:${userId}`;
+
 let pdf = null;
 let page = 1;
-let scale = 1.0;
+let fit = localStorage.getItem(FIT) || "width";
+let zoom = 1;
 let notes = {};
 let rendering = null;
+let dirty = false;
+
+// --- drawing -------------------------------------------------------------------------------------
 
 async function render() {
   if (!pdf) return;
   const p = await pdf.getPage(page);
-  const fit = (canvas.parentElement.clientWidth || 800) / p.getViewport({ scale: 1 }).width;
+  const base = p.getViewport({ scale: 1 });
+  const width = Math.max(stage.clientWidth - 16, 100);
+  const height = Math.max(stage.clientHeight - 16, 100);
+  const fitScale = fit === "page" ? Math.min(width / base.width, height / base.height) : width / base.width;
   const ratio = window.devicePixelRatio || 1;
-  const viewport = p.getViewport({ scale: fit * scale * ratio });
-  canvas.width = viewport.width;
-  canvas.height = viewport.height;
-  canvas.style.width = `${viewport.width / ratio}px`;
+  const viewport = p.getViewport({ scale: fitScale * zoom * ratio });
   if (rendering) rendering.cancel();
-  rendering = p.render({ canvasContext: canvas.getContext("2d"), viewport });
-  try { await rendering.promise; } catch (e) { return; }
+  const buffer = document.createElement("canvas");
+  buffer.width = viewport.width;
+  buffer.height = viewport.height;
+  rendering = p.render({ canvasContext: buffer.getContext("2d"), viewport });
+  try { await rendering.promise; } catch (error) { return; }
+  canvas.width = buffer.width;
+  canvas.height = buffer.height;
+  canvas.getContext("2d").drawImage(buffer, 0, 0);
+  canvas.style.width = `${viewport.width / ratio}px`;
+  canvas.style.height = `${viewport.height / ratio}px`;
   canvas.dataset.renderedPage = String(page);
-  document.getElementById("page-label").textContent = `${page} / ${pdf.numPages}`;
-  document.getElementById("zoom-label").textContent = `${Math.round(scale * 100)}%`;
+  canvas.setAttribute("aria-label", `${t("Page")} ${page} / ${pdf.numPages}`);
+  $("page-input").value = String(page);
+  $("page-label").textContent = `/ ${pdf.numPages}`;
+  $("zoom-label").textContent = `${Math.round(fitScale * zoom * 100)}%`;
+  $("fit-width").setAttribute("aria-pressed", String(fit === "width" && zoom === 1));
+  $("fit-page").setAttribute("aria-pressed", String(fit === "page" && zoom === 1));
+  $("prev").disabled = page <= 1;
+  $("next").disabled = page >= pdf.numPages;
+  $("changed-hint").hidden = !changed.has(page);
+  markThumb();
+}
+
+function showNote() {
   noteText.value = notes[page] || "";
+  dirty = false;
   noteStatus.textContent = "";
-  document.getElementById("changed-hint").hidden = !changed.has(page);
 }
 
-function go(delta) {
+/** Go to a page; an unsaved note is saved or kept first (never lost silently). */
+async function go(target, { byPresenter = false } = {}) {
   if (!pdf) return;
-  const next = Math.min(pdf.numPages, Math.max(1, page + delta));
-  if (next !== page) { page = next; render(); }
+  const next = Math.min(pdf.numPages, Math.max(1, target));
+  if (next === page) return;
+  if (dirty && !byPresenter) {
+    const save = await confirmAction({ title: t("This note is not saved."), body: t("Save it before you leave the page?"),
+      confirmLabel: t("Save the note"), cancelLabel: t("Stay on this page") });
+    if (!save) return;
+    if (!(await saveNote())) return;
+  }
+  if (dirty && byPresenter) localStorage.setItem(`ecabinet:draft:${documentId}:${page}`, noteText.value);
+  if (!byPresenter) leaveFollow();
+  page = next;
+  localStorage.setItem(LAST_PAGE, String(page));
+  showNote();
+  const draft = localStorage.getItem(`ecabinet:draft:${documentId}:${page}`);
+  if (draft !== null && draft !== noteText.value) { noteText.value = draft; dirty = true; noteStatus.textContent = t("Unsaved"); }
+  stage.scrollTo(0, 0);
+  await render();
 }
 
-document.getElementById("prev").addEventListener("click", () => go(-1));
-document.getElementById("next").addEventListener("click", () => go(1));
-document.getElementById("zoom-in").addEventListener("click", () => { scale = Math.min(4, scale + 0.25); render(); });
-document.getElementById("zoom-out").addEventListener("click", () => { scale = Math.max(0.5, scale - 0.25); render(); });
-document.addEventListener("keydown", (e) => {
-  if (e.target === noteText) return;
-  if (e.key === "ArrowRight" || e.key === "PageDown") go(1);
-  if (e.key === "ArrowLeft" || e.key === "PageUp") go(-1);
+function setFit(mode) {
+  fit = mode;
+  zoom = 1;
+  localStorage.setItem(FIT, mode);
+  render();
+}
+
+$("prev").addEventListener("click", () => go(page - 1));
+$("next").addEventListener("click", () => go(page + 1));
+$("fit-width").addEventListener("click", () => setFit("width"));
+$("fit-page").addEventListener("click", () => setFit("page"));
+$("zoom-in").addEventListener("click", () => { zoom = Math.min(4, zoom * 1.25); render(); });
+$("zoom-out").addEventListener("click", () => { zoom = Math.max(0.4, zoom / 1.25); render(); });
+$("page-input").addEventListener("change", (event) => {
+  const n = parseInt(event.target.value, 10);
+  if (Number.isFinite(n)) go(n); else event.target.value = String(page);
+});
+stage.querySelector(".tap-prev").addEventListener("click", () => go(page - 1));
+stage.querySelector(".tap-next").addEventListener("click", () => go(page + 1));
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, textarea, select, dialog")) return;
+  if (event.key === "ArrowRight" || event.key === "PageDown") go(page + 1);
+  if (event.key === "ArrowLeft" || event.key === "PageUp") go(page - 1);
 });
 
-document.getElementById("note-save").addEventListener("click", async () => {
-  const res = await fetch(root.dataset.notesUrl, {
-    method: "PUT", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-    body: JSON.stringify({ page, text: noteText.value }),
+// swipe: a horizontal stroke when the page is not zoomed past its width turns the page
+let touch = null;
+stage.addEventListener("touchstart", (event) => {
+  if (event.touches.length === 1) touch = { x: event.touches[0].clientX, y: event.touches[0].clientY, at: Date.now() };
+}, { passive: true });
+stage.addEventListener("touchend", (event) => {
+  if (!touch || event.changedTouches.length !== 1) return;
+  const dx = event.changedTouches[0].clientX - touch.x;
+  const dy = event.changedTouches[0].clientY - touch.y;
+  const scrollable = stage.scrollWidth > stage.clientWidth + 2;
+  if (!scrollable && Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy) && Date.now() - touch.at < 800) go(dx < 0 ? page + 1 : page - 1);
+  touch = null;
+}, { passive: true });
+let resizeTimer = null;
+window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 120); });
+
+// --- panels: thumbnails, find, notes -------------------------------------------------------------
+
+function toggle(button, panel, after) {
+  const open = panel.hidden;
+  panel.hidden = !open;
+  button.setAttribute("aria-pressed", String(open));
+  if (after) after(open);
+  render();
+}
+$("toggle-thumbs").addEventListener("click", () => toggle($("toggle-thumbs"), $("thumbs"), (open) => { if (open) buildThumbs(); }));
+$("toggle-notes").addEventListener("click", async () => {
+  if (!$("notes").hidden && dirty) {
+    const save = await confirmAction({ title: t("This note is not saved."), body: t("Save it before you leave the page?"),
+      confirmLabel: t("Save the note"), cancelLabel: t("Stay on this page") });
+    if (!save || !(await saveNote())) return;
+  }
+  toggle($("toggle-notes"), $("notes"), (open) => {
+    if (open) { noteText.focus(); localStorage.removeItem(`ecabinet:notes-closed:${userId}`); }
+    else localStorage.setItem(`ecabinet:notes-closed:${userId}`, "yes");
   });
-  const body = await res.json();
-  if (res.ok) { notes[page] = body.text; noteStatus.textContent = "✓"; }
-  else { noteStatus.textContent = body.error ? body.error.message : res.status; }
 });
+$("toggle-find").addEventListener("click", () => toggle($("toggle-find"), $("findbar"), (open) => { if (open) $("find-input").focus(); }));
+
+let thumbsBuilt = false;
+function buildThumbs() {
+  if (thumbsBuilt || !pdf) return;
+  thumbsBuilt = true;
+  const list = $("thumb-list");
+  const observer = new IntersectionObserver((entries) => {
+    entries.forEach(async (entry) => {
+      if (!entry.isIntersecting) return;
+      observer.unobserve(entry.target);
+      const n = Number(entry.target.dataset.page);
+      const p = await pdf.getPage(n);
+      const viewport = p.getViewport({ scale: 120 / p.getViewport({ scale: 1 }).width });
+      const small = entry.target.querySelector("canvas");
+      small.width = viewport.width;
+      small.height = viewport.height;
+      await p.render({ canvasContext: small.getContext("2d"), viewport }).promise.catch(() => {});
+    });
+  }, { root: $("thumbs") });
+  for (let n = 1; n <= pdf.numPages; n += 1) {
+    const button = el("button", { type: "button", "data-page": n, "aria-label": `${t("Page")} ${n}` });
+    button.append(el("canvas", { width: 120, height: 160, "aria-hidden": "true" }), el("span", {}, String(n)));
+    button.addEventListener("click", async () => {
+      await go(n);
+      // on a tablet or phone the thumbnails lie over the page: fold them once a page is chosen
+      if (window.innerWidth <= 900 && !$("thumbs").hidden) $("toggle-thumbs").click();
+    });
+    const li = el("li", {});
+    li.append(button);
+    list.append(li);
+    observer.observe(button);
+  }
+  markThumb();
+}
+function markThumb() {
+  document.querySelectorAll("#thumb-list button").forEach((button) => {
+    if (Number(button.dataset.page) === page) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  });
+}
+
+// find: accents and case ignored ("dat dai" finds "Đất đai"), results page by page
+const texts = new Map();
+const fold = (s) => s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
+async function pageText(n) {
+  if (!texts.has(n)) {
+    const content = await (await pdf.getPage(n)).getTextContent();
+    texts.set(n, fold(content.items.map((item) => item.str).join(" ")));
+  }
+  return texts.get(n);
+}
+$("findbar").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const query = fold($("find-input").value.trim());
+  if (!query || !pdf) return;
+  $("find-status").textContent = t("Searching…");
+  const hits = [];
+  for (let n = 1; n <= pdf.numPages; n += 1) {
+    const count = (await pageText(n)).split(query).length - 1;
+    if (count) hits.push([n, count]);
+  }
+  if (!hits.length) { $("find-status").textContent = t("No match"); return; }
+  const next = hits.find(([n]) => n > page) || hits[0];
+  await go(next[0]);
+  $("find-status").textContent = `${next[1]} ${t("matches on page")} ${next[0]} · ${hits.length} ${t("pages with matches")}`;
+});
+
+// notes: private to the reader; a draft survives a reload until it is saved
+async function saveNote() {
+  try {
+    const body = await apiCall("PUT", `/documents/${documentId}/notes`, { page, text: noteText.value });
+    notes[page] = body.text;
+    dirty = false;
+    localStorage.removeItem(`ecabinet:draft:${documentId}:${page}`);
+    noteStatus.textContent = "✓";
+    announce(t("Saved"));
+    return true;
+  } catch (error) {
+    noteStatus.textContent = error.message;
+    return false;
+  }
+}
+$("note-save").addEventListener("click", saveNote);
+noteText.addEventListener("input", () => {
+  dirty = noteText.value !== (notes[page] || "");
+  noteStatus.textContent = dirty ? t("Unsaved") : "";
+  if (dirty) localStorage.setItem(`ecabinet:draft:${documentId}:${page}`, noteText.value);
+  else localStorage.removeItem(`ecabinet:draft:${documentId}:${page}`);
+});
+window.addEventListener("beforeunload", (event) => { if (dirty) { event.preventDefault(); event.returnValue = ""; } });
+
+// --- follow the presenter ------------------------------------------------------------------------
+
+const params = new URLSearchParams(window.location.search);
+let following = params.get("follow") === String(meetingId);
+let presented = null;
+let mayPresent = false;
+let inSession = false;
+
+function showFollow() {
+  const bar = $("follow-bar");
+  const onThis = presented && presented.document_id === documentId;
+  bar.hidden = !(inSession && (presented || mayPresent));
+  bar.classList.toggle("away", Boolean(presented) && !following);
+  if (following && presented) $("follow-text").textContent = `${t("Following the presenter")} · ${t("Page")} ${presented.page}`;
+  else if (presented) {
+    $("follow-text").textContent = `${t("The presenter is on")} ${t("page")} ${presented.page}${onThis ? "" : ` (${t("another document")})`}. ${t("You are reading on your own.")}`;
+  }
+  else $("follow-text").textContent = "";
+  $("follow-return").hidden = !presented || following;
+  $("follow-leave").hidden = !following || !presented;
+  $("present-here").hidden = !mayPresent;
+}
+function leaveFollow() {
+  if (!following) return;
+  following = false;
+  showFollow();
+}
+async function applyPresentation(p, { jump }) {
+  presented = p;
+  if (p && following && jump) {
+    if (p.document_id !== documentId) {
+      window.location.href = `/documents/${p.document_id}/view?follow=${meetingId}#page=${p.page}`;
+      return;
+    }
+    await go(p.page, { byPresenter: true });
+  }
+  showFollow();
+}
+$("follow-return").addEventListener("click", () => { following = true; applyPresentation(presented, { jump: true }); });
+$("follow-leave").addEventListener("click", () => { following = false; showFollow(); });
+$("present-here").addEventListener("click", async () => {
+  try {
+    await apiCall("POST", `/meetings/${meetingId}/present`, { document_id: documentId, page });
+    announce(`${t("Presenting page")} ${page}`);
+  } catch (error) { $("follow-text").textContent = error.message; }
+});
+
+async function joinMeeting() {
+  let live;
+  try { live = await apiCall("GET", `/meetings/${meetingId}/live`); } catch (error) { return; }
+  inSession = live.status === "in_session";
+  const meeting = await apiCall("GET", `/meetings/${meetingId}`).catch(() => null);
+  mayPresent = inSession && (Boolean(root.dataset.secretariat) || (meeting && meeting.chair_id === userId));
+  await applyPresentation(live.presentation, { jump: following });
+  if (!window.io) return;
+  let lastSeq = live.seq;
+  const socket = window.io({ transports: ["websocket"] });
+  socket.on("connect", () => socket.emit("join", { meeting_id: meetingId, last_seq: lastSeq }, () => {}));
+  socket.on("event", (event) => {
+    if (event.meeting_id !== meetingId || event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+    if (event.type === "presentation.moved") applyPresentation(event.data, { jump: true });
+    if (event.type === "agenda.activated") applyPresentation(null, { jump: false });
+    if (event.type === "session.closed") { inSession = false; mayPresent = false; showFollow(); }
+  });
+}
+
+// --- start ---------------------------------------------------------------------------------------
 
 async function start() {
-  const res = await fetch(root.dataset.notesUrl, { credentials: "same-origin" });
-  if (res.ok) for (const n of (await res.json()).notes) notes[n.page] = n.text;
+  try {
+    const answer = await apiCall("GET", `/documents/${documentId}/notes`);
+    for (const n of answer.notes) notes[n.page] = n.text;
+  } catch (error) { /* notes are optional to reading */ }
   pdf = await pdfjsLib.getDocument({ url: root.dataset.contentUrl, withCredentials: true,
-                                     disableRange: true, disableStream: true, isEvalSupported: false }).promise;
+    disableRange: true, disableStream: true, isEvalSupported: false }).promise;
+  const fromHash = Number(new URLSearchParams(window.location.hash.slice(1)).get("page"));
+  const remembered = Number(localStorage.getItem(LAST_PAGE));
+  page = Math.min(pdf.numPages, Math.max(1, fromHash || remembered || 1));
+  if (window.innerWidth > 900 && !localStorage.getItem(`ecabinet:notes-closed:${userId}`)) {
+    $("notes").hidden = false;
+    $("toggle-notes").setAttribute("aria-pressed", "true");
+  }
+  showNote();
   await render();
+  joinMeeting();
 }
 start();

@@ -1,0 +1,123 @@
+// The hall screen (projector, 1920x1080 or 3840x2160): large type, no personal header. A display
+// logs in with the read-only credential the secretariat issued (kept on the device, sent as a
+// header, never in a URL the server logs); an operator's logged-in /room page reads the same view.
+import { announce, apiCall, el, formatTime, t } from "../ui.js";
+import { tick } from "./timer.js";
+import { resultBlock, resultSummary } from "./words.js";
+
+const root = document.getElementById("hall");
+const meetingId = root.dataset.meetingId;
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "ecabinet:hall-token";
+
+const fromHash = new URLSearchParams(window.location.hash.slice(1)).get("token");
+if (fromHash) {
+  localStorage.setItem(TOKEN_KEY, fromHash);
+  history.replaceState(null, "", window.location.pathname);
+}
+const token = meetingId ? null : localStorage.getItem(TOKEN_KEY);
+let seq = -1;
+let lastVoteKey = null;
+
+function message(text) {
+  $("hall-message").textContent = text || "";
+  $("hall-message").hidden = !text;
+}
+
+function render(s) {
+  $("hall-title").textContent = s.meeting.title;
+  document.title = s.meeting.title;
+  $("hall-status").textContent = t(s.meeting.status);
+  $("hall-status").dataset.status = s.meeting.status;
+  $("hall-item").textContent = s.current_item ? `${s.current_item.position}. ${s.current_item.title}` : "—";
+  $("hall-presenter").textContent = s.current_item ? s.current_item.presenter || "" : "";
+  $("hall-speaker").textContent = s.speaker ? s.speaker.full_name : "—";
+  const timer = $("hall-timer");
+  timer.dataset.grantedAt = s.speaker ? s.speaker.granted_at || "" : "";
+  timer.dataset.allotted = s.speaker ? s.speaker.allotted_seconds || "" : "";
+  tick(timer);
+  const queue = $("hall-queue");
+  queue.replaceChildren(...s.queue.slice(0, 6).map((q) => el("li", {}, q.full_name)));
+  $("hall-queue-empty").hidden = s.queue.length > 0;
+  const q = s.quorum;
+  $("hall-quorum").textContent = `${q.present} ${t("present of")} ${q.total_members} ${t("members")} · ${q.reached ? t("Quorum reached") : t("No quorum")}`;
+  $("hall-doc").textContent = s.presentation ? `${s.presentation.title} · ${t("Page")} ${s.presentation.page}${s.presentation.pages ? `/${s.presentation.pages}` : ""}` : "—";
+
+  showPage(s.presentation);
+
+  const vote = s.vote;
+  const voteBox = $("hall-vote");
+  const resultBox = $("hall-result");
+  const key = vote ? `${vote.id}-${vote.status}-${vote.cast}` : "";
+  if (key === lastVoteKey) return;
+  lastVoteKey = key;
+  voteBox.replaceChildren();
+  resultBox.replaceChildren();
+  if (!vote) { voteBox.append(el("p", { class: "muted" }, t("No vote yet."))); return; }
+  voteBox.append(el("p", { class: "hall-vote-kind" }, vote.secret ? t("Secret ballot") : t("Public vote")),
+    el("p", { class: "hall-question" }, vote.question));
+  if (vote.status === "open") {
+    voteBox.append(el("p", { class: "hall-label" }, t("Voting in progress")),
+      el("p", { class: "hall-count" }, `${vote.cast} / ${vote.entitled}`), el("p", { class: "hall-sub" }, `${t("votes cast of")} ${vote.entitled} ${t("entitled")}`));
+  } else if (vote.result) {
+    resultBox.append(resultBlock(vote.result));
+    announce(resultSummary(vote.result));
+  }
+}
+
+// the presented page itself, for a display (one page, never the whole dossier); an operator's
+// logged-in screen shows the title and page number only
+let shownPage = null;
+async function showPage(presentation) {
+  const canvas = $("hall-page");
+  const key = presentation && token ? `${presentation.title}-${presentation.page}` : null;
+  if (key === shownPage) return;
+  shownPage = key;
+  if (!key) { canvas.hidden = true; return; }
+  try {
+    const response = await fetch("/api/v1/hall/presented.pdf", { headers: { "X-Display-Token": token } });
+    if (!response.ok) { canvas.hidden = true; return; }
+    const data = new Uint8Array(await response.arrayBuffer());
+    const pdfjs = await import("/static/vendor/pdf.min.mjs");
+    pdfjs.GlobalWorkerOptions.workerSrc = root.dataset.workerUrl;
+    const pdf = await pdfjs.getDocument({ data, isEvalSupported: false }).promise;
+    const page = await pdf.getPage(1);
+    const card = canvas.parentElement;
+    const base = page.getViewport({ scale: 1 });
+    const room = card.getBoundingClientRect();
+    const top = canvas.previousElementSibling.getBoundingClientRect().bottom;
+    const scale = Math.min((card.clientWidth - 40) / base.width, Math.max(room.bottom - top - 30, 100) / base.height);
+    const viewport = page.getViewport({ scale: scale * (window.devicePixelRatio || 1) });
+    canvas.width = viewport.width;
+    canvas.height = viewport.height;
+    await page.render({ canvasContext: canvas.getContext("2d"), viewport }).promise;
+    if (shownPage === key) canvas.hidden = false;
+  } catch (error) {
+    canvas.hidden = true;
+  }
+}
+
+async function poll() {
+  try {
+    const path = meetingId ? `/meetings/${meetingId}/hall` : "/hall/state";
+    const s = await apiCall("GET", path, undefined, { headers: token ? { "X-Display-Token": token } : {} });
+    message("");
+    if (s.seq !== seq) { seq = s.seq; render(s); }
+    root.dataset.ready = "yes";
+  } catch (error) {
+    if (error.code === "not_authenticated" || error.code === "token_invalid") {
+      message(t("This screen has no valid credential. Ask the secretariat for a new link."));
+      root.dataset.ready = "yes";
+      return;  // a revoked screen stops asking
+    }
+    message(t("Connection lost, reconnecting"));
+  }
+  setTimeout(poll, 1000);
+}
+
+if (!meetingId && !token) {
+  message(t("This screen has no valid credential. Ask the secretariat for a new link."));
+  root.dataset.ready = "yes";
+} else poll();
+setInterval(() => { $("hall-clock").textContent = formatTime(new Date()); tick($("hall-timer")); }, 1000);
+$("hall-clock").textContent = formatTime(new Date());
