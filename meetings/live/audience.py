@@ -45,4 +45,7 @@ def live_state_for(state: dict[str, Any], meeting: Meeting, viewer: Any) -> dict
     out["attendance"] = [row for row in state["attendance"] if sees_attendance(groups, row)]
     out["speakers"] = [row for row in state["speakers"] if sees_speaker(groups, row)]
     out["votes"] = [vote for vote in state["votes"] if sees_item(groups, vote["agenda_item_id"])]
+    out["wishes_to_speak"] = [row for row in state.get("wishes_to_speak", []) if sees_speaker(groups, row)]
+    out["consent_candidates"] = [item_id for item_id in state.get("consent_candidates", [])
+                                 if sees_item(groups, item_id)]
     return out

@@ -618,15 +618,11 @@ def live_state(meeting: Meeting) -> dict[str, Any]:
 
 def _room_hints(meeting: Meeting) -> dict[str, Any]:
     """What the chair is offered: who asked before the session to speak on which item, and which items
-    a consent block would adopt now (no objection, no wish to speak, not yet adopted)."""
-    stances = db.session.execute(
-        select(ItemPosition.agenda_item_id, ItemPosition.user_id, ItemPosition.stance).join(AgendaItem)
-        .where(AgendaItem.meeting_id == meeting.id,
-               ItemPosition.stance.in_([Stance.OBJECTION, Stance.WISH_TO_SPEAK]))).all()
+    the consent block would adopt now (``consent_block``, the same rule adoption applies)."""
+    wishes = db.session.execute(
+        select(ItemPosition.agenda_item_id, ItemPosition.user_id).join(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting.id, ItemPosition.stance == Stance.WISH_TO_SPEAK)).all()
     names = {p.user_id: p.user.full_name for p in meeting.participants}
-    contested = {row.agenda_item_id for row in stances}
     return {"wishes_to_speak": [{"agenda_item_id": row.agenda_item_id, "user_id": row.user_id,
-                                 "full_name": names.get(row.user_id, "")}
-                                for row in stances if row.stance == Stance.WISH_TO_SPEAK],
-            "consent_candidates": [item.id for item in meeting.agenda
-                                   if item.id not in contested and not item.adopted_without_discussion]}
+                                 "full_name": names.get(row.user_id, "")} for row in wishes],
+            "consent_candidates": consent_block(meeting).ids}

@@ -439,15 +439,16 @@ const actions = {
     if (ok) act("POST", `/meetings/${meetingId}/session/close`);
   },
   async consent() {
-    const ids = new Set(state.consent_candidates || []);
-    const items = state.agenda.filter((i) => ids.has(i.id));
+    // the server's preview is exactly what adoption will adopt; a block changed meanwhile is refused (409)
+    let preview;
+    try { preview = await apiCall("GET", `/meetings/${meetingId}/consent-block`); } catch (e) { showError(e); return; }
     const body = el("div", {});
-    if (items.length) {
+    if (preview.items.length) {
       body.append(el("p", {}, t("These items will be adopted without discussion:")),
-        listNode(items.map((i) => `${i.position}. ${i.title}`)));
+        listNode(preview.items.map((i) => `${i.position}. ${i.title}`)));
     } else body.append(el("p", {}, t("No item can be adopted without discussion.")));
     const ok = await confirmAction({ title: t("Adopt the consent block?"), body, confirmLabel: t("Adopt these items"), danger: true });
-    if (ok && items.length) act("POST", `/meetings/${meetingId}/consent-block`);
+    if (ok && preview.items.length) act("POST", `/meetings/${meetingId}/consent-block`, { agenda_item_ids: preview.agenda_item_ids });
   },
   speak() { act("POST", `/meetings/${meetingId}/speakers`); },
   withdraw() {
