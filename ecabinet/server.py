@@ -10,6 +10,8 @@ import gc
 import socket
 import sys
 
+from gevent.pywsgi import WSGIHandler
+
 from ecabinet import BACKGROUND_TASKS, create_app, wsframes
 from ecabinet.extensions import socketio
 from ecabinet.realtime import start_sweeper
@@ -30,10 +32,49 @@ def main() -> None:
         start_task(app)
     from gevent.pywsgi import WSGIServer
 
-    server = WSGIServer(listening_socket(args.host, args.port), app, log=None)
+    BodyLimitedHandler.drain_limit = app.config["MAX_CONTENT_LENGTH"]
+    server = WSGIServer(listening_socket(args.host, args.port), app, log=None, handler_class=BodyLimitedHandler)
     tune_collector()
     print(f"e-Cabinet listening on http://{args.host}:{args.port}/", flush=True)
     server.serve_forever()
+
+
+class BodyLimitedHandler(WSGIHandler):
+    """gevent's request handler, except that it never reads more of an unread body than the largest one
+    the app accepts.
+
+    The app often answers without reading the body (401 before the body of a caller not logged in, 413
+    from the Content-Length, ecabinet.security). gevent then reads and discards the rest, so that the
+    connection can carry the next request: a stranger declaring gigabytes would keep a greenlet reading
+    them. Past ``drain_limit`` bytes the connection is closed instead (the answer has been sent).
+    Pinned by tests/core/test_request_limits.py against a real server.
+    """
+
+    drain_limit = 0  # set from the app's MAX_CONTENT_LENGTH before serving
+
+    def run_application(self) -> None:
+        try:
+            super().run_application()
+        finally:
+            self._drain_or_close()
+
+    def _drain_or_close(self) -> None:
+        body = self.wsgi_input
+        if body is None:
+            return
+        budget = self.drain_limit
+        try:
+            while budget > 0:
+                chunk = body.read(min(65536, budget))
+                if not chunk:
+                    return
+                budget -= len(chunk)
+        except OSError:  # the client went away or sent a broken chunk: nothing to keep the connection for
+            pass
+        self.close_connection = True
+        # gevent's own discard (after this method) would read everything left: tell it nothing is
+        body.content_length = body.position
+        body.chunked_input = False
 
 
 #: allocations between two collections of the young generation (Python's default is 700)
