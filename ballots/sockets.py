@@ -11,8 +11,9 @@ from ballots import service
 from ecabinet import realtime
 from ecabinet.auth.models import User
 from ecabinet.database import db
-from ecabinet.errors import AppError, Forbidden, Invalid, NotAuthenticated
+from ecabinet.errors import AppError, Forbidden, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio
+from ecabinet.inputs import is_db_int
 
 
 def _socket_user() -> User:
@@ -34,6 +35,8 @@ def register() -> None:
             ballot_id = payload.get("ballot_id") if isinstance(payload, dict) else None
             if not isinstance(ballot_id, int):
                 raise Invalid(fields={"ballot_id": "required"})
+            if not is_db_int(ballot_id):
+                raise NotFound()
             ballot = service.get_ballot_for(user, ballot_id)
             if not user.is_secretariat:
                 raise Forbidden("secretariat_only")

@@ -157,6 +157,7 @@ def _register_core(app: APIFlask) -> None:
     app.before_request(security.protect_cookie_writes)
     app.after_request(security.security_headers(app))
     security.register_error_handlers(app)
+    security.register_socket_error_handler()
     loader.init_app(app)
     add_background_task(app, security.start_refusal_flusher)
     openapi.init_app(app)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ecabinet.database import UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
+from ecabinet.inputs import is_db_int
 
 log = logging.getLogger(__name__)
 EVENT_NAME = "event"
@@ -363,9 +364,10 @@ def _parse_join(payload: Any) -> tuple[int, int]:
     meeting_id, last_seq = payload.get("meeting_id"), payload.get("last_seq", 0)
     if last_seq is None:
         last_seq = 0
-    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or not isinstance(last_seq, int) \
-            or isinstance(last_seq, bool) or last_seq < 0:
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or not is_db_int(last_seq) or last_seq < 0:
         raise Invalid(fields={"meeting_id": "integer", "last_seq": "non-negative integer"})
+    if not is_db_int(meeting_id):
+        raise NotFound()  # no meeting has an id the database cannot hold (as a URL's <int:...>)
     return meeting_id, last_seq
 
 

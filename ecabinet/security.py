@@ -257,6 +257,28 @@ def render_error(error: AppError) -> Response:
     return response
 
 
+def register_socket_error_handler() -> None:
+    """An unexpected failure in a socket handler still answers the event, as an HTTP request gets its
+    500: the ack ``{"ok": false, "error": {...}}`` with a reference in the log (a client waiting for its
+    ack would otherwise wait forever). A failed ``connect`` is refused, never accepted."""
+    from flask_socketio import ConnectionRefusedError
+
+    from ecabinet.extensions import socketio
+
+    @socketio.on_error_default
+    def socket_error(error: Exception) -> dict[str, Any]:
+        db.session.rollback()
+        event = request.event.get("message")  # type: ignore[attr-defined]  (set by Flask-SocketIO)
+        refusal = error if isinstance(error, AppError) else AppError("internal_error", status=500)
+        body = refusal.body()
+        if not isinstance(error, AppError):
+            body["error"]["reference"] = uuid.uuid4().hex[:12]
+            log.error("unhandled error %s in socket event %s", body["error"]["reference"], event, exc_info=error)
+        if event == "connect":
+            raise ConnectionRefusedError(refusal.code, body)
+        return {"ok": False, **body}
+
+
 def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError) -> Response:
