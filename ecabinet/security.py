@@ -62,16 +62,17 @@ def screen_request() -> Response | None:
     """Decide what a request may cost before anything reads its body (OWASP ASVS 13.1.3, 12.1.1).
 
     A write to anything but the login routes is refused (401) unless the caller is logged in: an
-    anonymous body is never read, parsed or buffered (the server then closes the connection rather than
-    drain it, ecabinet.server). Only a dossier upload (multipart) may be as large as
-    ``ECABINET_MAX_UPLOAD_MB``; any other body is limited to ``ECABINET_MAX_JSON_KB`` (413 from its
-    Content-Length, before reading). A JSON body is then parsed and checked once (ecabinet.inputs), so
-    no view parses one nested too deep or holding a NUL or a lone surrogate; so are the query string
-    and a plain form.
+    anonymous body is never read, parsed or buffered (and the server reads at most so much of what is
+    left before it hangs up, ecabinet.server). Only a dossier upload (multipart) may be as large as
+    ``ECABINET_MAX_UPLOAD_MB``; any other body is limited to ``ECABINET_MAX_JSON_KB``: 413 from its
+    Content-Length before reading, or once a body sent without one passes the limit. A JSON body is
+    then parsed and checked once (ecabinet.inputs), so no view parses one nested too deep or holding a
+    NUL or a lone surrogate; so are the query string and a plain form.
     """
     upload = request.mimetype == UPLOAD_MIMETYPE
     limit = current_app.config["MAX_CONTENT_LENGTH"] if upload else current_app.config["MAX_JSON_BYTES"]
-    request.max_content_length = limit
+    # a body sent without a length (chunked) may be read one byte past the limit: that byte tells it is over
+    request.max_content_length = limit if request.content_length is not None else limit + 1
     if request.method in WRITE_METHODS and request.endpoint not in PUBLIC_ENDPOINTS \
             and request.endpoint is not None and not request.endpoint.endswith(".static"):
         from flask_login import current_user
@@ -84,7 +85,10 @@ def screen_request() -> Response | None:
         raise inputs.InvalidText()
     if request.method in WRITE_METHODS:
         if request.is_json:
-            if body := request.get_data(cache=True):
+            body = request.get_data(cache=True)
+            if len(body) > limit:
+                raise TooLarge("request_too_large")
+            if body:
                 inputs.load_json(body)
         elif request.mimetype == "application/x-www-form-urlencoded" and inputs.has_bad_text(
                 [*request.form.keys(), *request.form.values()]):

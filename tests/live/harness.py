@@ -53,7 +53,7 @@ class ServerProcess:
             try:
                 requests.get(f"{self.url}/login", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a first answer can take over 1 s under load
                 time.sleep(0.1)
         self.stop(signal.SIGKILL)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
