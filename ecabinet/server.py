@@ -6,6 +6,7 @@ anything imports it, so the server process is always started with ``SERVE_COMMAN
 """
 
 import argparse
+import ctypes
 import gc
 import socket
 import sys
@@ -57,6 +58,8 @@ class BodyLimitedHandler(WSGIHandler):
             super().run_application()
         finally:
             self._drain_or_close()
+            if (self.wsgi_input is not None and (self.wsgi_input.content_length or 0) > RETURN_MEMORY_ABOVE):
+                return_memory()
 
     def _drain_or_close(self) -> None:
         body = self.wsgi_input
@@ -75,6 +78,34 @@ class BodyLimitedHandler(WSGIHandler):
         # gevent's own discard (after this method) would read everything left: tell it nothing is
         body.content_length = body.position
         body.chunked_input = False
+
+
+#: a request body past this size gives its memory back to the system once answered (``return_memory``)
+RETURN_MEMORY_ABOVE = 8 * 1024 * 1024
+
+
+def return_memory() -> None:
+    """Hand the heap memory freed by a large request back to the system.
+
+    A dossier upload holds the file several times over (the body, the vetted copy, the stored one);
+    freed, those blocks stay in glibc's heap, so each large upload left the process about 70 MB
+    bigger (tests/core/test_request_limits.py). ``malloc_trim`` returns the free pages at once.
+    """
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_libc = _load_libc()
 
 
 #: allocations between two collections of the young generation (Python's default is 700)
