@@ -218,7 +218,7 @@ def start_refusal_flusher(app: Any) -> None:
 
     def loop() -> None:
         while True:
-            socketio.sleep(counter.window)
+            socketio.sleep(max(counter.window, 1.0))
             with app.app_context():
                 try:
                     counter.flush()

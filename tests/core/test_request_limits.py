@@ -5,6 +5,7 @@ a JSON body has its own small limit, and a real `serve` process gives its memory
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -108,10 +109,9 @@ def test_a_json_body_without_a_length_is_cut_at_the_limit(app: Any, api: Any, ca
 
 def test_a_json_body_just_under_the_limit_is_read(app: Any, api: Any, cast: Any) -> None:
     limit = app.config["MAX_JSON_BYTES"]
-    title = "Phiên họp"
     padding = " " * (limit - 300)
-    body = ('{"title": "%s", "kind": "regular", "starts_at": "2026-12-03T08:30:00+07:00", "chair_id": %d}%s'
-            % (title, cast.chair.id, padding))
+    body = json.dumps({"title": "Phiên họp", "kind": "regular", "starts_at": "2026-12-03T08:30:00+07:00",
+                       "chair_id": cast.chair.id}) + padding
     assert len(body.encode()) <= limit
     response = api(cast.secretary).post("/meetings", data=body, content_type="application/json")
     assert response.status_code == 201, response.get_json()
