@@ -64,6 +64,10 @@ class Config:
         self.ALLOWED_ORIGINS = _env_list("ECABINET_ALLOWED_ORIGINS") or [self.PUBLIC_URL]
         self.MAX_UPLOAD_MB = int(os.environ.get("ECABINET_MAX_UPLOAD_MB", "100"))
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
+        #: any request body but a dossier upload (JSON, forms): refused (413) past it before it is read
+        self.MAX_JSON_BYTES = int(os.environ.get("ECABINET_MAX_JSON_KB", "1024")) * 1024
+        #: refusals of callers not logged in are counted, one audit record per window (ecabinet.security)
+        self.REFUSAL_AUDIT_SECONDS = float(os.environ.get("ECABINET_REFUSAL_AUDIT_SECONDS", "60"))
         self.TOKEN_TTL_HOURS = int(os.environ.get("ECABINET_TOKEN_TTL_HOURS", "12"))
         self.RATELIMIT_LOGIN = os.environ.get("ECABINET_RATELIMIT_LOGIN", "10 per minute;100 per hour")
         #: roles that cannot use the system until a second factor is set up (none by default off production,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -14,6 +13,7 @@ from ballots import service
 from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFound
 from ballots.models import BallotStatus, ResponseRevision, SlipDraft
 from ballots.schemas import BallotIn, ResponseIn, SlipIn
+from ecabinet import inputs
 from ecabinet.database import db
 from ecabinet.errors import UnsupportedType
 
@@ -87,15 +87,15 @@ def slip_pdf(ballot_id: int) -> FlaskResponse:
     """The unsigned slip: ``?answers=<JSON list>`` or ``?draft=<id>`` of one prepared before."""
     ballot = service.get_ballot_for(current_user, ballot_id)
     if request.args.get("draft"):
-        draft = db.session.get(SlipDraft, request.args.get("draft", type=int) or 0)
+        draft = db.session.get(SlipDraft, inputs.query_int(request.args.get("draft")) or 0)
         if draft is None or draft.user_id != current_user.id or draft.ballot_id != ballot.id:
             raise BallotNotFound()
         return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")
     try:
-        answers = json.loads(request.args.get("answers", ""))
+        answers = inputs.load_json(request.args.get("answers", ""))  # depth and text checked as a body's
         if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
             raise ValueError
-    except ValueError:
+    except (ValueError, inputs.InvalidJson):
         raise BallotInvalid("invalid_answers") from None
     draft = service.prepare_slip(ballot, answers=answers, actor=current_user)
     return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")

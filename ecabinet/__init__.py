@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from ecabinet.inputs import IdConverter, guard_input_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes", "meetings.notices",
@@ -72,6 +73,7 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
                    docs_path=None, template_folder=str(ROOT / "templates"),
                    static_folder=str(Path(__file__).parent / "static"))
     app.config.from_object(config)
+    app.url_map.converters["int"] = IdConverter  # before any route: every <int:...> is a database id
     app.session_interface = CookieSessions()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config["PROXY_COUNT"]:
@@ -99,6 +101,7 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
     _register_core(app)
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)
+    guard_input_schemas(app)
     return app
 
 
@@ -142,7 +145,7 @@ def _async_mode() -> str:
 
 
 def _register_core(app: APIFlask) -> None:
-    from ecabinet import audit, realtime, security  # noqa: F401  (models register with the metadata)
+    from ecabinet import audit, openapi, realtime, security  # noqa: F401  (models register with the metadata)
     from ecabinet.auth import loader  # (registers the request loader)
     from ecabinet.auth.admin_web import admin_web
     from ecabinet.auth.views import admin_api
@@ -152,10 +155,14 @@ def _register_core(app: APIFlask) -> None:
 
     login_manager.login_view = "web.login_form"
     app.before_request(security.reset_request_state)
+    app.before_request(security.screen_request)
     app.before_request(security.protect_cookie_writes)
     app.after_request(security.security_headers(app))
     security.register_error_handlers(app)
+    security.register_socket_error_handler()
     loader.init_app(app)
+    add_background_task(app, security.start_refusal_flusher)
+    openapi.init_app(app)
     app.register_blueprint(auth_api)
     app.register_blueprint(admin_api)
     app.register_blueprint(admin_web)

@@ -42,9 +42,11 @@ def _fingerprint() -> str:
         for name, value in sorted(request.form.items(multi=True)):
             h.update(f"{name}={value}\n".encode())
         for name, upload in sorted(request.files.items(multi=True)):
-            data = upload.stream.read()
+            digest = hashlib.sha256()  # a chunk at a time: an upload is not held twice for its hash
+            for chunk in iter(lambda: upload.stream.read(1 << 20), b""):  # noqa: B023 (used at once)
+                digest.update(chunk)
             upload.stream.seek(0)
-            h.update(f"{name}:".encode() + hashlib.sha256(data).digest())
+            h.update(f"{name}:".encode() + digest.digest())
     else:
         h.update(request.get_data(cache=True))
     return h.hexdigest()

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ecabinet.database import UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
+from ecabinet.inputs import is_db_int
 
 log = logging.getLogger(__name__)
 EVENT_NAME = "event"
@@ -517,9 +518,6 @@ def register_socket_handlers() -> None:
         return {"ok": True}
 
 
-_MAX_ID = 2**31 - 1  # the database's integer: a larger id is no meeting's and must not reach a query
-
-
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53
 
@@ -536,9 +534,10 @@ def _parse_join(payload: Any) -> tuple[int | None, int | None]:
     meeting_id = payload.get("meeting_id")
     if last_seq is None:
         last_seq = 0
-    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or abs(meeting_id) > _MAX_ID \
-            or not _is_count(last_seq):
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or not _is_count(last_seq):
         raise Invalid(fields={"meeting_id": "integer", "last_seq": "non-negative integer"})
+    if not is_db_int(meeting_id):
+        raise NotFound()  # no meeting has an id the database cannot hold (as a URL's <int:...>)
     return meeting_id, last_seq
 
 

@@ -6,9 +6,12 @@ anything imports it, so the server process is always started with ``SERVE_COMMAN
 """
 
 import argparse
+import ctypes
 import gc
 import socket
 import sys
+
+from gevent.pywsgi import WSGIHandler
 
 from ecabinet import BACKGROUND_TASKS, create_app, wsframes
 from ecabinet.extensions import socketio
@@ -30,10 +33,79 @@ def main() -> None:
         start_task(app)
     from gevent.pywsgi import WSGIServer
 
-    server = WSGIServer(listening_socket(args.host, args.port), app, log=None)
+    BodyLimitedHandler.drain_limit = app.config["MAX_CONTENT_LENGTH"]
+    server = WSGIServer(listening_socket(args.host, args.port), app, log=None, handler_class=BodyLimitedHandler)
     tune_collector()
     print(f"e-Cabinet listening on http://{args.host}:{args.port}/", flush=True)
     server.serve_forever()
+
+
+class BodyLimitedHandler(WSGIHandler):
+    """gevent's request handler, except that it never reads more of an unread body than the largest one
+    the app accepts.
+
+    The app often answers without reading the body (401 before the body of a caller not logged in, 413
+    from the Content-Length, ecabinet.security). gevent then reads and discards the rest, so that the
+    connection can carry the next request: a stranger declaring gigabytes would keep a greenlet reading
+    them. Past ``drain_limit`` bytes the connection is closed instead (the answer has been sent).
+    Pinned by tests/core/test_request_limits.py against a real server.
+    """
+
+    drain_limit = 0  # set from the app's MAX_CONTENT_LENGTH before serving
+
+    def run_application(self) -> None:
+        try:
+            super().run_application()
+        finally:
+            self._drain_or_close()
+            if (self.wsgi_input is not None and (self.wsgi_input.content_length or 0) > RETURN_MEMORY_ABOVE):
+                return_memory()
+
+    def _drain_or_close(self) -> None:
+        body = self.wsgi_input
+        if body is None:
+            return
+        budget = self.drain_limit
+        try:
+            while budget > 0:
+                chunk = body.read(min(65536, budget))
+                if not chunk:
+                    return
+                budget -= len(chunk)
+        except OSError:  # the client went away or sent a broken chunk: nothing to keep the connection for
+            pass
+        self.close_connection = True
+        # gevent's own discard (after this method) would read everything left: tell it nothing is
+        body.content_length = body.position
+        body.chunked_input = False
+
+
+#: a request body past this size gives its memory back to the system once answered (``return_memory``)
+RETURN_MEMORY_ABOVE = 8 * 1024 * 1024
+
+
+def return_memory() -> None:
+    """Hand the heap memory freed by a large request back to the system.
+
+    A dossier upload holds the file several times over (the body, the vetted copy, the stored one);
+    freed, those blocks stay in glibc's heap, so each large upload left the process about 70 MB
+    bigger (tests/core/test_request_limits.py). ``malloc_trim`` returns the free pages at once.
+    """
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_libc = _load_libc()
 
 
 #: allocations between two collections of the young generation (Python's default is 700)
