@@ -34,7 +34,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 _REQUEST_STATE = ("auth_session", "auth_via", "auth_unattached", "_login_user")
 #: what anyone may call: logging in, the language switch, the OpenAPI document, static files
 PUBLIC_ENDPOINTS = frozenset({"static", "openapi.spec", "auth_api.issue_token", "web.login_form", "web.login",
-                              "web.switch_language"})
+                              "web.login_otp", "web.switch_language"})
 UPLOAD_MIMETYPE = "multipart/form-data"
 
 
