@@ -26,7 +26,8 @@ MEETING_WIDE = frozenset({"meeting.published", "meeting.updated", "meeting.cance
 #: events about one agenda item: the key of the item's id in the data
 ITEM_KEYS = {"agenda.activated": "agenda_item_id", "conclusion.set": "agenda_item_id",
              "document.added": "agenda_item_id", "document.versioned": "agenda_item_id",
-             "agenda.changed": "item_id", "vote.opened": "agenda_item_id", "vote.closed": "agenda_item_id"}
+             "agenda.changed": "item_id", "vote.opened": "agenda_item_id", "vote.closed": "agenda_item_id",
+             "consent.item_withdrawn": "agenda_item_id"}
 SPEAKER_EVENTS = frozenset({"speaker.requested", "speaker.granted", "speaker.finished", "speaker.withdrawn"})
 #: events about several items or the record as a whole
 MEMBERS_ONLY = frozenset({"consent.adopted", "minutes.signed"})
