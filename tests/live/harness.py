@@ -46,17 +46,25 @@ class ServerProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([*SERVE_COMMAND, "--port", str(self.port)],
                                             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            self.stop(signal.SIGKILL)  # a server that failed to start is never left running unowned
+            raise
+        return self
+
+    def _wait_until_serving(self) -> None:
         # generous: on the shared 2-core machine a cold start under load has taken over 30 s
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                requests.get(f"{self.url}/login", timeout=5)
-                return self
+                with requests.Session() as session:
+                    session.get(f"{self.url}/login", timeout=5, headers={"Connection": "close"})
+                return
             except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
                 time.sleep(0.1)
-        self.stop(signal.SIGKILL)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
