@@ -18,7 +18,6 @@ from sqlalchemy.orm import undefer
 from ballots import pdf, rules
 from ballots.errors import (
     BallotConflict,
-    BallotForbidden,
     BallotInvalid,
     BallotNotFound,
     SigningFailed,
@@ -36,6 +35,7 @@ from ballots.models import (
     SlipDraft,
 )
 from ecabinet import audit, keystore, realtime
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, NotFound
@@ -58,11 +58,6 @@ def _to_secretariat(event: str, data: dict[str, Any]) -> None:
     """The secretariat's board: each secretary's own stream (published with the change, sent after commit)."""
     for user_id in realtime.secretariat_ids():
         realtime.publish_to_user(user_id, event, data)
-
-
-def require_secretariat(user: User) -> None:
-    if not user.is_secretariat:
-        raise BallotForbidden("secretariat_only")
 
 
 def get_ballot_for(user: User, ballot_id: int) -> Ballot:

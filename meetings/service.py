@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ecabinet import audit, realtime
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
@@ -28,11 +29,6 @@ from meetings.models import (
 )
 
 EDITABLE_FIELDS = ("title", "kind", "starts_at", "location", "chair_id", "confidentiality")
-
-
-def require_secretariat(actor: User) -> None:
-    if not actor.is_secretariat:
-        raise Forbidden("secretariat_only")
 
 
 def require_editable(meeting: Meeting) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ecabinet import audit, realtime
 from ecabinet.audit import canonical_json
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
@@ -59,11 +60,6 @@ def require_chair(meeting: Meeting, actor: User) -> None:
 def require_chair_or_secretariat(meeting: Meeting, actor: User) -> None:
     if meeting.chair_id != actor.id and not actor.is_secretariat:
         raise Forbidden("chair_or_secretariat_only")
-
-
-def require_secretariat(actor: User) -> None:
-    if not actor.is_secretariat:
-        raise Forbidden("secretariat_only")
 
 
 def require_in_session(meeting: Meeting) -> None:

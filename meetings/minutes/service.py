@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ecabinet import audit, keystore, realtime, storage
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, NotFound
@@ -32,11 +33,6 @@ FIELD_NAMES = {"secretary": "ThuKy", "chair": "ChuToa"}
 class SigningFailed(AppError):
     status = 500
     default_code = "minutes_signing_failed"
-
-
-def require_secretariat(actor: User) -> None:
-    if not actor.is_secretariat:
-        raise Forbidden("secretariat_only")
 
 
 def minutes_of(meeting: Meeting) -> Minutes | None:

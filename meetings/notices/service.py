@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from ecabinet import audit, keystore, realtime, storage
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid, NotFound
@@ -49,11 +50,6 @@ def _publish(event: str, data: dict[str, Any], meeting: Meeting, owner_ids: Sequ
     """To each owner's own stream and each secretary's cleared for the meeting's level, once per person."""
     for user_id in dict.fromkeys([*realtime.secretariat_ids(meeting.confidentiality), *owner_ids]):
         realtime.publish_to_user(user_id, event, data)
-
-
-def require_secretariat(actor: User) -> None:
-    if not actor.is_secretariat:
-        raise Forbidden("secretariat_only")
 
 
 def _iso(value: datetime | None) -> str | None:
