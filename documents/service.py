@@ -17,11 +17,12 @@ from documents import pdftools
 from documents.access import ReadableVersion
 from documents.models import Document, DocumentVersion, PageNote, ReaderCopy
 from ecabinet import audit, realtime, storage
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import AppError, Forbidden, Invalid
 from meetings.models import AgendaItem, Meeting
-from meetings.service import require_editable, require_secretariat
+from meetings.service import require_editable
 
 
 def require_cleared_for(actor: User, level: str) -> None:

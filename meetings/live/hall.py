@@ -13,12 +13,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ecabinet import audit, realtime
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.auth.service import token_hash
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from meetings.live.models import HallDisplay, SpeakerRequest, SpeakerStatus, Vote, VoteStatus
-from meetings.live.service import quorum, require_secretariat
+from meetings.live.service import quorum
 from meetings.models import AgendaItem, Meeting
 
 
