@@ -49,10 +49,11 @@ def test_join_with_a_bad_meeting_id_gets_a_refusal_ack(tablet: Any, payload: Any
     assert client.emit("join", {"meeting_id": meeting_id, "last_seq": 0}, callback=True)["ok"] is True
 
 
-def test_join_ballot_with_a_huge_id_gets_a_refusal_ack(app: Any, cast: Any) -> None:
+def test_joining_ones_own_stream_from_a_huge_seq_gets_a_refusal_ack(app: Any, cast: Any) -> None:
     client = socketio.test_client(app, auth={"token": issue_token(cast.secretary)})
-    ack = client.emit("join_ballot", {"ballot_id": HUGE}, callback=True)
-    assert ack == {"ok": False, "error": {"code": "not_found", "message": "Không tìm thấy."}}
+    ack = client.emit("join", {"stream": "user", "last_seq": HUGE}, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "validation_error"
+    assert client.emit("join", {"stream": "user"}, callback=True)["ok"] is True
     client.disconnect()
 
 

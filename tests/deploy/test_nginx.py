@@ -277,7 +277,9 @@ def deployment(production_database: str,
     ca, chain, private_key = _certificates(proxy_dir)
     https_port, http_port = free_port(), free_port()
     public_url = f"https://127.0.0.1:{https_port}"
-    env = {"ECABINET_ENV": "production", "ECABINET_SECRET_KEY": secrets.token_urlsafe(48),
+    # the second factor and four eyes have their own tests; here the secretariat acts alone
+    env = {"ECABINET_ENV": "production", "ECABINET_MFA_REQUIRED_ROLES": "", "ECABINET_FOUR_EYES": "",
+           "ECABINET_SECRET_KEY": secrets.token_urlsafe(48),
            "ECABINET_DATABASE_URL": production_database, "ECABINET_MESSAGE_QUEUE": REDIS_URL,
            "ECABINET_DATA_DIR": str(data_dir), "ECABINET_PUBLIC_URL": public_url,
            "ECABINET_ALLOWED_ORIGINS": public_url, "ECABINET_PROXY_COUNT": "1"}
