@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from ballots.models import ResponseRevision
 from ecabinet import keystore
 from ecabinet.database import db, utcnow
-from ecabinet.signing import BuiltinCA, build_signer, sign_pdf
+from ecabinet.signing import BuiltinCA, build_signer
 from tests.ballots.conftest import PIN, answers_for
+from tests.ballots.test_upload import _sign as sign_into_the_slips_field
 from tests.conftest import assert_error
 from tests.identity.helpers import audit_actions
 
@@ -107,7 +108,7 @@ def signed_slip(api: Any, user: Any, ballot: Any, signer: Any) -> bytes:
     query = quote(json.dumps(answers_for(ballot)))
     response = api(user).get(f"/ballots/{ballot.id}/slip.pdf?answers={query}")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return sign_pdf(response.get_data(), signer, field_name="Token", box=(320, 60, 560, 140), page=-1)
+    return sign_into_the_slips_field(response.get_data(), signer)  # as the member's own tool does
 
 
 def upload(api: Any, user: Any, ballot: Any, data: bytes) -> Any:
