@@ -7,11 +7,13 @@ from ecabinet import keystore  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
-    from ballots import cli, web
+    from ballots import cli, views, web
     from ballots.views import api
+    from ecabinet import security
 
     app.register_blueprint(api)
     app.register_blueprint(web.web)
+    security.guard_upload("ballots_api.upload_signed_slip", views.may_upload_a_slip)
     web.register_home_section()
     cli.register()
     from ballots.demo import demo_step
@@ -37,3 +39,4 @@ def prepare_signing(app: Flask) -> None:
     prepared_font(FONT_PATH)
     with app.app_context():
         keystore.office_signer()
+

@@ -150,7 +150,7 @@ def _answers(ballot: Ballot, raw: Sequence[dict[str, Any]]) -> list[dict[str, An
     return [by_question[q.id] for q in ballot.questions]
 
 
-def _require_recipient(ballot: Ballot, user: User) -> None:
+def require_recipient(ballot: Ballot, user: User) -> None:
     if ballot.status == BallotStatus.DRAFT or not any(r.user_id == user.id for r in ballot.recipients):
         raise BallotNotFound()
 
@@ -189,7 +189,7 @@ def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: s
 
     Returns the revision and whether it was created now (False: a repeated Idempotency-Key).
     """
-    _require_recipient(ballot, actor)
+    require_recipient(ballot, actor)
     previous = _existing_receipt(ballot.id, actor.id, idempotency_key)
     if previous is not None:
         if previous.answers != _answers(ballot, answers):
@@ -257,7 +257,7 @@ def prepare_slip(ballot: Ballot, *, answers: Sequence[dict[str, Any]], actor: Us
     Asked for again with the same answers (and the same current version), it is the slip made
     before: nothing new is stored or audited.
     """
-    _require_recipient(ballot, actor)
+    require_recipient(ballot, actor)
     _check_open(ballot, actor, "prepare")
     clean = _answers(ballot, answers)
     key = _answers_sha256(clean)
@@ -291,7 +291,7 @@ def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | No
     the shadow attacks), the signature shown only in the slip's signature box, and the draft still
     naming the member's current answer (an older signed slip is not replayed).
     """
-    _require_recipient(ballot, actor)
+    require_recipient(ballot, actor)
     previous = _existing_receipt(ballot.id, actor.id, idempotency_key)
     if previous is not None:
         return previous, False

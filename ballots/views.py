@@ -14,6 +14,7 @@ from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFou
 from ballots.models import BallotStatus, ResponseRevision, SlipDraft
 from ballots.schemas import BallotIn, ResponseIn, SlipIn
 from ecabinet import inputs
+from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.errors import UnsupportedType
 
@@ -99,6 +100,11 @@ def slip_pdf(ballot_id: int) -> FlaskResponse:
         raise BallotInvalid("invalid_answers") from None
     draft = service.prepare_slip(ballot, answers=answers, actor=current_user)
     return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")
+
+
+def may_upload_a_slip(user: User, args: dict[str, Any]) -> None:
+    """Only a recipient sends a signed slip: decided from the URL before the file is read."""
+    service.require_recipient(service.get_ballot_for(user, args["ballot_id"]), user)
 
 
 @api.post("/ballots/<int:ballot_id>/responses/upload")

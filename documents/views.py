@@ -14,6 +14,7 @@ from marshmallow import EXCLUDE
 from documents import access as doc_access
 from documents import service
 from documents.models import Document, DocumentVersion
+from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.errors import Forbidden
 from ecabinet.idempotency import idempotent
@@ -72,6 +73,18 @@ def dump_document(document: Document, viewer: User, *, versions: bool = False,
 def _upload_bytes(upload: Any) -> tuple[bytes, str]:
     data = upload.stream.read()
     return data, upload.filename or ""
+
+
+def may_upload_to_item(user: User, args: dict[str, Any]) -> None:
+    """The upload's own checks, made from the URL before the file is read (``security.guard_upload``)."""
+    meeting = access.get_meeting_for(user, args["meeting_id"])
+    access.get_item_for(user, meeting, args["item_id"])
+    require_secretariat(user)
+
+
+def may_add_version(user: User, args: dict[str, Any]) -> None:
+    doc_access.get_document_for(user, args["document_id"])
+    require_secretariat(user)
 
 
 @api.post("/meetings/<int:meeting_id>/agenda/<int:item_id>/documents")

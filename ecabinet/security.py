@@ -36,6 +36,15 @@ _REQUEST_STATE = ("auth_session", "auth_via", "auth_unattached", "_login_user")
 PUBLIC_ENDPOINTS = frozenset({"static", "openapi.spec", "auth_api.issue_token", "web.login_form", "web.login",
                               "web.login_otp", "web.switch_language"})
 UPLOAD_MIMETYPE = "multipart/form-data"
+#: the routes that take a file, each with the check that decides, from the URL and the login alone,
+#: whether this caller may upload there: it raises (403/404) before a byte of the file is read
+UPLOAD_GUARDS: dict[str, Callable[[Any, dict[str, Any]], None]] = {}
+
+
+def guard_upload(endpoint: str, check: Callable[[Any, dict[str, Any]], None]) -> None:
+    """Accept files (up to ``ECABINET_MAX_UPLOAD_MB``) at ``endpoint``, for callers ``check(user, view_args)``
+    lets through. A multipart body anywhere else has the small limit of any other body."""
+    UPLOAD_GUARDS[endpoint] = check
 
 
 def wants_json() -> bool:
@@ -63,13 +72,15 @@ def screen_request() -> Response | None:
 
     A write to anything but the login routes is refused (401) unless the caller is logged in: an
     anonymous body is never read, parsed or buffered (and the server reads at most so much of what is
-    left before it hangs up, ecabinet.server). Only a dossier upload (multipart) may be as large as
+    left before it hangs up, ecabinet.server). Only a file sent to a route that takes one
+    (``guard_upload``), by a caller its guard authorises from the URL, may be as large as
     ``ECABINET_MAX_UPLOAD_MB``; any other body is limited to ``ECABINET_MAX_JSON_KB``: 413 from its
     Content-Length before reading, or once a body sent without one passes the limit. A JSON body is
     then parsed and checked once (ecabinet.inputs), so no view parses one nested too deep or holding a
     NUL or a lone surrogate; so are the query string and a plain form.
     """
-    upload = request.mimetype == UPLOAD_MIMETYPE
+    guard = UPLOAD_GUARDS.get(request.endpoint or "") if request.mimetype == UPLOAD_MIMETYPE else None
+    upload = guard is not None
     limit = current_app.config["MAX_CONTENT_LENGTH"] if upload else current_app.config["MAX_JSON_BYTES"]
     # a body sent without a length (chunked) may be read one byte past the limit: that byte tells it is over
     request.max_content_length = limit if request.content_length is not None else limit + 1
@@ -79,6 +90,8 @@ def screen_request() -> Response | None:
 
         if not current_user.is_authenticated:
             return login_manager.unauthorized()  # type: ignore[no-any-return]
+        if guard is not None:
+            guard(current_user, request.view_args or {})  # authorised before the file is read
     if (request.content_length or 0) > limit:
         raise TooLarge("too_large" if upload else "request_too_large")
     if b"%00" in request.query_string:

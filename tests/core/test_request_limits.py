@@ -144,6 +144,32 @@ def test_an_upload_keeps_the_upload_limit(app: Any, api: Any, cast: Any) -> None
     assert body.read_bytes == 0
 
 
+@pytest.mark.parametrize(("who", "status", "code"), [("member_a", 403, "secretariat_only"),
+                                                     ("outsider", 404, "not_found")])
+def test_an_upload_by_someone_who_may_not_upload_is_refused_before_it_is_read(
+        app: Any, api: Any, cast: Any, who: str, status: int, code: str) -> None:
+    """Authorisation, not only the login, is decided from the URL before a byte of the file is read."""
+    sec = api(cast.secretary)
+    meeting = create_meeting(sec, cast)
+    item = sec.post(f"/meetings/{meeting['id']}/agenda", json={"title": "Tờ trình"}).get_json()
+    sec.post(f"/meetings/{meeting['id']}/participants", json={"user_id": cast.member_a.id, "role": "member"})
+    sec.post(f"/meetings/{meeting['id']}/publish")
+    body = CountingBody(50 * MB)
+    response = api(getattr(cast, who)).post(f"/meetings/{meeting['id']}/agenda/{item['id']}/documents",
+                                            input_stream=body, content_length=body.size,
+                                            content_type="multipart/form-data; boundary=x")
+    assert_error(response, status, code)
+    assert body.read_bytes == 0
+
+
+def test_a_file_sent_where_no_file_is_taken_has_the_small_limit(app: Any, api: Any, cast: Any) -> None:
+    body = CountingBody(app.config["MAX_JSON_BYTES"] + 1)
+    response = api(cast.secretary).post("/meetings", input_stream=body, content_length=body.size,
+                                        content_type="multipart/form-data; boundary=x")
+    assert_error(response, 413, "request_too_large")
+    assert body.read_bytes == 0
+
+
 # --- against a real server ------------------------------------------------------------------------
 
 def rss_mb(pid: int) -> float:
