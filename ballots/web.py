@@ -148,10 +148,18 @@ def _board(ballot: Ballot, *, full: bool) -> dict[str, Any]:
          "reminded_at": r.reminded_at} for r in ballot.recipients if r.user_id in users]
     rows.sort(key=lambda row: (row["answered_at"] is not None, row["user"].full_name))
     tally = None
-    if full and ballot.status != BallotStatus.DRAFT:
+    comments: dict[int, list[dict[str, Any]]] = {}
+    # the chair sees the fixed result once the ballot is closed, never the running one
+    if (full and ballot.status != BallotStatus.DRAFT) or ballot.status == BallotStatus.CLOSED:
         tally = ballot.tally if ballot.status == BallotStatus.CLOSED and ballot.tally else service.compute_tally(ballot)
+    if full and ballot.status != BallotStatus.DRAFT:
+        for user_id, answers in service.current_answers(ballot):
+            for answer in answers:
+                if answer.get("comment") and user_id in users:
+                    comments.setdefault(answer["question_id"], []).append(
+                        {"user": users[user_id], "choice": answer.get("choice"), "comment": answer["comment"]})
     return {"rows": rows, "answered": len(responses), "total": len(rows), "pending": len(rows) - len(responses),
-            "tally": tally}
+            "tally": tally, "comments": comments}
 
 
 @web.get("/ballots/<int:ballot_id>/own-signature")

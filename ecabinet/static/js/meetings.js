@@ -155,14 +155,21 @@ if (root) {
       const files = [...form.elements.files.files];
       const queue = form.querySelector(".upload-queue");
       const extra = { doc_type: form.elements.doc_type.value, confidentiality: form.elements.confidentiality.value };
+      const title = form.elements.title.value.trim();
       let failed = false;
       for (const file of files) {
-        try { await upload(form.dataset.url, file, { ...extra, title: file.name.replace(/\.pdf$/i, "") }, queue); }
+        try { await upload(form.dataset.url, file, { ...extra, title: (files.length === 1 && title) || fileTitle(file.name) }, queue); }
         catch (err) { failed = true; }
       }
       if (!failed) reload();
     });
   });
+}
+
+/** "to-trinh-398_ttr.pdf" → "To trinh 398 ttr": a readable name when no title is given. */
+function fileTitle(name) {
+  const words = name.replace(/\.pdf$/i, "").replace(/[-_]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function size(bytes) {
