@@ -161,4 +161,7 @@ VI = {
     'Choose the signed PDF file': 'Chọn tệp PDF đã ký',
     'No file chosen yet': 'Chưa chọn tệp nào',
     'Chosen: %(name)s': 'Đã chọn: %(name)s',
+    'Digital signature without a timestamp': 'Chữ ký số, không có dấu thời gian',
+    'Digital signature with a timestamp': 'Chữ ký số, có dấu thời gian',
+    'Check code of the signed slip': 'Mã kiểm tra của phiếu đã ký',
 }

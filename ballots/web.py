@@ -68,6 +68,10 @@ def grouped(user: User) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
+def _hanoi_time(value: Any) -> str:
+    return f"{hanoi(value)} ({_('Hà Nội time')})"
+
+
 def home_section(user: User) -> dict[str, Any]:
     """The home page: ballots awaiting the member's answer ("cần trả lời"), or the secretariat's open ones."""
     groups = grouped(user)
@@ -75,13 +79,13 @@ def home_section(user: User) -> dict[str, Any]:
     if user.is_secretariat:
         actions.append({"url": url_for("ballots_web.editor"), "label": _("New ballot")})
         items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
-                  "subtitle": _("Deadline %(when)s", when=hanoi(row["ballot"].deadline)),
+                  "subtitle": _("Deadline %(when)s", when=_hanoi_time(row["ballot"].deadline)),
                   "badge": _("%(answered)s of %(total)s answered", answered=row["answered"], total=row["total"])}
                  for row in groups["open"] + groups["draft"]]
         return {"title": _("Opinion ballots in progress"), "items": items[:8], "empty": _("No ballot in progress."),
                 "actions": actions, "order": 20}
     items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
-              "subtitle": _("Answer by %(when)s", when=hanoi(row["ballot"].deadline)), "badge": _("To answer"),
+              "subtitle": _("Answer by %(when)s", when=_hanoi_time(row["ballot"].deadline)), "badge": _("To answer"),
               "urgent": True} for row in groups["to_answer"]]
     return {"title": _("Opinion ballots to answer"), "items": items[:8], "empty": _("No ballot awaits your answer."),
             "actions": actions, "order": 10}

@@ -183,7 +183,7 @@ VI = {
     'Search by name or title': 'Tìm theo tên hoặc chức vụ',
     'Secretary': 'Thư ký',
     'Select at least one member.': 'Chọn ít nhất một thành viên.',
-    'Several files at once; each becomes a dossier named after its file.': 'Có thể chọn nhiều tệp; mỗi tệp thành một hồ sơ mang tên tệp.',
+    'Several files at once; each becomes a dossier, titled below.': 'Có thể chọn nhiều tệp; mỗi tệp thành một hồ sơ, đặt tên ở bên dưới.',
     'Sign': 'Ký',
     'Sign as chair': 'Ký với tư cách chủ tọa',
     'Sign as secretary': 'Ký với tư cách thư ký',
@@ -227,7 +227,8 @@ VI = {
     'version %(n)s': 'phiên bản %(n)s',
     'day/month/year hour:minute, Hà Nội time': 'ngày/tháng/năm giờ:phút, giờ Hà Nội',
     'Uninvite': 'Hủy mời',
-    'Title of the document': 'Tên tài liệu',
-    'For one file, e.g. “Tờ trình số 398/TTr-BTC”; left empty, the file name is used.':
-        'Khi tải một tệp, ví dụ “Tờ trình số 398/TTr-BTC”; để trống thì dùng tên tệp.',
+    'Title of each document': 'Tên của từng tài liệu',
+    'As it should read on the agenda, e.g. “Tờ trình số 398/TTr-BTC”.':
+        'Như sẽ hiển thị trong chương trình họp, ví dụ “Tờ trình số 398/TTr-BTC”.',
+    'Title of %(file)s': 'Tên tài liệu của tệp %(file)s',
 }
