@@ -428,8 +428,8 @@ def current_revisions(ballot: Ballot) -> list[ResponseRevision]:
 
 def current_answers(ballot: Ballot) -> list[tuple[int, list[dict[str, Any]]]]:
     """(user id, answers) of each member's current answer, without the slips."""
-    return [(user_id, answers) for user_id, answers
-            in db.session.execute(_current(ballot.id, ResponseRevision.user_id, ResponseRevision.answers))]
+    rows = db.session.execute(_current(ballot.id, ResponseRevision.user_id, ResponseRevision.answers))
+    return [(int(row.user_id), list(row.answers)) for row in rows]
 
 
 def compute_tally(ballot: Ballot) -> list[dict[str, Any]]:
