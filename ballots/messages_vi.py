@@ -152,4 +152,16 @@ VI = {
     'recipients': 'thành viên được lấy ý kiến',
     'with a timestamp': 'có dấu thời gian',
     'without a timestamp': 'không có dấu thời gian',
+    'Closed at': 'Kết thúc lúc',
+    'Read the attached dossier before answering:': 'Đề nghị đồng chí đọc hồ sơ kèm theo trước khi trả lời:',
+    'did not answer': 'không trả lời',
+    'Opinions written by the members': 'Ý kiến ghi rõ của các thành viên',
+    'The deadline (%(deadline)s, Hà Nội time) has not passed yet.':
+        'Thời hạn trả lời (%(deadline)s, giờ Hà Nội) vẫn chưa đến.',
+    'Choose the signed PDF file': 'Chọn tệp PDF đã ký',
+    'No file chosen yet': 'Chưa chọn tệp nào',
+    'Chosen: %(name)s': 'Đã chọn: %(name)s',
+    'Digital signature without a timestamp': 'Chữ ký số, không có dấu thời gian',
+    'Digital signature with a timestamp': 'Chữ ký số, có dấu thời gian',
+    'Check code of the signed slip': 'Mã kiểm tra của phiếu đã ký',
 }

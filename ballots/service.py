@@ -421,6 +421,12 @@ def current_revisions(ballot: Ballot) -> list[ResponseRevision]:
     return list(db.session.scalars(_current(ballot.id, ResponseRevision).options(undefer(ResponseRevision.slip_pdf))))
 
 
+def current_answers(ballot: Ballot) -> list[tuple[int, list[dict[str, Any]]]]:
+    """(user id, answers) of each member's current answer, without the slips."""
+    rows = db.session.execute(_current(ballot.id, ResponseRevision.user_id, ResponseRevision.answers))
+    return [(int(row.user_id), list(row.answers)) for row in rows]
+
+
 def compute_tally(ballot: Ballot) -> list[dict[str, Any]]:
     return _tally(ballot, list(db.session.scalars(_current(ballot.id, ResponseRevision.answers))))
 

@@ -68,6 +68,10 @@ def grouped(user: User) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
+def _hanoi_time(value: Any) -> str:
+    return f"{hanoi(value)} ({_('Hà Nội time')})"
+
+
 def home_section(user: User) -> dict[str, Any]:
     """The home page: ballots awaiting the member's answer ("cần trả lời"), or the secretariat's open ones."""
     groups = grouped(user)
@@ -75,13 +79,13 @@ def home_section(user: User) -> dict[str, Any]:
     if user.is_secretariat:
         actions.append({"url": url_for("ballots_web.editor"), "label": _("New ballot")})
         items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
-                  "subtitle": _("Deadline %(when)s", when=hanoi(row["ballot"].deadline)),
+                  "subtitle": _("Deadline %(when)s", when=_hanoi_time(row["ballot"].deadline)),
                   "badge": _("%(answered)s of %(total)s answered", answered=row["answered"], total=row["total"])}
                  for row in groups["open"] + groups["draft"]]
         return {"title": _("Opinion ballots in progress"), "items": items[:8], "empty": _("No ballot in progress."),
                 "actions": actions, "order": 20}
     items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
-              "subtitle": _("Answer by %(when)s", when=hanoi(row["ballot"].deadline)), "badge": _("To answer"),
+              "subtitle": _("Answer by %(when)s", when=_hanoi_time(row["ballot"].deadline)), "badge": _("To answer"),
               "urgent": True} for row in groups["to_answer"]]
     return {"title": _("Opinion ballots to answer"), "items": items[:8], "empty": _("No ballot awaits your answer."),
             "actions": actions, "order": 10}
@@ -148,10 +152,18 @@ def _board(ballot: Ballot, *, full: bool) -> dict[str, Any]:
          "reminded_at": r.reminded_at} for r in ballot.recipients if r.user_id in users]
     rows.sort(key=lambda row: (row["answered_at"] is not None, row["user"].full_name))
     tally = None
-    if full and ballot.status != BallotStatus.DRAFT:
+    comments: dict[int, list[dict[str, Any]]] = {}
+    # the chair sees the fixed result once the ballot is closed, never the running one
+    if (full and ballot.status != BallotStatus.DRAFT) or ballot.status == BallotStatus.CLOSED:
         tally = ballot.tally if ballot.status == BallotStatus.CLOSED and ballot.tally else service.compute_tally(ballot)
+    if full and ballot.status != BallotStatus.DRAFT:
+        for user_id, answers in service.current_answers(ballot):
+            for answer in answers:
+                if answer.get("comment") and user_id in users:
+                    comments.setdefault(answer["question_id"], []).append(
+                        {"user": users[user_id], "choice": answer.get("choice"), "comment": answer["comment"]})
     return {"rows": rows, "answered": len(responses), "total": len(rows), "pending": len(rows) - len(responses),
-            "tally": tally}
+            "tally": tally, "comments": comments}
 
 
 @web.get("/ballots/<int:ballot_id>/own-signature")

@@ -60,4 +60,5 @@ VI = {
     'Change': 'Thay đổi',
     'There is a problem': 'Có lỗi cần sửa',
     'None.': 'Không có.',
+    "Chosen: %(when)s, Hà Nội time": "Đã chọn: %(when)s, giờ Hà Nội",
 }

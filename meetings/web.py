@@ -31,6 +31,10 @@ register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": 
                                    "signed": _l("Signed")})
 
 
+def _hanoi_time(value: Any) -> str:
+    return f"{hanoi(value)} ({_('Hà Nội time')})"
+
+
 def home_section(user: User) -> dict[str, Any]:
     """"My meetings" on the home page: the next one first; the secretariat also sees what awaits it."""
     meetings = access.visible_meetings(user)
@@ -43,19 +47,19 @@ def home_section(user: User) -> dict[str, Any]:
     lead = None
     if nxt is not None:
         lead = {"url": url_for("meetings_web.meeting_page", meeting_id=nxt.id),
-                "title": nxt.title, "subtitle": f"{hanoi(nxt.starts_at)} · {nxt.location}",
+                "title": nxt.title, "subtitle": " · ".join(filter(None, [_hanoi_time(nxt.starts_at), nxt.location])),
                 "badge": label(nxt.status, "meeting_status")}
     rest = [m for m in meetings if m is not nxt]
     if user.is_secretariat:
         waiting = [m for m in rest if str(m.status) in ("draft", "closed")]
         items = [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
-                  "subtitle": hanoi(m.starts_at),
+                  "subtitle": _hanoi_time(m.starts_at),
                   "badge": _("To publish") if str(m.status) == "draft" else _("Minutes to finish"), "urgent": True}
                  for m in waiting[:8]]
         return {"title": _("Meetings awaiting you"), "lead": lead, "items": items, "order": 5,
                 "empty": _("Nothing awaits you."), "actions": actions, "highlight": bool(items)}
     items = [{"url": url_for("meetings_web.meeting_page", meeting_id=m.id), "title": m.title,
-              "subtitle": hanoi(m.starts_at), "badge": label(m.status, "meeting_status")} for m in rest[:5]]
+              "subtitle": _hanoi_time(m.starts_at), "badge": label(m.status, "meeting_status")} for m in rest[:5]]
     return {"title": _("My next meeting") if lead else _("My meetings"), "lead": lead, "items": items, "order": 5,
             "empty": _("No meeting scheduled."), "actions": actions, "highlight": lead is not None}
 
@@ -66,8 +70,9 @@ def meetings_page() -> str:
     users = []
     if current_user.is_secretariat:
         users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
-    return render_template("meetings/list.html", meetings=access.visible_meetings(current_user), users=users,
-                           shown=shown)
+    meetings = access.visible_meetings(current_user)
+    return render_template("meetings/list.html", meetings=meetings, users=users, shown=shown,
+                           postponed=_postponed(meetings))
 
 
 @web.get("/meetings/<int:meeting_id>")
@@ -142,6 +147,21 @@ def _status_reason(meeting: Any) -> dict[str, Any] | None:
     if record is None:
         return None
     return {"action": record.action, "at": record.at, **json.loads(record.data or "{}")}
+
+
+def _postponed(meetings: list[Any]) -> set[int]:
+    """The published meetings whose last change of date was a postponement (the status stays "published")."""
+    from ecabinet.audit import AuditRecord
+
+    published = {str(m.id): m.id for m in meetings if str(m.status) == "published"}
+    if not published:
+        return set()
+    last: dict[int, str] = {}
+    for object_id, action in db.session.execute(select(AuditRecord.object_id, AuditRecord.action).where(
+            AuditRecord.object_type == "meetings", AuditRecord.object_id.in_(list(published)),
+            AuditRecord.action.in_(["meeting.cancelled", "meeting.postponed"])).order_by(AuditRecord.id)):
+        last[published[object_id]] = action
+    return {mid for mid, action in last.items() if action == "meeting.postponed"}
 
 
 def _minutes_state(meeting: Any) -> Any:

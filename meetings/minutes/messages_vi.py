@@ -11,4 +11,8 @@ VI = {
     "The archive is available once the minutes are signed.": "Hồ sơ lưu trữ chỉ có sau khi biên bản được ký.",
     "The signed minutes could not be validated; nothing was recorded.":
         "Không xác thực được biên bản đã ký; chưa có gì được ghi nhận.",
+    'One file (ZIP) holding the whole meeting: agenda, every document version, the signed minutes, votes, related signed ballot slips and the audit log.':
+        'Một tệp (ZIP) chứa toàn bộ phiên họp: chương trình, mọi phiên bản tài liệu, biên bản đã ký, kết quả biểu quyết, '
+        'phiếu lấy ý kiến đã ký liên quan và nhật ký hệ thống.',
+    'Format: BagIt package with SHA-256 manifests.': 'Định dạng: gói BagIt, kèm danh mục mã băm SHA-256.',
 }

@@ -48,3 +48,50 @@ def test_secretariat_sees_the_board_and_the_editor(app: Any, cast: Any, make_bal
 def test_outsider_gets_not_found(app: Any, cast: Any, make_ballot: Any) -> None:
     ballot_id = make_ballot().id
     assert _login(app, "outsider").get(f"/ballots/{ballot_id}").status_code == 404
+
+
+def test_the_board_shows_the_other_opinions_and_the_chair_sees_only_the_fixed_result(
+        app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
+    ballot = make_ballot()
+    ballot_id = ballot.id
+    written = "Đề nghị lùi hiệu lực đến ngày 01/7/2027."
+    body = {"answers": answers_for(ballot, "agree", "other", comment=written), "pin": PIN}
+    assert api(cast.member_a).post(f"/ballots/{ballot_id}/responses", body).status_code == 201
+    board = _login(app, "secretary").get(f"/ballots/{ballot_id}").get_data(as_text=True)
+    opinions = board[board.index('id="board-comments"'):]
+    assert written in opinions and "Trần Đức Long" in opinions and "Ý kiến khác" in opinions
+    chair = _login(app, "chair")
+    page = chair.get(f"/ballots/{ballot_id}").get_data(as_text=True)
+    assert 'id="tally"' not in page and written not in page  # no running result for the chair
+    assert api(cast.secretary).post(f"/ballots/{ballot_id}/close").status_code == 200
+    page = chair.get(f"/ballots/{ballot_id}").get_data(as_text=True)
+    assert 'id="tally"' in page and 'data-label="Không trả lời"' in page and "Kết thúc lúc" in page
+    counts = page[page.index('id="board-counts"'):page.index('id="board-progress"')]
+    assert "không trả lời" in counts and "chưa trả lời" not in counts  # once closed, nobody is still "pending"
+    assert written not in page  # the opinions stay with the Government Office
+
+
+def test_closed_ballots_say_whether_i_answered(app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
+    answered, missed = make_ballot(title="Phiếu đã trả lời"), make_ballot(title="Phiếu bỏ lỡ")
+    ids = answered.id, missed.id
+    body = {"answers": answers_for(answered), "pin": PIN}
+    assert api(cast.member_a).post(f"/ballots/{ids[0]}/responses", body).status_code == 201
+    for ballot_id in ids:
+        assert api(cast.secretary).post(f"/ballots/{ballot_id}/close").status_code == 200
+    listing = _login(app, "member_a").get("/ballots").get_data(as_text=True)
+    closed = listing[listing.index('id="g-closed"'):]
+    first, second = closed[closed.index("Phiếu đã trả lời"):], closed[closed.index("Phiếu bỏ lỡ"):]
+    assert "Đã trả lời lúc" in first[:first.index("</li>")]
+    assert "Không trả lời" in second[:second.index("</li>")]
+
+
+def test_the_answer_form_links_the_dossier_and_the_pin_error_has_its_place(
+        app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
+    from tests.meetings.factories import prepared_meeting
+
+    document_id = prepared_meeting(api, cast)["docs"][0]["id"]
+    ballot_id = make_ballot(document_ids=[document_id]).id
+    page = _login(app, "member_a").get(f"/ballots/{ballot_id}").get_data(as_text=True)
+    step = page[page.index('id="step-answer"'):page.index('id="step-review"')]
+    assert f'href="/documents/{document_id}/view"' in step
+    assert 'id="pin-error"' in page and 'aria-describedby="pin-error pin-hint"' in page

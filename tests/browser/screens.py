@@ -22,7 +22,7 @@ class Screens:
         self.size = size
         # axe-core is injected as an inline script, which the app's CSP (script-src 'self') rightly refuses
         self.context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True,
-                                           locale="vi-VN", timezone_id="Europe/Paris")
+                                           locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
         self.folder = Path(os.environ.get("ECABINET_SCREENSHOT_DIR", "/tmp/ecabinet-screenshots")) / journey / size
         self.folder.mkdir(parents=True, exist_ok=True)
         self.errors: list[str] = []

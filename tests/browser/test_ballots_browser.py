@@ -10,6 +10,7 @@ import signal
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from ballots import service
 from ecabinet import keystore
@@ -52,6 +53,11 @@ def test_ballot_journeys_at_every_screen_size(app, cast, database_url, tmp_path,
 
 
 def _member_answers(browser, url: str, size: str, ballot_id: int) -> None:
+    # each size starts with every attempt: whether the last size's wrong PIN was forgiven depends on how long
+    # its journey took (PIN_FORGIVE_SECONDS), which is not what this journey is about
+    db.session.rollback()
+    db.session.execute(update(keystore.SigningCredential).values(failed_attempts=0, pin_last_wrong_at=None))
+    db.session.commit()
     screens = Screens(browser, "ballot-member", size)
     page = screens.page()
     login(page, url, "member_a", TEST_PASSWORD)
@@ -84,6 +90,7 @@ def _member_answers(browser, url: str, size: str, ballot_id: int) -> None:
     page.fill("#pin", "999999")
     page.click("#sign")
     page.wait_for_selector("#error-summary:has-text('Mã PIN không đúng')")
+    assert "Mã PIN không đúng" in page.inner_text("#pin-error")  # next to the field too, not only at the top
     assert page.input_value("#pin") == ""  # never left in the form
     assert page.inner_text("#pin-hint") == "Còn 4 lần nhập trước khi chức năng ký bị khóa."
     screens.check(page, "wrong PIN", refused=403)
@@ -102,6 +109,11 @@ def _member_answers(browser, url: str, size: str, ballot_id: int) -> None:
     assert slip.ok and hashlib.sha256(slip.body()).hexdigest() == receipt_hash
 
     page.goto(f"{url}/ballots/{ballot_id}/own-signature")
+    assert page.inner_text("#choose-file") == "Chọn tệp PDF đã ký" and page.inner_text("#file-name") == "Chưa chọn tệp nào"
+    with page.expect_file_chooser() as chooser:
+        page.click("#choose-file")
+    chooser.value.set_files({"name": "phieu-da-ky.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7"})
+    assert page.inner_text("#file-name") == "Đã chọn: phieu-da-ky.pdf"
     screens.check(page, "sign with my own token")
     screens.close()
 
@@ -116,6 +128,7 @@ def _secretariat_reminds_and_closes(browser, url: str, size: str, ballot_id: int
     assert page.locator("#tally tbody tr").nth(1).locator("td").nth(2).inner_text() == "1"  # one "other opinion"
     pending = page.locator(f"#board li[data-user-id='{cast.member_b.id}'] .status")
     assert pending.inner_text() == "Chưa trả lời"
+    assert COMMENT in page.inner_text("#board-comments")  # the other opinion as written, not only counted
     screens.check(page, "board")
 
     page.click("[data-action=remind]")
@@ -125,6 +138,7 @@ def _secretariat_reminds_and_closes(browser, url: str, size: str, ballot_id: int
     page.click("[data-action=close]")
     page.wait_for_selector("dialog[open]")
     assert "Còn 2 thành viên chưa trả lời" in page.inner_text("dialog[open]")
+    assert "vẫn chưa đến" in page.inner_text("dialog[open]")  # the deadline is still days away
     screens.check(page, "confirm closing")
     page.click("dialog[open] .btn-danger")
     page.wait_for_selector("#ballot-status:has-text('Đã kết thúc')")
@@ -137,5 +151,6 @@ def _secretariat_reminds_and_closes(browser, url: str, size: str, ballot_id: int
     login(page, url, "chair", TEST_PASSWORD)
     page.goto(f"{url}/ballots/{ballot_id}")
     assert page.inner_text("#count-answered") == "1"
+    assert page.locator("#tally tbody tr").count() == 2 and "Kết thúc lúc" in page.inner_text("#ballot")
     chair.check(page, "chair's progress view")
     chair.close()

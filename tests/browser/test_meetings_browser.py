@@ -59,6 +59,7 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     page.fill("#meeting-form input[name=title]", f"Phiên họp chuyên đề xây dựng pháp luật ({size})")
     page.select_option("#meeting-form select[name=kind]", "thematic")
     page.fill("#meeting-form input[name=starts_at]", "2027-01-15T08:30")
+    assert page.inner_text("#meeting-form .dt-echo") == "Đã chọn: 15/01/2027 08:30, giờ Hà Nội"
     page.fill("#meeting-form input[name=location]", "Trụ sở Chính phủ")
     page.select_option("#meeting-form select[name=confidentiality]", "confidential")
     page.click("#meeting-form button[type=submit]")
@@ -81,7 +82,9 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     page.click("#invite-all")
     _confirm(page)
     page.wait_for_selector(f"#participants li:has-text('{cast.member_b.full_name}')")
-    page.click(f"#participants li:has-text('{cast.member_b.full_name}') .remove-participant")
+    withdraw = page.locator(f"#participants li:has-text('{cast.member_b.full_name}') .remove-participant")
+    assert withdraw.inner_text() == "Hủy mời"
+    withdraw.click()
     _confirm(page)
     page.wait_for_selector(f"#participants li:has-text('{cast.member_b.full_name}')", state="detached")
     screens.check(page, "items and participants")
@@ -90,15 +93,22 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     first.locator("summary").click()
     assert first.locator("select[name=confidentiality]").input_value() == "confidential"  # the meeting's level
     first.locator("input[name=files]").set_input_files(files[:2])
+    titles = first.locator(".file-titles input")
+    assert [titles.nth(i).input_value() for i in range(2)] == ["To trinh 398 ttr btc", "Du thao nghi dinh"]
+    titles.nth(0).fill("Tờ trình số 398/TTr-BTC")
     first.locator("input[name=doc_type]").fill("Tờ trình")
     first.locator(".upload-form button[type=submit]").click()
-    page.wait_for_selector(".agenda-item >> nth=0 >> a.doc-link:has-text('du-thao-nghi-dinh')")
-    assert page.locator(".agenda-item").nth(0).locator("a.doc-link").count() == 2
+    page.wait_for_selector(".agenda-item >> nth=0 >> a.doc-link:has-text('Du thao nghi dinh')")
+    links = page.locator(".agenda-item").nth(0).locator("a.doc-link")
+    assert links.count() == 2 and "Tờ trình số 398/TTr-BTC" in links.nth(0).inner_text()
     second = page.locator(".agenda-item").nth(1)
     second.locator("summary").click()
     second.locator("input[name=files]").set_input_files(files[2])
+    second.locator(".file-titles input").fill("Báo cáo thẩm định")
     second.locator(".upload-form button[type=submit]").click()
     page.wait_for_selector(".agenda-item >> nth=1 >> a.doc-link")
+    meta = second.locator("a.doc-link small").inner_text()
+    assert meta.startswith("1 trang") and "bao-cao" not in second.inner_text()  # no type: no leading "·"
     checklist = page.locator("#publish-checklist li")
     assert [checklist.nth(i).get_attribute("data-ok") for i in range(3)] == ["true", "true", "true"]
     screens.check(page, "ready to publish")
@@ -115,17 +125,19 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     page.click("#postpone-form button[type=submit]")
     page.wait_for_selector("#status-reason:has-text('Chờ ý kiến của cơ quan thẩm định')")
     assert "22/01/2027 08:30" in page.inner_text(".meeting-head")
+    assert page.inner_text("#meeting-status") == "Đã hoãn"  # not "published" with the postponement in a box
     screens.check(page, "postponed with a reason")
     screens.close()
     return mid
 
 
 def _member_reads(browser, url: str, mid: int) -> None:
-    tablet = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    tablet = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN",
+                                 timezone_id="Asia/Ho_Chi_Minh").new_page()
     login(tablet, url, "member_a", TEST_PASSWORD)
     tablet.goto(f"{url}/meetings/{mid}")
     tablet.wait_for_selector(".badge-new")
-    tablet.click("a.doc-link:has-text('to-trinh-398-ttr-btc')")
+    tablet.click("a.doc-link:has-text('Tờ trình số 398/TTr-BTC')")
     tablet.wait_for_selector("#page-canvas[data-rendered-page='1']", timeout=20000)
     painted = tablet.evaluate(PAINTED)
     assert painted["width"] > 100 and painted["dark"] > 500, painted

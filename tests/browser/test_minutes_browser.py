@@ -36,7 +36,9 @@ def test_minutes_are_drawn_up_signed_and_archived_from_the_pages(closed_session,
         login(page, server.url, "secretary", TEST_PASSWORD)
         page.goto(f"{server.url}/meetings/{meeting_id}")
         assert CONCLUSION in page.inner_text(".conclusion")
-        assert "Thông qua dự án Luật?" in page.inner_text(".vote-result")
+        vote = page.inner_text(".vote-result")
+        assert "Thông qua dự án Luật?" in vote and vote.count("Không biểu quyết") == 1  # abstained ≠ did not vote
+        assert "Tán thành" in vote and "Không tham gia biểu quyết" in vote
         screens.check(page, "closed meeting")
         page.click(f"a[href='/meetings/{meeting_id}/minutes']")
         screens.check(page, "no minutes yet")

@@ -34,7 +34,10 @@ if (form) {
       fs.classList.remove("has-error");
       fs.querySelector(".field-error").hidden = true;
     });
-    form.querySelectorAll(".pin-field").forEach((el) => el.classList.remove("has-error"));
+    form.querySelectorAll(".pin-field").forEach((el) => {
+      el.classList.remove("has-error");
+      el.querySelectorAll(".field-error").forEach((p) => { p.hidden = true; });
+    });
     if (!errors.length) { summary.hidden = true; return; }
     errors.forEach(({ target, text, field }) => {
       const li = document.createElement("li");
@@ -140,7 +143,7 @@ const boardStatus = document.getElementById("board-status");
 const say = (text) => { if (boardStatus) boardStatus.textContent = text; announce(text); };
 const pending = () => Number((document.getElementById("count-pending") || {}).textContent || 0);
 const CONFIRM = {
-  close: () => ({ title: t("close_title"), body: fill(t("close_body"), { pending: pending() }), confirmLabel: t("close_confirm"), danger: true }),
+  close: () => ({ title: t("close_title"), body: [t("close_early"), fill(t("close_body"), { pending: pending() })].filter(Boolean).join(" "), confirmLabel: t("close_confirm"), danger: true }),
   issue: () => ({ title: t("issue_title"), body: t("issue_body"), confirmLabel: t("issue_confirm") }),
 };
 document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {

@@ -34,6 +34,13 @@ if (form) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   });
+  // the native file input speaks the browser's language; a labelled button and the chosen name speak ours
+  const fileInput = form.elements.file;
+  document.getElementById("choose-file").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files[0];
+    if (file) document.getElementById("file-name").textContent = t("chosen_file").replace("%(name)s", file.name);
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const file = form.elements.file.files[0];

@@ -150,19 +150,41 @@ if (root) {
         announce(btn.textContent);
       }, (e) => show(e.message))));
     const form = li.querySelector(".upload-form");
+    const titles = form && form.querySelector(".file-titles");
+    if (form) form.elements.files.addEventListener("change", () => {
+      titles.querySelectorAll("label").forEach((el) => el.remove());
+      [...form.elements.files.files].forEach((file) => {
+        const label = document.createElement("label");
+        const input = document.createElement("input");
+        input.name = "title";
+        input.maxLength = 500;
+        input.required = true;
+        input.value = fileTitle(file.name);
+        label.append(fill(t("title_of"), { file: file.name }), input);
+        titles.append(label);
+      });
+      titles.hidden = !form.elements.files.files.length;
+    });
     if (form) form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const files = [...form.elements.files.files];
       const queue = form.querySelector(".upload-queue");
       const extra = { doc_type: form.elements.doc_type.value, confidentiality: form.elements.confidentiality.value };
+      const titles = [...form.querySelectorAll(".file-titles input")].map((input) => input.value.trim());
       let failed = false;
-      for (const file of files) {
-        try { await upload(form.dataset.url, file, { ...extra, title: file.name.replace(/\.pdf$/i, "") }, queue); }
+      for (const [i, file] of files.entries()) {
+        try { await upload(form.dataset.url, file, { ...extra, title: titles[i] || fileTitle(file.name) }, queue); }
         catch (err) { failed = true; }
       }
       if (!failed) reload();
     });
   });
+}
+
+/** "to-trinh-398_ttr.pdf" → "To trinh 398 ttr": a readable name when no title is given. */
+function fileTitle(name) {
+  const words = name.replace(/\.pdf$/i, "").replace(/[-_]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function size(bytes) {
