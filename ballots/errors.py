@@ -14,6 +14,7 @@ MESSAGES = {
     "secretariat_only": _l("Only the secretariat can do this."),
     "invalid_answers": _l("Answer every question once with agree, disagree or other."),
     "unknown_recipient": _l("Every recipient must be an active member."),
+    "recipient_not_cleared": _l("Some recipients are not cleared for the level of the attached dossiers."),
     "unknown_document": _l("An attached document does not exist."),
     "deadline_passed": _l("The deadline must be in the future."),
     "slip_rejected": _l("The signed slip was refused."),

@@ -1,6 +1,8 @@
 """Vietnamese for the ballots' and the key store's messages (merged into the catalog by the lead)."""
 
 VI = {
+    "Some recipients are not cleared for the level of the attached dossiers.":
+        "Có người nhận chưa được cấp quyền tiếp cận bí mật nhà nước ở độ mật của hồ sơ kèm theo.",
     "Only a draft ballot can be changed or issued.": "Chỉ phiếu lấy ý kiến ở trạng thái dự thảo mới được sửa hoặc phát hành.",
     "The ballot is not open for answers.": "Phiếu lấy ý kiến chưa mở để trả lời.",
     "The ballot is closed; answers are no longer accepted.": "Phiếu lấy ý kiến đã kết thúc; không nhận thêm ý kiến.",

@@ -46,6 +46,7 @@ from ecabinet.pdf import (
     place_date,
     prepared_face,
     read_attachment,
+    secrecy_mark,
     signature_blocks,
     title_block,
 )
@@ -163,12 +164,15 @@ def read_report_tally(pdf_bytes: bytes) -> dict[str, Any] | None:
 
 
 def render_report(ballot: Any, tally: list[dict[str, Any]], answered: int, at: datetime,
-                  slips: Sequence[dict[str, str]], opinions: Sequence[dict[str, Any]] = ()) -> BuiltDocument:
+                  slips: Sequence[dict[str, str]], opinions: Sequence[dict[str, Any]] = (),
+                  level: str | None = None) -> BuiltDocument:
     """The summary report, with the tally and the slip hashes embedded for ``ballots verify``.
 
     ``opinions``: every "other opinion" and comment in full ({"question_id", "member", "choice", "comment"}).
+    ``level``: the ballot's classification (its dossiers'), marked under the number from Mật up.
     """
     story = [*decree30_header(ISSUING_BODY, f"{ballot.id}/BC-VPCP", place_date(PLACE, at)),
+             *secrecy_mark(level),
              *title_block("Báo cáo tổng hợp ý kiến thành viên Chính phủ", ballot.title),
              paragraph(f"Phiếu lấy ý kiến số {ballot.number}, gửi {len(ballot.recipients)} thành viên Chính phủ; "
                        f"{answered} thành viên đã trả lời.", "body"),

@@ -34,9 +34,10 @@ from ballots.models import (
     ResponseRevision,
     SlipDraft,
 )
+from documents.models import Document
 from ecabinet import audit, keystore, realtime
 from ecabinet.auth.access import require_secretariat
-from ecabinet.auth.models import Role, User
+from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, NotFound
 from ecabinet.pdf import BuiltDocument
@@ -63,7 +64,7 @@ def _to_secretariat(event: str, data: dict[str, Any]) -> None:
 def get_ballot_for(user: User, ballot_id: int) -> Ballot:
     """The ballot, or NotFound when unknown or not visible (recipients see it once issued)."""
     ballot = db.session.get(Ballot, ballot_id)
-    if ballot is None:
+    if ballot is None or not user.may_read(level_of(ballot.document_ids)):
         raise NotFound()
     if user.is_secretariat:
         return ballot
@@ -76,7 +77,8 @@ def ballots_for(user: User) -> list[Ballot]:
     query = select(Ballot).order_by(Ballot.id.desc())
     if not user.is_secretariat:
         query = query.join(Recipient).where(Recipient.user_id == user.id, Ballot.status != BallotStatus.DRAFT)
-    return list(db.session.scalars(query))
+    return [ballot for ballot in db.session.scalars(query)
+            if not ballot.document_ids or user.may_read(level_of(ballot.document_ids))]
 
 
 def is_open(ballot: Ballot, now: datetime | None = None) -> bool:
@@ -84,13 +86,17 @@ def is_open(ballot: Ballot, now: datetime | None = None) -> bool:
 
 
 def _validate_documents(ids: list[int]) -> None:
-    try:
-        from documents.models import Document  # type: ignore[import-not-found]
-    except ImportError:
-        return  # the documents package is not there yet: the ids are kept and checked later
     for doc_id in ids:
         if db.session.get(Document, doc_id) is None:
             raise BallotInvalid("unknown_document", fields={"document_ids": [doc_id]})
+
+
+def level_of(document_ids: Sequence[int]) -> Confidentiality:
+    """A ballot is classified at the highest level of the dossiers it asks about (Mật and above travel with it)."""
+    levels = db.session.scalars(select(Document.confidentiality).where(Document.id.in_(list(document_ids)))).all() \
+        if document_ids else []
+    return max((Confidentiality(level) for level in levels), key=lambda level: level.rank,
+               default=Confidentiality.NORMAL)
 
 
 def create_ballot(*, title: str, summary: str, questions: Sequence[str], recipient_ids: Sequence[int],
@@ -105,6 +111,11 @@ def create_ballot(*, title: str, summary: str, questions: Sequence[str], recipie
     if not ids or len(users) != len(ids) or any(not u.active or Role.MEMBER not in u.roles for u in users):
         raise BallotInvalid("unknown_recipient", fields={"recipient_ids": ids})
     _validate_documents(list(document_ids))
+    level = level_of(document_ids)
+    if not actor.may_read(level):
+        raise BallotInvalid("unknown_document", fields={"document_ids": list(document_ids)})
+    if uncleared := [u.id for u in users if not u.may_read(level)]:
+        raise BallotInvalid("recipient_not_cleared", fields={"recipient_ids": uncleared})
     policy = non_answer_policy or current_app.config.get("BALLOT_NON_ANSWER_POLICY", NonAnswerPolicy.NOT_COUNTED)
     with write_transaction():
         ballot = Ballot(title=title, summary=summary, deadline=deadline, document_ids=list(document_ids),
@@ -467,7 +478,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         built = pdf.render_report(ballot, tally, len(revisions), now, [
             {"user_id": str(r.user_id), "sha256": r.sha256,
              "certificate_sha256": signer_certificate_sha256(r.slip_pdf)} for r in revisions],
-            opinions=_opinions(revisions))
+            opinions=_opinions(revisions), level=level_of(ballot.document_ids))
         tsa_url = current_app.config.get("TSA_URL")
         try:
             signed = _sign_report(ballot, built, tsa_url)
