@@ -235,6 +235,9 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         hall.check("closed-4k")
         # the projector never scrolls: everything is on the screen at once
         assert hall.page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight")
+        # the event number is shown on demand only (a tap on the sync state), never beside it by default
+        assert not re.search(r"Sự kiện số \d+", a.page.inner_text("#sync-state"))
+        a.page.click("#sync-state")
         assert re.search(r"Sự kiện số \d+", a.page.inner_text("#sync-state"))
     finally:
         server.stop(signal.SIGKILL)

@@ -29,8 +29,14 @@ function render(s) {
   document.title = s.meeting.title;
   $("hall-status").textContent = t(s.meeting.status);
   $("hall-status").dataset.status = s.meeting.status;
-  $("hall-item").textContent = s.current_item ? `${s.current_item.position}. ${s.current_item.title}` : "—";
-  $("hall-presenter").textContent = s.current_item ? s.current_item.presenter || "" : "";
+  // an item is discussed and a document presented only while the session is open
+  const live = s.meeting.status === "in_session";
+  const item = live ? s.current_item : null;
+  const presentation = live ? s.presentation : null;
+  $("hall-item").textContent = item ? `${item.position}. ${item.title}` : "";
+  $("hall-item").hidden = !item;
+  $("hall-item-label").hidden = !item;
+  $("hall-presenter").textContent = item ? item.presenter || "" : "";
   $("hall-speaker").textContent = s.speaker ? s.speaker.full_name : "—";
   const timer = $("hall-timer");
   timer.dataset.grantedAt = s.speaker ? s.speaker.granted_at || "" : "";
@@ -41,9 +47,12 @@ function render(s) {
   $("hall-queue-empty").hidden = s.queue.length > 0;
   const q = s.quorum;
   $("hall-quorum").textContent = `${q.present} ${t("present of")} ${q.total_members} ${t("members")} · ${q.reached ? t("Quorum reached") : t("No quorum")}`;
-  $("hall-doc").textContent = s.presentation ? `${s.presentation.title} · ${t("Page")} ${s.presentation.page}${s.presentation.pages ? `/${s.presentation.pages}` : ""}` : "—";
+  $("hall-doc").textContent = presentation ? `${presentation.title} · ${t("Page")} ${presentation.page}${presentation.pages ? `/${presentation.pages}` : ""}` : "";
+  // the document's column appears only when something is presented, and then takes most of the width
+  $("hall-doc-card").hidden = !presentation;
+  root.classList.toggle("presenting", Boolean(presentation));
 
-  showPage(s.presentation);
+  showPage(presentation);
 
   const vote = s.vote;
   const voteBox = $("hall-vote");
