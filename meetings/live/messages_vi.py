@@ -216,4 +216,6 @@ VI = {
     'have voted': 'đã biểu quyết',
     'You yourself have not voted yet.': 'Đồng chí chưa biểu quyết.',
     'Your choice, not sent yet': 'Lựa chọn của đồng chí, chưa gửi được',
+    'Only you can see your notes on this document.': 'Chỉ đồng chí xem được ghi chú của mình trên tài liệu này.',
+    'Discard the note and go on': 'Bỏ ghi chú và chuyển trang',
 }
