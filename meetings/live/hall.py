@@ -155,10 +155,10 @@ def presented_page(display: HallDisplay) -> bytes:
 
 
 def _vote(vote: Vote, meeting: Meeting) -> dict[str, Any]:
-    from meetings.live.service import voting_participants
+    from meetings.live.service import member_participants
 
     entitled = vote.entitled_user_ids if vote.entitled_user_ids is not None \
-        else [p.user_id for p in voting_participants(meeting)]
+        else [p.user_id for p in member_participants(meeting)]
     return {"id": vote.id, "question": vote.question, "secret": vote.secret, "status": str(vote.status),
             "cast": vote.agree + vote.disagree + vote.abstain, "entitled": len(entitled),
             "result": vote.result if vote.status == VoteStatus.CLOSED else None}
