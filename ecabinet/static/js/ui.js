@@ -157,6 +157,9 @@ export function askPin({ title, body, label, hint, confirmLabel, cancelLabel }) 
     dialog.showModal();
     input.focus();
   });
+}
+
+/**
  * Update a list in place from data (keyed DOM update): each item keeps its node (found by
  * `data-key`), so keyboard focus and scroll survive a live event. `create(item)` makes a node,
  * `update(node, item, index)` refreshes it. Nodes whose key is gone are removed; order follows `items`.
