@@ -40,6 +40,7 @@ def test_wishes_to_speak_are_offered_and_the_chair_puts_them_in_the_queue(room, 
     scenario, clients = room
     item = scenario.items[0]
     db.session.add(ItemPosition(agenda_item_id=item.id, user_id=cast.member_b.id, stance=Stance.WISH_TO_SPEAK))
+    scenario.items[1].consent_block = True  # marked by the secretariat before the session
     db.session.commit()
     meeting_id = start(room)
     state = clients["chair"].get(f"/meetings/{meeting_id}/live").get_json()
