@@ -16,7 +16,7 @@ if (fromHash) {
   history.replaceState(null, "", window.location.pathname);
 }
 const token = meetingId ? null : localStorage.getItem(TOKEN_KEY);
-let seq = -1;
+let shown = "";
 let lastVoteKey = null;
 
 function message(text) {
@@ -111,7 +111,10 @@ async function poll() {
     const path = meetingId ? `/meetings/${meetingId}/hall` : "/hall/state";
     const s = await apiCall("GET", path, undefined, { headers: token ? { "X-Display-Token": token } : {} });
     message("");
-    if (s.seq !== seq) { seq = s.seq; render(s); }
+    // drawn again whenever anything differs, not only the event number: a state read while a change
+    // was being written carries the new number with the old content, and no later event may follow
+    const key = JSON.stringify(s);
+    if (key !== shown) { shown = key; render(s); }
     root.dataset.ready = "yes";
   } catch (error) {
     if (error.code === "not_authenticated" || error.code === "token_invalid") {
