@@ -132,6 +132,7 @@ function renderSpeakers(s) {
   if (unheardBox) {
     show(unheardBox, unheard.length > 0);
     show($("#speakers-empty"), queue.length === 0 && unheard.length === 0);
+    show($("#waiting-title"), queue.length > 0 || unheard.length === 0);
     syncList($("#unheard-list"), unheard, (sp) => sp.id, (sp) => el("li", {},
       `${sp.full_name} · ${t("Requested at")} ${formatTime(sp.requested_at)}`), () => {});
   }
