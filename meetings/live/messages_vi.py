@@ -209,4 +209,13 @@ VI = {
     'page': 'trang',
     'How each member voted': 'Ý kiến biểu quyết của từng thành viên',
     'This document may not be shown on a hall screen.': 'Tài liệu này không được hiển thị trên màn hình hội trường.',
+    'Revoke the screen': 'Thu hồi quyền của màn hình',
+    'Closing ends': 'Bế mạc sẽ kết thúc',
+    'requests to speak not yet given the floor': 'lượt đăng ký phát biểu chưa được mời phát biểu',
+    'Not given the floor before the session closed': 'Chưa được mời phát biểu khi bế mạc phiên họp',
+    'have voted': 'đã biểu quyết',
+    'You yourself have not voted yet.': 'Đồng chí chưa biểu quyết.',
+    'Your choice, not sent yet': 'Lựa chọn của đồng chí, chưa gửi được',
+    'Only you can see your notes on this document.': 'Chỉ đồng chí xem được ghi chú của mình trên tài liệu này.',
+    'Discard the note and go on': 'Bỏ ghi chú và chuyển trang',
 }

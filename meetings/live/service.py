@@ -603,6 +603,7 @@ def votes(meeting: Meeting) -> list[dict[str, Any]]:
 def live_state(meeting: Meeting) -> dict[str, Any]:
     """Everything a tablet needs to draw the room, with the event number it is synced to."""
     return {"meeting_id": meeting.id, "status": str(meeting.status), "seq": realtime.current_seq(meeting.id),
+            "closed_at": meeting.closed_at.isoformat() if meeting.closed_at else None,
             "current_item_id": meeting.current_item_id, "presentation": meeting.presentation,
             "quorum": quorum(meeting), "attendance": attendance(meeting), "speakers": speakers(meeting),
             "votes": votes(meeting), **_room_hints(meeting),

@@ -40,6 +40,9 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
     meeting = prepared_meeting(api, cast)
     mid = meeting["id"]
     first_item, second_item = meeting["items"]
+    # the secretariat marks the second item for the consent block before the session
+    assert api(cast.secretary).patch(f"/meetings/{mid}/agenda/{second_item['id']}",
+                                     json={"consent_block": True}).status_code == 200
     db.session.add(ItemPosition(agenda_item_id=first_item["id"], user_id=cast.member_b.id, stance=Stance.WISH_TO_SPEAK))
     db.session.commit()
     token = api(cast.secretary).post(f"/meetings/{mid}/displays", json={"name": "Máy chiếu"}).get_json()["token"]
@@ -121,6 +124,9 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         b.context.set_offline(True)
         b.page.click("#vote-live [data-choice=disagree]")
         b.page.wait_for_selector("#vote-error:visible")
+        # the choice kept is shown as chosen, and said to be not sent yet
+        assert b.page.locator("#vote-live [data-choice=disagree]").get_attribute("aria-pressed") == "true"
+        assert "chưa gửi được" in b.page.inner_text("#my-vote")
         b.check("vote-offline", offline=True)
         b.context.set_offline(False)
         b.page.click("[data-action=retry-vote]")
@@ -132,7 +138,7 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         hall.page.wait_for_selector("#hall-vote:has-text('2')")
         hall.check("vote-open")
         chair.page.click("[data-action=close-vote]")
-        confirm(chair, "close-vote-dialog", "2/3")
+        confirm(chair, "close-vote-dialog", "2/3 đã biểu quyết")
         a.page.wait_for_selector("#votes li[data-status=closed] .result-verdict")
         verdict = a.page.inner_text("#votes li[data-status=closed] .result-verdict")
         assert verdict == "Không thông qua: 1/3 tổng số thành viên", verdict
@@ -151,7 +157,7 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         sec.page.click("#display-form button[type=submit]")
         sec.page.wait_for_selector("#display-issued code:has-text('/hall#token=')")
         sec.page.click("#displays li:has-text('Màn hình phòng chờ') button")
-        confirm(sec, "revoke-display-dialog", "ngừng hiển thị")
+        confirm(sec, "revoke-display-dialog", "“Màn hình phòng chờ”")
         sec.page.wait_for_selector("#displays li:has-text('Màn hình phòng chờ · Đã thu hồi')")
 
         # the viewer and follow-the-presenter: the chair presents page 1, then page 2; a member follows,
@@ -217,8 +223,9 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         chair.page.click("[data-action=consent]")
         confirm(chair, "consent-dialog", second_item["title"])
         a.page.wait_for_selector(f"#agenda li[data-item-id='{second_item['id']}'] .badge.ok")
+        chair.page.wait_for_selector(f"#agenda li[data-item-id='{second_item['id']}'] [data-action=activate]", state="hidden")
         chair.page.click("[data-action=close]")
-        confirm(chair, "close-dialog", "1 người đăng ký phát biểu đang chờ")
+        confirm(chair, "close-dialog", "kết thúc 1 lượt đăng ký phát biểu")
         for screen in (a, b, guest, sec, chair):
             screen.page.wait_for_selector("#session-state:text-is('Đã bế mạc')")
         assert a.page.locator("[data-action=speak]").is_hidden()
@@ -228,6 +235,11 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         assert chair.page.locator("#chair-panel").is_hidden()
         assert guest.page.locator("#votes details").count() == 0
         hall.page.wait_for_selector("#hall-status:text-is('Đã bế mạc')")
+        # after closing nothing is being discussed or presented; the request closing ended is still named
+        assert chair.page.locator("#agenda li.current").count() == 0
+        assert chair.page.locator("#current-item").is_hidden()
+        chair.page.wait_for_selector("#unheard li")
+        assert hall.page.locator("#hall-item").is_hidden() and hall.page.locator("#hall-doc-card").is_hidden()
         for screen in people.values():
             screen.check("closed")
         hall.check("closed")
@@ -235,6 +247,9 @@ def test_a_whole_session_on_every_screen(app, cast, api, tmp_path, database_url,
         hall.check("closed-4k")
         # the projector never scrolls: everything is on the screen at once
         assert hall.page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight")
+        # the event number is shown on demand only (a tap on the sync state), never beside it by default
+        assert not re.search(r"Sự kiện số \d+", a.page.inner_text("#sync-state"))
+        a.page.click("#sync-state")
         assert re.search(r"Sự kiện số \d+", a.page.inner_text("#sync-state"))
     finally:
         server.stop(signal.SIGKILL)

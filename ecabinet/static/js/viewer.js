@@ -2,7 +2,7 @@
 // swipe and tap paging, thumbnails, find in the document, a notes panel that folds away and
 // guards unsaved text, the last page read remembered per document, and follow-the-presenter.
 import * as pdfjsLib from "/static/vendor/pdf.min.mjs";
-import { announce, apiCall, confirmAction, el, t } from "./ui.js";
+import { announce, apiCall, el, t } from "./ui.js";
 
 const root = document.getElementById("viewer");
 const documentId = Number(root.dataset.documentId);
@@ -25,6 +25,7 @@ let zoom = 1;
 let notes = {};
 let rendering = null;
 let dirty = false;
+const READABLE_SCALE = 0.9;
 
 // --- drawing -------------------------------------------------------------------------------------
 
@@ -34,7 +35,9 @@ async function render() {
   const base = p.getViewport({ scale: 1 });
   const width = Math.max(stage.clientWidth - 16, 100);
   const height = Math.max(stage.clientHeight - 16, 100);
-  const fitScale = fit === "page" ? Math.min(width / base.width, height / base.height) : width / base.width;
+  let fitScale = fit === "page" ? Math.min(width / base.width, height / base.height) : width / base.width;
+  // on a phone, fit width would draw body text at ~7 px: never below a readable scale, the page scrolls sideways
+  if (fit === "width" && window.innerWidth <= 600) fitScale = Math.max(fitScale, READABLE_SCALE);
   const ratio = window.devicePixelRatio || 1;
   const viewport = p.getViewport({ scale: fitScale * zoom * ratio });
   if (rendering) rendering.cancel();
@@ -46,6 +49,7 @@ async function render() {
   canvas.width = buffer.width;
   canvas.height = buffer.height;
   canvas.getContext("2d").drawImage(buffer, 0, 0);
+  await highlight(p, viewport);
   canvas.style.width = `${viewport.width / ratio}px`;
   canvas.style.height = `${viewport.height / ratio}px`;
   canvas.dataset.renderedPage = String(page);
@@ -61,6 +65,41 @@ async function render() {
   markThumb();
 }
 
+/** The unsaved-note question: "save", "discard" (and move on) or null (stay), as confirmAction's dialog. */
+function askUnsaved() {
+  const opener = document.activeElement;
+  const dialog = el("dialog", { class: "dialog", "aria-labelledby": "unsaved-title" });
+  const actions = el("div", { class: "dialog-actions" });
+  const stay = el("button", { type: "button", class: "btn" }, t("Stay on this page"));
+  const discard = el("button", { type: "button", class: "btn" }, t("Discard the note and go on"));
+  const save = el("button", { type: "button", class: "btn btn-primary" }, t("Save the note"));
+  actions.append(stay, discard, save);
+  const body = el("div", { class: "dialog-body" });
+  body.append(el("p", {}, t("Save it before you leave the page?")));
+  dialog.append(el("h2", { id: "unsaved-title" }, t("This note is not saved.")), body, actions);
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let answer = null;
+    stay.addEventListener("click", () => dialog.close());
+    discard.addEventListener("click", () => { answer = "discard"; dialog.close(); });
+    save.addEventListener("click", () => { answer = "save"; dialog.close(); });
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (opener && typeof opener.focus === "function") opener.focus();
+      resolve(answer);
+    });
+    dialog.showModal();
+    stay.focus();
+  });
+}
+
+function discardNote() {
+  localStorage.removeItem(`ecabinet:draft:${documentId}:${page}`);
+  noteText.value = notes[page] || "";
+  dirty = false;
+  noteStatus.textContent = "";
+}
+
 function showNote() {
   noteText.value = notes[page] || "";
   dirty = false;
@@ -73,10 +112,10 @@ async function go(target, { byPresenter = false } = {}) {
   const next = Math.min(pdf.numPages, Math.max(1, target));
   if (next === page) return;
   if (dirty && !byPresenter) {
-    const save = await confirmAction({ title: t("This note is not saved."), body: t("Save it before you leave the page?"),
-      confirmLabel: t("Save the note"), cancelLabel: t("Stay on this page") });
-    if (!save) return;
-    if (!(await saveNote())) return;
+    const answer = await askUnsaved();
+    if (!answer) return;
+    if (answer === "save" && !(await saveNote())) return;
+    if (answer === "discard") discardNote();
   }
   if (dirty && byPresenter) localStorage.setItem(`ecabinet:draft:${documentId}:${page}`, noteText.value);
   if (!byPresenter) leaveFollow();
@@ -142,16 +181,19 @@ function toggle(button, panel, after) {
 $("toggle-thumbs").addEventListener("click", () => toggle($("toggle-thumbs"), $("thumbs"), (open) => { if (open) buildThumbs(); }));
 $("toggle-notes").addEventListener("click", async () => {
   if (!$("notes").hidden && dirty) {
-    const save = await confirmAction({ title: t("This note is not saved."), body: t("Save it before you leave the page?"),
-      confirmLabel: t("Save the note"), cancelLabel: t("Stay on this page") });
-    if (!save || !(await saveNote())) return;
+    const answer = await askUnsaved();
+    if (!answer) return;
+    if (answer === "save" && !(await saveNote())) return;
+    if (answer === "discard") discardNote();
   }
   toggle($("toggle-notes"), $("notes"), (open) => {
     if (open) { noteText.focus(); localStorage.removeItem(`ecabinet:notes-closed:${userId}`); }
     else localStorage.setItem(`ecabinet:notes-closed:${userId}`, "yes");
   });
 });
-$("toggle-find").addEventListener("click", () => toggle($("toggle-find"), $("findbar"), (open) => { if (open) $("find-input").focus(); }));
+$("toggle-find").addEventListener("click", () => toggle($("toggle-find"), $("findbar"), (open) => {
+  if (open) $("find-input").focus(); else searched = "";
+}));
 
 let thumbsBuilt = false;
 function buildThumbs() {
@@ -176,8 +218,8 @@ function buildThumbs() {
     button.append(el("canvas", { width: 120, height: 160, "aria-hidden": "true" }), el("span", {}, String(n)));
     button.addEventListener("click", async () => {
       await go(n);
-      // on a tablet or phone the thumbnails lie over the page: fold them once a page is chosen
-      if (window.innerWidth <= 900 && !$("thumbs").hidden) $("toggle-thumbs").click();
+      // on a phone the thumbnails take the room above the page: fold them once a page is chosen
+      if (window.innerWidth <= 600 && !$("thumbs").hidden) $("toggle-thumbs").click();
     });
     const li = el("li", {});
     li.append(button);
@@ -213,11 +255,37 @@ $("findbar").addEventListener("submit", async (event) => {
     const count = (await pageText(n)).split(query).length - 1;
     if (count) hits.push([n, count]);
   }
-  if (!hits.length) { $("find-status").textContent = t("No match"); return; }
+  searched = query;
+  if (!hits.length) { $("find-status").textContent = t("No match"); render(); return; }
   const next = hits.find(([n]) => n > page) || hits[0];
-  await go(next[0]);
+  if (next[0] === page) await render(); else await go(next[0]);
   $("find-status").textContent = `${next[1]} ${t("matches on page")} ${next[0]} · ${hits.length} ${t("pages with matches")}`;
 });
+
+// the matches of the last search on the page drawn, marked in yellow (a match across two text runs
+// is counted but not marked)
+let searched = "";
+async function highlight(p, viewport) {
+  if (!searched) return;
+  const content = await p.getTextContent();
+  const context = canvas.getContext("2d");
+  context.save();
+  context.globalCompositeOperation = "multiply";
+  context.fillStyle = "rgba(255, 214, 0, 0.75)";
+  content.items.forEach((item) => {
+    const text = fold(item.str || "");
+    if (!text || !item.width) return;
+    const size = Math.hypot(item.transform[2], item.transform[3]) || item.height;
+    for (let at = text.indexOf(searched); at !== -1; at = text.indexOf(searched, at + searched.length)) {
+      const x = item.transform[4] + (item.width * at) / text.length;
+      const w = (item.width * searched.length) / text.length;
+      const y = item.transform[5];
+      const [x1, y1, x2, y2] = viewport.convertToViewportRectangle([x, y - size * 0.25, x + w, y + size]);
+      context.fillRect(Math.min(x1, x2), Math.min(y1, y2), Math.abs(x2 - x1), Math.abs(y2 - y1));
+    }
+  });
+  context.restore();
+}
 
 // notes: private to the reader; a draft survives a reload until it is saved
 async function saveNote() {

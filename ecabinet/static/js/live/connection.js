@@ -14,7 +14,10 @@ export function connect({ meetingId, onState, onEvent, syncNode }) {
     const text = syncNode.querySelector(".sync-text");
     const seq = syncNode.querySelector(".sync-seq");
     text.textContent = state === "ok" ? t("Up to date") : state === "offline" ? t("Connection lost, reconnecting") : t("Connecting…");
+    // the event number is for support staff, on demand (a tap on the state), not for ministers
     seq.textContent = lastSeq ? `${t("Event no.")} ${lastSeq}` : "";
+    seq.hidden = syncNode.dataset.details !== "open";
+    if (lastSeq) syncNode.title = seq.textContent;
     syncNode.classList.toggle("ok", state === "ok");
     syncNode.classList.toggle("warn", state === "offline");
   }
@@ -52,6 +55,12 @@ export function connect({ meetingId, onState, onEvent, syncNode }) {
     scheduleRefresh();
   });
   socket.on("removed", () => { socket.disconnect(); window.location.href = "/"; });
+  if (syncNode) {
+    syncNode.addEventListener("click", () => {
+      syncNode.dataset.details = syncNode.dataset.details === "open" ? "" : "open";
+      syncNode.querySelector(".sync-seq").hidden = syncNode.dataset.details !== "open";
+    });
+  }
   showSync("connecting");
   refresh();
   return { refresh: scheduleRefresh, isOnline: () => online };

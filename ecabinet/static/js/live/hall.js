@@ -16,7 +16,7 @@ if (fromHash) {
   history.replaceState(null, "", window.location.pathname);
 }
 const token = meetingId ? null : localStorage.getItem(TOKEN_KEY);
-let seq = -1;
+let shown = "";
 let lastVoteKey = null;
 
 function message(text) {
@@ -29,8 +29,14 @@ function render(s) {
   document.title = s.meeting.title;
   $("hall-status").textContent = t(s.meeting.status);
   $("hall-status").dataset.status = s.meeting.status;
-  $("hall-item").textContent = s.current_item ? `${s.current_item.position}. ${s.current_item.title}` : "—";
-  $("hall-presenter").textContent = s.current_item ? s.current_item.presenter || "" : "";
+  // an item is discussed and a document presented only while the session is open
+  const live = s.meeting.status === "in_session";
+  const item = live ? s.current_item : null;
+  const presentation = live ? s.presentation : null;
+  $("hall-item").textContent = item ? `${item.position}. ${item.title}` : "";
+  $("hall-item").hidden = !item;
+  $("hall-item-label").hidden = !item;
+  $("hall-presenter").textContent = item ? item.presenter || "" : "";
   $("hall-speaker").textContent = s.speaker ? s.speaker.full_name : "—";
   const timer = $("hall-timer");
   timer.dataset.grantedAt = s.speaker ? s.speaker.granted_at || "" : "";
@@ -41,9 +47,12 @@ function render(s) {
   $("hall-queue-empty").hidden = s.queue.length > 0;
   const q = s.quorum;
   $("hall-quorum").textContent = `${q.present} ${t("present of")} ${q.total_members} ${t("members")} · ${q.reached ? t("Quorum reached") : t("No quorum")}`;
-  $("hall-doc").textContent = s.presentation ? `${s.presentation.title} · ${t("Page")} ${s.presentation.page}${s.presentation.pages ? `/${s.presentation.pages}` : ""}` : "—";
+  $("hall-doc").textContent = presentation ? `${presentation.title} · ${t("Page")} ${presentation.page}${presentation.pages ? `/${presentation.pages}` : ""}` : "";
+  // the document's column appears only when something is presented, and then takes most of the width
+  $("hall-doc-card").hidden = !presentation;
+  root.classList.toggle("presenting", Boolean(presentation));
 
-  showPage(s.presentation);
+  showPage(presentation);
 
   const vote = s.vote;
   const voteBox = $("hall-vote");
@@ -102,7 +111,10 @@ async function poll() {
     const path = meetingId ? `/meetings/${meetingId}/hall` : "/hall/state";
     const s = await apiCall("GET", path, undefined, { headers: token ? { "X-Display-Token": token } : {} });
     message("");
-    if (s.seq !== seq) { seq = s.seq; render(s); }
+    // drawn again whenever anything differs, not only the event number: a state read while a change
+    // was being written carries the new number with the old content, and no later event may follow
+    const key = JSON.stringify(s);
+    if (key !== shown) { shown = key; render(s); }
     root.dataset.ready = "yes";
   } catch (error) {
     if (error.code === "not_authenticated" || error.code === "token_invalid") {

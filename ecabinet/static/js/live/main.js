@@ -38,12 +38,19 @@ async function act(method, path, body) {
 
 // --- the state bar ------------------------------------------------------------------------------
 
+// an item is being discussed only while the session is open; after closing none is
+function currentItem(s) {
+  return s.status === "in_session" ? s.agenda.find((i) => i.id === s.current_item_id) : undefined;
+}
+
 function renderStatus(s) {
   const badge = $("#session-state");
   badge.textContent = t(s.status);
   badge.className = `badge state-${s.status}`;
   const item = s.agenda.find((i) => i.id === s.current_item_id);
-  $("#current-item").textContent = item ? `${item.position}. ${item.title}` : t("None yet");
+  const discussed = currentItem(s);
+  $("#current-item").textContent = discussed ? `${discussed.position}. ${discussed.title}` : t("None yet");
+  show($("#current-item").parentElement, s.status !== "closed" && s.status !== "archived");
   const q = s.quorum;
   $("#quorum").textContent = `${q.present} ${t("present of")} ${q.total_members} ${t("members")} · ${t("required")} ${q.required} · ${q.reached ? t("Quorum reached") : t("No quorum")}`;
   const mine = s.attendance.find((row) => row.user_id === userId);
@@ -117,6 +124,19 @@ function renderSpeakers(s) {
   });
   show($("#speakers-empty"), queue.length === 0);
 
+  // closing ends the waiting requests (withdrawn at the closing time, never granted): still named
+  const closedAt = s.closed_at ? Date.parse(s.closed_at) : null;
+  const unheard = closedAt === null ? [] : s.speakers.filter((sp) => sp.status === "withdrawn" && !sp.granted_at
+    && sp.finished_at && Math.abs(Date.parse(sp.finished_at) - closedAt) < 1000);
+  const unheardBox = $("#unheard");
+  if (unheardBox) {
+    show(unheardBox, unheard.length > 0);
+    show($("#speakers-empty"), queue.length === 0 && unheard.length === 0);
+    show($("#waiting-title"), queue.length > 0 || unheard.length === 0);
+    syncList($("#unheard-list"), unheard, (sp) => sp.id, (sp) => el("li", {},
+      `${sp.full_name} · ${t("Requested at")} ${formatTime(sp.requested_at)}`), () => {});
+  }
+
   const wishesBox = $("#wishes");
   if (wishesBox) {
     const waiting = new Set(s.speakers.filter((sp) => sp.status === "requested" || sp.status === "granted").map((sp) => sp.user_id));
@@ -162,7 +182,7 @@ function renderAgenda(s) {
     }
     return li;
   }, (li, item) => {
-    const current = item.id === s.current_item_id;
+    const current = s.status === "in_session" && item.id === s.current_item_id;
     li.classList.toggle("current", current);
     if (current) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
     li.querySelector(".title").textContent = `${item.position}. ${item.title}`;
@@ -172,7 +192,7 @@ function renderAgenda(s) {
     if (current) badges.append(el("span", { class: "badge" }, t("Now")));
     if (item.adopted_without_discussion) badges.append(el("span", { class: "badge ok" }, t("Adopted without discussion")));
     const activate = li.querySelector("[data-action=activate]");
-    if (activate) activate.hidden = !mayActivate || current;
+    if (activate) activate.hidden = !mayActivate || current || item.adopted_without_discussion;
   });
 }
 
@@ -196,14 +216,19 @@ function renderOpenVote(s) {
   document.getElementById("vote-live-progress").textContent = `${vote.cast} ${t("votes cast of")} ${vote.entitled} ${t("entitled")}`;
   if (!canVote) return;
   const mine = myChoices[vote.id];
+  const errorNode = document.getElementById("vote-error");
+  const held = !mine && !errorNode.hidden && errorNode.dataset.retryVote === String(vote.id) ? errorNode.dataset.retryChoice : null;
+  const shown = mine || pendingChoice || held;
   box.querySelectorAll("button.choice[data-choice]").forEach((button) => {
-    button.setAttribute("aria-pressed", String(mine === button.dataset.choice));
+    button.setAttribute("aria-pressed", String(shown === button.dataset.choice));
+    button.classList.toggle("held", !mine && shown === button.dataset.choice);
     button.disabled = Boolean(mine) || pendingChoice !== null;
   });
   const status = document.getElementById("my-vote");
   if (mine === "voted") status.textContent = t("You have voted");
   else if (mine) status.textContent = `${t("Your vote was recorded")}: ${t(mine)}`;
   else if (pendingChoice) status.textContent = t("Sending your vote…");
+  else if (held) status.textContent = `${t("Your choice, not sent yet")}: ${t(held)}`;
   else status.textContent = "";
 }
 
@@ -231,6 +256,7 @@ async function castVote(choice) {
         ? t("Your vote could not be sent. Your choice is kept; try again.") : error.message;
       errorNode.hidden = false;
       errorNode.dataset.retryChoice = choice;
+      errorNode.dataset.retryVote = String(voteId);
       pendingChoice = null;
     }
   }
@@ -334,7 +360,7 @@ async function loadDisplays() {
     li.append(el("span", { class: "speaker-name" }));
     const revoke = el("button", { class: "btn btn-danger", type: "button" }, t("Revoke"));
     revoke.addEventListener("click", async () => {
-      const ok = await confirmAction({ title: t("Revoke this screen?"), body: t("The screen stops showing the session at once."),
+      const ok = await confirmAction({ title: `${t("Revoke the screen")} “${d.name}”?`, body: t("The screen stops showing the session at once."),
         confirmLabel: t("Revoke"), danger: true });
       if (ok) { await act("DELETE", `/meetings/${meetingId}/displays/${d.id}`); loadDisplays(); }
     });
@@ -429,7 +455,7 @@ const actions = {
     const open = [];
     if (state.votes.some((v) => v.status === "open")) open.push(t("a vote is open (close it first)"));
     const waiting = state.speakers.filter((sp) => sp.status === "requested").length;
-    if (waiting) open.push(`${waiting} ${t("speakers waiting")}`);
+    if (waiting) open.push(`${t("Closing ends")} ${waiting} ${t("requests to speak not yet given the floor")}`);
     const noConclusion = state.agenda.filter((i) => !i.conclusion && !i.adopted_without_discussion).length;
     if (noConclusion) open.push(`${noConclusion} ${t("items without a conclusion")}`);
     const body = el("div", {});
@@ -464,9 +490,10 @@ const actions = {
     const vote = state.votes.find((v) => v.status === "open");
     if (!vote) return;
     const body = el("div", {});
-    body.append(el("p", { class: "dialog-figure" }, `${vote.cast}/${vote.entitled} ${t("entitled")}`));
+    body.append(el("p", { class: "dialog-figure" }, `${vote.cast}/${vote.entitled} ${t("have voted")}`));
     body.append(el("p", {}, vote.cast >= vote.entitled ? t("Everyone entitled has voted.")
       : `${vote.entitled - vote.cast} ${t("entitled members have not voted yet.")}`));
+    if (canVote && !myChoices[vote.id] && vote.cast < vote.entitled) body.append(el("p", {}, t("You yourself have not voted yet.")));
     body.append(el("p", {}, t("The result is fixed and counted against all members. This cannot be undone.")));
     const ok = await confirmAction({ title: t("Close the vote?"), body, confirmLabel: t("Close the vote"), danger: true });
     if (ok) act("POST", `/votes/${vote.id}/close`);
