@@ -68,7 +68,8 @@ def redis_queue() -> str:
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_QUEUE, socket_connect_timeout=1).ping()
+        with redis.Redis.from_url(REDIS_QUEUE, socket_connect_timeout=1) as client:
+            client.ping()
         reachable = True
     except redis.ConnectionError:
         reachable = False

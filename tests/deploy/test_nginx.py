@@ -269,9 +269,11 @@ def _start_nginx(nginx: str, directory: Path, rendered: str, port: int) -> subpr
 def deployment(production_database: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     nginx = _nginx_binary()
-    require_service(
-        _reachable(lambda: redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()),
-        f"Redis at {REDIS_URL}")
+    def ping_redis() -> None:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1) as client:
+            client.ping()
+
+    require_service(_reachable(ping_redis), f"Redis at {REDIS_URL}")
     data_dir = tmp_path_factory.mktemp("shared-data")
     proxy_dir = tmp_path_factory.mktemp("nginx")
     ca, chain, private_key = _certificates(proxy_dir)

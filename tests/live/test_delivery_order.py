@@ -25,7 +25,8 @@ def _next_message(subscription: Any, timeout: float) -> dict[str, Any] | None:
 
 def test_a_meeting_event_is_published_before_it_is_delivered_locally(redis_queue):
     channel = f"test-order-{uuid.uuid4().hex}"
-    subscription = redis.Redis.from_url(redis_queue).pubsub()
+    listener = redis.Redis.from_url(redis_queue)
+    subscription = listener.pubsub()
     subscription.subscribe(channel)
     assert subscription.get_message(timeout=2)["type"] == "subscribe"
     published_before_local_delivery: list[dict[str, Any] | None] = []
@@ -42,3 +43,5 @@ def test_a_meeting_event_is_published_before_it_is_delivered_locally(redis_queue
     assert published is not None, "the event reached Redis only after this process's tablets"
     assert (published["event"], published["data"], published["room"]) == ("event", [event], room_name(7))
     subscription.close()
+    listener.close()
+    server.manager.redis.close()  # the manager's publishing connection, which the server never closes
