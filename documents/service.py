@@ -237,7 +237,7 @@ def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | N
         # connection, and 27 readers at once overflowed the pool (a new connection for each read)
         db.session.commit()
         _journal().record(read)
-    assert read.issued_at is not None  # noqa: S101 (set by the committed write)
+    assert read.issued_at is not None
     return ServedCopy(etag=f"{read.sha256[:32]}-{reader_id}-{int(read.issued_at.timestamp())}", sha256=read.sha256,
                       number=read.number, document_id=readable.document_id,
                       confidentiality=readable.confidentiality, reader_id=reader_id, reader_name=reader_name,

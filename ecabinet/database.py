@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event, text
@@ -33,6 +33,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Flask-SQLAlchemy builds db.Model at run time as a subclass of Base; mypy sees it as a variable, not a class
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 # The lock id every write transaction takes on PostgreSQL (pg_advisory_xact_lock).
 _WRITE_LOCK_KEY = 0x0ECAB1

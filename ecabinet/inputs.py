@@ -44,7 +44,7 @@ class IdConverter(IntegerConverter):
     """``<int:...>`` in a route: only the database's positive integers match, so a bigger number is
     the 404 of an unknown id instead of an overflow in the query."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_INT)
         super().__init__(map, *args, **kwargs)
 

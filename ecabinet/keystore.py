@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
 from ecabinet.auth.models import AuthSession, User
-from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
 from ecabinet.signing import (
     BuiltinCA,
@@ -92,7 +92,7 @@ class CredentialKind(enum.StrEnum):
     PKCS11 = "pkcs11"
 
 
-class SigningCredential(db.Model):
+class SigningCredential(Model):
     """A member's certificate and how to reach its key; only the newest active one signs."""
 
     __tablename__ = "signing_credentials"

@@ -410,7 +410,7 @@ FACE_REPERTOIRE = frozenset(
 )
 
 
-class UnsupportedText(Exception):  # noqa: N818 (control flow: the caller falls back to ReportLab)
+class UnsupportedText(Exception):
     """A character the prepared face lacks: the caller lays the text out with ReportLab instead."""
 
 

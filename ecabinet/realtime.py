@@ -34,7 +34,7 @@ from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet.database import UTCDateTime, after_commit, db, utcnow
+from ecabinet.database import Model, UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
 from ecabinet.inputs import is_db_int
@@ -48,7 +48,7 @@ SWEEP_INTERVAL_SECONDS = 1.0
 Audience = frozenset[str] | None
 
 
-class MeetingEvent(db.Model):
+class MeetingEvent(Model):
     __tablename__ = "meeting_events"
     __table_args__ = (Index("uq_meeting_events_meeting_seq", "meeting_id", "seq", unique=True),)
 
@@ -69,7 +69,7 @@ class MeetingEvent(db.Model):
         return _decode_audience(self.audience)
 
 
-class UserEvent(db.Model):
+class UserEvent(Model):
     """An event of one user's own stream (ballots issued to them, reminders, their tasks, the board)."""
 
     __tablename__ = "user_events"

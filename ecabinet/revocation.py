@@ -24,7 +24,7 @@ from sqlalchemy import LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
-from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import MESSAGES, Conflict, Invalid
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ MESSAGES.update({
 })
 
 
-class RevocationList(db.Model):
+class RevocationList(Model):
     """The newest CRL imported for one issuer."""
 
     __tablename__ = "revocation_lists"

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, db, utcnow
 
 
 class Role(enum.StrEnum):
@@ -110,7 +110,7 @@ class SessionKind(enum.StrEnum):
     API = "api"
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """A login: a browser session (cookie) or an API bearer token. Only the SHA-256 is stored."""
 
     __tablename__ = "auth_sessions"

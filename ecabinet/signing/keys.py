@@ -28,14 +28,14 @@ SigningKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PIN_KDF_ROUNDS = 600_000
 
 
-class WrongPin(Exception):  # noqa: N818 (the name is the public API)
+class WrongPin(Exception):
     """The PIN does not unlock this key."""
 
     def __init__(self, message: str = "Mã PIN không đúng.") -> None:
         super().__init__(message)
 
 
-class InvalidKeyFile(Exception):  # noqa: N818 (the name is the public API)
+class InvalidKeyFile(Exception):
     """The data is not a usable key file (or its password is wrong, for PKCS#12)."""
 
     def __init__(self, message: str = "Tệp khoá không hợp lệ.") -> None:

@@ -172,7 +172,7 @@ def sign_pdf(
     return output.getvalue()
 
 
-class TimestampUnavailable(Exception):  # noqa: N818 (the name is the public API)
+class TimestampUnavailable(Exception):
     """The timestamp authority could not be reached or gave no usable timestamp: nothing was signed."""
 
 

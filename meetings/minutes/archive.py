@@ -98,7 +98,7 @@ def _ballots(meeting: Meeting, root: Path, document_ids: set[int], withheld: set
     return listed
 
 
-class ArchiveAboveClearance(Exception):  # noqa: N818 (mapped to Forbidden by the view)
+class ArchiveAboveClearance(Exception):
     """The downloader is not cleared for the meeting's own level."""
 
 
