@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ecabinet.auth.models import User
 from ecabinet.bags import local_trust, trust_options
 
 certs = AppGroup("certs", help="Signing certificates.")
@@ -29,8 +30,7 @@ def register() -> None:
     INIT_STEPS.append(keystore.init_ca_step)
 
 
-def _user(username: str):  # type: ignore[no-untyped-def]
-    from ecabinet.auth.models import User
+def _user(username: str) -> User:
     from ecabinet.database import db
 
     user = db.session.scalar(select(User).where(User.username == username))

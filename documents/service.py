@@ -201,7 +201,8 @@ def _write_reads(reads: list[_Read]) -> None:
     """
     with write_transaction():
         connection = db.session.connection()
-        issued = {(version_id, user_id): at for version_id, user_id, at in connection.execute(
+        issued: dict[tuple[int, int | None], datetime] = {
+            (version_id, user_id): at for version_id, user_id, at in connection.execute(
             _ISSUED, {"version_ids": list({r.version_id for r in reads}),
                       "user_ids": list({r.entry.actor_id for r in reads})})}
         copies = []

@@ -12,7 +12,7 @@ from typing import Any
 from apiflask import APIFlask
 from flask import Flask, Request, Response, has_request_context, request, session
 from flask.globals import request_ctx
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,7 +29,7 @@ BACKGROUND_TASKS = "ecabinet.background_tasks"
 _LIMITER_CONTEXT = "_limiter_request_context"  # where Flask-Limiter keeps its per-request context
 
 
-def add_background_task(app: APIFlask, start: Callable[[APIFlask], None]) -> None:
+def add_background_task(app: Flask, start: Callable[[Flask], None]) -> None:
     """Have the server (not the CLI or tests) start ``start(app)``, e.g. closing ballots at their deadline."""
     app.extensions.setdefault(BACKGROUND_TASKS, []).append(start)
 
@@ -54,7 +54,7 @@ class CookieSessions(SecureCookieSessionInterface):
     API clients send a bearer token instead, and the signer cost 14 µs of every such request
     (bench/json_api.py). A session written during the request is signed as before."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and ("HTTP_COOKIE" not in request.environ
                                or self.get_cookie_name(app) not in request.cookies):
             return self.session_class()
@@ -131,7 +131,7 @@ def skip_idle_limit_check(app: APIFlask, app_limiter: Limiter) -> None:
 
 def _limiter_used() -> bool:
     """Whether Flask-Limiter made its context for this request, i.e. checked a limit in it."""
-    return hasattr(request_ctx._get_current_object(), _LIMITER_CONTEXT)
+    return hasattr(request_ctx._get_current_object(), _LIMITER_CONTEXT)  # type: ignore[attr-defined]  # a LocalProxy, typed as its object
 
 
 def _async_mode() -> str:

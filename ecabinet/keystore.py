@@ -437,7 +437,7 @@ def signing_sessions() -> SigningSessions:
     sessions = current_app.extensions.get("ecabinet.signing_sessions")
     if sessions is None:
         sessions = current_app.extensions["ecabinet.signing_sessions"] = SigningSessions()
-    return sessions  # type: ignore[no-any-return]
+    return sessions
 
 
 def _session_seconds() -> float:

@@ -158,7 +158,8 @@ def sign_pdf(
         signer,
         timestamper=timestamper,
         stamp_style=_stamp_style(tuple(signer_name_text)),
-        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page,
+                                           box=box),  # type: ignore[arg-type]  # pyHanko draws at any number; its hint says int
     )
     reserved = _bytes_reserved(signer, timestamped=timestamper is not None)
     with PYHANKO_LOCK:
