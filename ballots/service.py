@@ -517,9 +517,9 @@ def close_due_ballots(now: datetime) -> list[int]:
                                                      Ballot.deadline <= now)).all()
     closed = []
     for ballot_id in due:
-        ballot = db.session.get(Ballot, ballot_id)
+        ballot = db.session.get_one(Ballot, ballot_id)
         try:
-            close_ballot(ballot, actor=None, now=now)  # type: ignore[arg-type]
+            close_ballot(ballot, actor=None, now=now)
             closed.append(ballot_id)
         except BallotConflict:
             pass  # closed meanwhile by the secretariat
