@@ -75,10 +75,10 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
     app.config.from_object(config)
     app.url_map.converters["int"] = IdConverter  # before any route: every <int:...> is a database id
     app.session_interface = CookieSessions()
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # Flask's documented way
     app.config["DATA_DIR"].mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -124,7 +124,7 @@ def skip_idle_limit_check(app: APIFlask, app_limiter: Limiter) -> None:
     hooks[hooks.index(inject)] = functools.update_wrapper(
         lambda response: inject(response) if _limiter_used() else response, inject.func)
     teardowns = app.teardown_request_funcs[None]
-    release = app_limiter._Limiter__release_context  # type: ignore[attr-defined]
+    release = app_limiter._Limiter__release_context  # type: ignore[attr-defined]  # Flask-Limiter private
     teardowns[teardowns.index(release)] = functools.update_wrapper(
         lambda error=None: release(error) if _limiter_used() else None, release)
 

@@ -177,7 +177,7 @@ def guard_schema(schema: Schema) -> None:
         if getattr(field, "_ecabinet_guarded", False):
             continue
         field.validators = [*field.validators, *_guards(field)]
-        field._ecabinet_guarded = True  # type: ignore[attr-defined]
+        field._ecabinet_guarded = True  # type: ignore[attr-defined]  # our mark on a marshmallow field
 
 
 def guard_input_schemas(app: APIFlask) -> None:

@@ -151,7 +151,7 @@ def import_pkcs12(
         raise InvalidKeyFile("Tệp khoá không hợp lệ hoặc mật khẩu không đúng.") from None
     if key is None or cert is None:
         raise InvalidKeyFile("Tệp khoá không chứa khoá bí mật và chứng thư số.")
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]
+    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]  # RSA/EC only
         raise InvalidKeyFile("Khoá bí mật không khớp với chứng thư số.")
     return _supported(key), cert, list(chain)
 

@@ -76,7 +76,7 @@ class CachedKeySigner(signers.Signer):
         cert: x509.Certificate,
         chain: Sequence[x509.Certificate] = (),
     ) -> None:
-        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]  # RSA/EC only
             raise ValueError("The private key does not match the certificate.")
         signing_cert = to_asn1(cert)
         registry = SimpleCertificateStore()
@@ -89,7 +89,7 @@ class CachedKeySigner(signers.Signer):
         # pyHanko 0.38.0 internal API (pinned): the same providers, with the attribute kept encoded
         return [
             self._signing_certificate_v2 if isinstance(provider, SigningCertificateV2Provider) else provider
-            for provider in super()._signed_attr_providers(*args, **kwargs)  # type: ignore[arg-type]
+            for provider in super()._signed_attr_providers(*args, **kwargs)  # type: ignore[arg-type]  # passed through as given
         ]
 
     async def async_sign_raw(
