@@ -3,7 +3,7 @@
 from flask import Flask
 
 from ballots import models  # noqa: F401  (tables register with the metadata)
-from ecabinet import keystore  # noqa: F401
+from ecabinet import keystore
 
 
 def init_app(app: Flask) -> None:

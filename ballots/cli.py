@@ -9,7 +9,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ecabinet.auth.models import User
 from ecabinet.bags import local_trust, trust_options
+from ecabinet.signing.ca import KeyType
 
 certs = AppGroup("certs", help="Signing certificates.")
 ballots_group = AppGroup("ballots", help="Opinion ballots.")
@@ -29,8 +31,7 @@ def register() -> None:
     INIT_STEPS.append(keystore.init_ca_step)
 
 
-def _user(username: str):  # type: ignore[no-untyped-def]
-    from ecabinet.auth.models import User
+def _user(username: str) -> User:
     from ecabinet.database import db
 
     user = db.session.scalar(select(User).where(User.username == username))
@@ -49,7 +50,7 @@ def _read_pin(pin_stdin: bool) -> str:
 @click.option("--username", required=True)
 @click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input.")
 @click.option("--key-type", default="p256", type=click.Choice(["p256", "rsa2048"]))
-def issue_command(username: str, pin_stdin: bool, key_type: str) -> None:
+def issue_command(username: str, pin_stdin: bool, key_type: KeyType) -> None:
     """Give a user a signing certificate from the built-in authority, its key under the PIN."""
     from ecabinet import keystore
     from ecabinet.errors import AppError

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 
 class BallotStatus(enum.StrEnum):
@@ -31,7 +31,7 @@ class NonAnswerPolicy(enum.StrEnum):
     AGREE = "agree"  # "quá hạn không trả lời coi như đồng ý"
 
 
-class Ballot(db.Model):
+class Ballot(Model):
     __tablename__ = "ballots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,7 +59,7 @@ class Ballot(db.Model):
         return f"{self.id}/PLYK-VPCP"
 
 
-class Question(db.Model):
+class Question(Model):
     __tablename__ = "ballot_questions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,7 +68,7 @@ class Question(db.Model):
     text: Mapped[str] = mapped_column(Text)
 
 
-class Recipient(db.Model):
+class Recipient(Model):
     __tablename__ = "ballot_recipients"
     __table_args__ = (UniqueConstraint("ballot_id", "user_id"),)
 
@@ -78,7 +78,7 @@ class Recipient(db.Model):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
-class Response(db.Model):
+class Response(Model):
     """A member's current answer; the unique key makes two current answers impossible."""
 
     __tablename__ = "ballot_responses"
@@ -93,7 +93,7 @@ class Response(db.Model):
     revisions: Mapped[list[ResponseRevision]] = relationship(order_by="ResponseRevision.version")
 
 
-class ResponseRevision(db.Model):
+class ResponseRevision(Model):
     """One signed slip, never changed; the highest version is current."""
 
     __tablename__ = "ballot_response_revisions"
@@ -125,7 +125,7 @@ class ResponseRevision(db.Model):
                 "signed_at": self.signed_at.isoformat(), "level": self.level}
 
 
-class SlipDraft(db.Model):
+class SlipDraft(Model):
     """An unsigned slip handed out for signing with the member's own tool.
 
     One per member, ballot, answers and current answer version: fetching it again returns it.

@@ -141,7 +141,7 @@ def _with_signature_field(document: bytes, box: SignatureBoxPlacement) -> bytes:
     """``document`` rewritten (still one revision) with an empty signature field over ``box``."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
     page = writer.pages[box.page_index]
-    field = writer._add_object(DictionaryObject({  # noqa: SLF001 (pypdf adds objects only this way)
+    field = writer._add_object(DictionaryObject({
         NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
         NameObject("/FT"): NameObject("/Sig"), NameObject("/T"): TextStringObject(SIGNATURE_FIELD),
         NameObject("/F"): NumberObject(132), NameObject("/P"): page.indirect_reference,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from cryptography import x509
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import undefer
 
 from ballots import pdf, rules
@@ -150,7 +150,7 @@ def issue_ballot(ballot: Ballot, *, actor: User) -> Ballot:
 
 def _answers(ballot: Ballot, raw: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Exactly one valid answer per question, in question order."""
-    by_question: dict[int, dict[str, Any]] = {}
+    by_question: dict[object, dict[str, Any]] = {}  # keyed by the ids as sent, until checked
     for item in raw:
         qid = item.get("question_id")
         if qid in by_question or item.get("choice") not in set(Choice):
@@ -188,7 +188,7 @@ def _existing_receipt(ballot_id: int, user_id: int, key: str | None) -> Response
         ResponseRevision.idempotency_key == key))
 
 
-def _is_member_cert(user: User):  # type: ignore[no-untyped-def]
+def _is_member_cert(user: User) -> Callable[[Any], bool]:
     def check(info: Any) -> bool:
         return keystore.is_registered_to(user, info.certificate)
     return check
@@ -345,7 +345,8 @@ def _l_rejected(rejected: SignatureRejected) -> str:
 # built once, run as Core statements: building one cost as much as running it, and the ORM's unit of
 # work twice that (the answer's rows are written once and never read back in its request)
 _ballots, _responses, _revisions = Ballot.__table__, Response.__table__, ResponseRevision.__table__
-_STATE = select(_ballots.c.status, _ballots.c.deadline).where(_ballots.c.id == bindparam("ballot_id"))
+_STATE: Select[BallotStatus, datetime] = select(_ballots.c.status, _ballots.c.deadline).where(
+    _ballots.c.id == bindparam("ballot_id"))
 _RESPONSE = select(_responses.c.id, _responses.c.current_version).where(
     _responses.c.ballot_id == bindparam("ballot_id"), _responses.c.user_id == bindparam("user_id"))
 _NEW_RESPONSE = insert(_responses)
@@ -386,9 +387,11 @@ def _record(ballot: Ballot, user: User, answers: list[dict[str, Any]], signed: b
             now = utcnow()
             if current is None:
                 version = 1
-                response_id = connection.execute(_NEW_RESPONSE, {
+                inserted = connection.execute(_NEW_RESPONSE, {
                     "ballot_id": ballot_id, "user_id": user_id, "current_version": version,
-                    "answered_at": now}).inserted_primary_key[0]
+                    "answered_at": now}).inserted_primary_key
+                assert inserted is not None  # one row inserted
+                response_id = inserted[0]
             else:
                 response_id, version = current.id, current.current_version + 1
                 connection.execute(_NEXT_VERSION, {"response_id": response_id, "version": version, "at": now})
@@ -505,7 +508,9 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
 
 def _check_report_timestamp(signed: bytes, unsigned: bytes) -> None:
     """Raise ``NoTimestamp`` when the TSA's token does not validate (a report ``ballots verify`` would refuse)."""
-    office = x509.load_der_x509_certificate(keystore.office_signer().signing_cert.dump())
+    office_cert = keystore.office_signer().signing_cert
+    assert office_cert is not None  # build_signer always gives its certificate
+    office = x509.load_der_x509_certificate(office_cert.dump())
     try:
         validate_own_signature(signed, unsigned=unsigned, trust_roots=keystore.trust_roots(), signer=office,
                                crls=keystore.crls_for(office))
@@ -529,9 +534,9 @@ def close_due_ballots(now: datetime) -> list[int]:
                                                      Ballot.deadline <= now)).all()
     closed = []
     for ballot_id in due:
-        ballot = db.session.get(Ballot, ballot_id)
+        ballot = db.session.get_one(Ballot, ballot_id)
         try:
-            close_ballot(ballot, actor=None, now=now)  # type: ignore[arg-type]
+            close_ballot(ballot, actor=None, now=now)
             closed.append(ballot_id)
         except BallotConflict:
             pass  # closed meanwhile by the secretariat

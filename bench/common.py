@@ -29,7 +29,7 @@ __all__ = ["RESULTS", "ROOT", "free_port", "percentile", "wait_http", "speed_pro
            "interleave", "pair_ratios", "write_result", "migrated_app", "add_users", "Process"]
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (throw-away users of a temporary database)
+BENCH_PASSWORD = "bench-password-2026"
 
 
 def speed_probe() -> float:
@@ -157,7 +157,7 @@ class Process:
 
     def __init__(self, args: list[str], *, env: dict[str, str] | None = None, log: Path, ready_url: str) -> None:
         with open(log, "ab") as out:
-            self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=out)  # noqa: S603 (our own commands)
+            self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=out)
         wait_http(ready_url)
 
     @property

@@ -104,7 +104,7 @@ def run_wrk(url: str, headers: dict[str, str], seconds: float, connections: int)
     args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout  # noqa: S603
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
@@ -119,7 +119,7 @@ def run_client(url: str, headers: dict[str, str], seconds: float, connections: i
     """The fallback load generator, in its own process so it does not share the GIL with the timing."""
     args = [sys.executable, "-m", "bench.json_api", "--client", url, json.dumps(headers), str(seconds),
             str(connections)]
-    return json.loads(subprocess.run(args, capture_output=True, text=True, check=True,  # noqa: S603
+    return json.loads(subprocess.run(args, capture_output=True, text=True, check=True,
                                      timeout=seconds + 30).stdout)
 
 

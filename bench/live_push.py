@@ -118,7 +118,7 @@ class Servers:
         self.bare_ports = [free_port() for _ in range(processes)]
         self.app_ports = [free_port() for _ in range(processes)]
         python = sys.executable
-        log = open(data_dir / "servers.log", "ab")  # noqa: SIM115
+        log = open(data_dir / "servers.log", "ab")
         self.procs.append(subprocess.Popen([python, "-m", "bench.baselines", "raw", str(self.raw_port)],
                                            cwd=ROOT, stdout=log, stderr=log))
         for port in self.bare_ports:

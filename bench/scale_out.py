@@ -90,7 +90,7 @@ class Setup:
             env["ECABINET_MESSAGE_QUEUE"] = queue
             env["ECABINET_MESSAGE_QUEUE_CHANNEL"] = f"bench-scale-{os.getpid()}"
         log = (self.data_dir / "servers.log").open("ab")
-        self.procs = [subprocess.Popen([*SERVE_COMMAND, "--port", str(port)], cwd=ROOT, env=env,  # noqa: S603
+        self.procs = [subprocess.Popen([*SERVE_COMMAND, "--port", str(port)], cwd=ROOT, env=env,
                                        stdout=log, stderr=log) for port in self.ports]
         for url in self.urls:
             wait_http(f"{url}/socket.io/?EIO=4&transport=polling")

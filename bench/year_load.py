@@ -49,7 +49,7 @@ SESSIONS = 18
 MEMBERS = 27
 BALLOTS = 439
 DELIVERIES_PER_MEMBER_PER_SESSION = 265  # 129,000 / 18 / 27
-PASSWORD = "bench-year-password-2026"  # noqa: S105 (accounts of a throwaway benchmark database)
+PASSWORD = "bench-year-password-2026"
 PIN = "246810"
 REDIS = "redis://127.0.0.1:6379/0"
 DOSSIER_CACHE = Path(tempfile.gettempdir()) / "ecabinet-year-dossiers-v1"
@@ -120,7 +120,7 @@ def _dossier(spec: tuple[str, str, str, int]) -> bytes:
 
 def plan_year(sessions: int, seed: int) -> list[dict[str, Any]]:
     """Each session's agenda: 6-10 items with 1-3 dossiers each (titles, numbers, page counts)."""
-    rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
+    rng = random.Random(seed)
     plan = []
     for s in range(sessions):
         month = s % 12 + 1
@@ -280,7 +280,7 @@ class Servers:
             env["ECABINET_MESSAGE_QUEUE"] = REDIS
         self.log = (data_dir / "servers.log").open("ab")
         self.procs = [
-            subprocess.Popen(  # noqa: S603 (our own server command)
+            subprocess.Popen(
                 [*SERVE_COMMAND, "--port", str(port)],
                 cwd=ROOT,
                 env=env,
@@ -331,7 +331,7 @@ class Year:
         self.secretary = people["secretary"]
         self.concurrency = concurrency
         self.use_tablets = tablets
-        self.rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
+        self.rng = random.Random(seed)
         self.steps: dict[str, list[float]] = defaultdict(list)
         self.phases: dict[str, list[float]] = defaultdict(list)
         #: server CPU seconds (all processes) spent in each phase: what a step costs the server,

@@ -98,7 +98,7 @@ def get_readable_version_for(user: User, document_id: int, number: int | None = 
                            number=row.number, sha256=row.sha256)
 
 
-def _readable_query() -> Select[Any]:
+def _readable_query() -> Select[*tuple[Any, ...]]:
     """The document, its meeting, the reader's participation and the version asked for (else the
     current one); built once, as building it cost more than running it."""
     latest = aliased(DocumentVersion)

@@ -8,11 +8,11 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import Confidentiality
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 from meetings.models import AgendaItem, Meeting
 
 
-class Document(db.Model):
+class Document(Model):
     __tablename__ = "documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,7 +35,7 @@ class Document(db.Model):
         return self.versions[-1] if self.versions else None
 
 
-class DocumentVersion(db.Model):
+class DocumentVersion(Model):
     """One immutable upload; the bytes live in the content-addressed store under ``sha256``."""
 
     __tablename__ = "document_versions"
@@ -58,7 +58,7 @@ class DocumentVersion(db.Model):
     document: Mapped[Document] = relationship(back_populates="versions")
 
 
-class ReaderCopy(db.Model):
+class ReaderCopy(Model):
     """A reader's numbered copy of a version: issued at the first opening, stamped with that time.
 
     Keeping the time makes every later fetch of the copy byte-identical (ETag, Range), and the rows
@@ -76,7 +76,7 @@ class ReaderCopy(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PageNote(db.Model):
+class PageNote(Model):
     """A private note on a page; kept per document (not per version) so it survives new versions."""
 
     __tablename__ = "page_notes"

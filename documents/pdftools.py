@@ -74,7 +74,7 @@ _ACTIVE_ANNOTATIONS = frozenset({"/RichMedia", "/Screen", "/Movie", "/Sound", "/
                                  "/FileAttachment"})
 
 
-class PdfRejected(Exception):  # noqa: N818 (the name services and views already use)
+class PdfRejected(Exception):
     """An upload the system will not store; ``code`` and ``http_status`` map to the API error."""
 
     def __init__(self, code: str, detail: str = "") -> None:
@@ -94,7 +94,7 @@ class PdfInfo:
     original_sha256: str = ""
 
 
-class _NeedsIsolation(Exception):  # noqa: N818 (control flow, never leaves this module)
+class _NeedsIsolation(Exception):
     """The declared page count is too high to list the pages in the server process."""
 
 

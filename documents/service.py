@@ -201,7 +201,8 @@ def _write_reads(reads: list[_Read]) -> None:
     """
     with write_transaction():
         connection = db.session.connection()
-        issued = {(version_id, user_id): at for version_id, user_id, at in connection.execute(
+        issued: dict[tuple[int, int | None], datetime] = {
+            (version_id, user_id): at for version_id, user_id, at in connection.execute(
             _ISSUED, {"version_ids": list({r.version_id for r in reads}),
                       "user_ids": list({r.entry.actor_id for r in reads})})}
         copies = []
@@ -237,7 +238,7 @@ def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | N
         # connection, and 27 readers at once overflowed the pool (a new connection for each read)
         db.session.commit()
         _journal().record(read)
-    assert read.issued_at is not None  # noqa: S101 (set by the committed write)
+    assert read.issued_at is not None
     return ServedCopy(etag=f"{read.sha256[:32]}-{reader_id}-{int(read.issued_at.timestamp())}", sha256=read.sha256,
                       number=read.number, document_id=readable.document_id,
                       confidentiality=readable.confidentiality, reader_id=reader_id, reader_name=reader_name,

@@ -12,7 +12,7 @@ from typing import Any
 from apiflask import APIFlask
 from flask import Flask, Request, Response, has_request_context, request, session
 from flask.globals import request_ctx
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,7 +29,7 @@ BACKGROUND_TASKS = "ecabinet.background_tasks"
 _LIMITER_CONTEXT = "_limiter_request_context"  # where Flask-Limiter keeps its per-request context
 
 
-def add_background_task(app: APIFlask, start: Callable[[APIFlask], None]) -> None:
+def add_background_task(app: Flask, start: Callable[[Flask], None]) -> None:
     """Have the server (not the CLI or tests) start ``start(app)``, e.g. closing ballots at their deadline."""
     app.extensions.setdefault(BACKGROUND_TASKS, []).append(start)
 
@@ -54,7 +54,7 @@ class CookieSessions(SecureCookieSessionInterface):
     API clients send a bearer token instead, and the signer cost 14 µs of every such request
     (bench/json_api.py). A session written during the request is signed as before."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and ("HTTP_COOKIE" not in request.environ
                                or self.get_cookie_name(app) not in request.cookies):
             return self.session_class()
@@ -75,10 +75,10 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
     app.config.from_object(config)
     app.url_map.converters["int"] = IdConverter  # before any route: every <int:...> is a database id
     app.session_interface = CookieSessions()
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # Flask's documented way
     app.config["DATA_DIR"].mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -124,14 +124,14 @@ def skip_idle_limit_check(app: APIFlask, app_limiter: Limiter) -> None:
     hooks[hooks.index(inject)] = functools.update_wrapper(
         lambda response: inject(response) if _limiter_used() else response, inject.func)
     teardowns = app.teardown_request_funcs[None]
-    release = app_limiter._Limiter__release_context  # type: ignore[attr-defined]
+    release = app_limiter._Limiter__release_context  # type: ignore[attr-defined]  # Flask-Limiter private
     teardowns[teardowns.index(release)] = functools.update_wrapper(
         lambda error=None: release(error) if _limiter_used() else None, release)
 
 
 def _limiter_used() -> bool:
     """Whether Flask-Limiter made its context for this request, i.e. checked a limit in it."""
-    return hasattr(request_ctx._get_current_object(), _LIMITER_CONTEXT)
+    return hasattr(request_ctx._get_current_object(), _LIMITER_CONTEXT)  # type: ignore[attr-defined]  # a LocalProxy, typed as its object
 
 
 def _async_mode() -> str:

@@ -27,7 +27,7 @@ from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import Connection, ForeignKey, String, Text, event, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 
 log = logging.getLogger(__name__)
 GENESIS_HASH = "0" * 64
@@ -35,7 +35,7 @@ GENESIS_HASH = "0" * 64
 _SECRET_KEYS = frozenset({"password", "pin", "token", "secret", "new_password", "private_key"})
 
 
-class AuditRecord(db.Model):
+class AuditRecord(Model):
     __tablename__ = "audit_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,7 +249,7 @@ def verify() -> ChainProblem | None:
 CHECKPOINT_FILE = Path("audit") / "checkpoints.jsonl"
 
 
-class AuditCheckpoint(db.Model):
+class AuditCheckpoint(Model):
     """A signed statement that record ``record_id`` of ``epoch`` had a given hash; one per appending
     transaction (``head``), one per restore (``epoch``) and one per exported witness (``witness``)."""
 

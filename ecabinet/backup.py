@@ -204,7 +204,7 @@ def _snapshot_postgresql(url: URL, target: Path) -> tuple[list[str], dict[str, A
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
-            snapshot = connection.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
+            snapshot: str = connection.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
             with Session(bind=connection) as session:
                 heads, chain = _alembic_heads(session), _audit_state(session)
             _run_pg_tool("pg_dump", ["--format=custom", "--no-owner", "--no-acl", f"--snapshot={snapshot}",
@@ -336,7 +336,7 @@ def _postgresql_is_empty(url: URL) -> bool:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            tables = connection.execute(sa.text(
+            tables: int = connection.execute(sa.text(
                 "SELECT count(*) FROM information_schema.tables "
                 "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")).scalar_one()
     except sa.exc.OperationalError as error:

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from ecabinet import audit
-from ecabinet.auth.models import Confidentiality, Role
+from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.errors import AppError
 
 cli = AppGroup("ecabinet", help="e-Cabinet operations.")
@@ -71,10 +71,9 @@ def _read_password(password_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _account(username: str):  # type: ignore[no-untyped-def]
+def _account(username: str) -> User:
     from sqlalchemy import select
 
-    from ecabinet.auth.models import User
     from ecabinet.database import db
 
     user = db.session.scalar(select(User).where(User.username == username.strip().lower()))

@@ -24,7 +24,7 @@ class LoginManager(flask_login.LoginManager):
         app.after_request_funcs[None].remove(self._update_remember_cookie)
 
     def _load_user(self) -> None:
-        flask_login.user_accessed.send(current_app._get_current_object())
+        flask_login.user_accessed.send(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy, typed as its object
         self._update_request_context_with_user(self._load_user_from_request(request))
 
 

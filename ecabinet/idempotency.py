@@ -18,11 +18,11 @@ from flask_login import current_user
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Invalid
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("user_id", "key"),)
 

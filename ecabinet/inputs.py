@@ -44,7 +44,7 @@ class IdConverter(IntegerConverter):
     """``<int:...>`` in a route: only the database's positive integers match, so a bigger number is
     the 404 of an unknown id instead of an overflow in the query."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_INT)
         super().__init__(map, *args, **kwargs)
 
@@ -177,7 +177,7 @@ def guard_schema(schema: Schema) -> None:
         if getattr(field, "_ecabinet_guarded", False):
             continue
         field.validators = [*field.validators, *_guards(field)]
-        field._ecabinet_guarded = True  # type: ignore[attr-defined]
+        field._ecabinet_guarded = True  # type: ignore[attr-defined]  # our mark on a marshmallow field
 
 
 def guard_input_schemas(app: APIFlask) -> None:

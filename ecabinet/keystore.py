@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
 from ecabinet.auth.models import AuthSession, User
-from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
 from ecabinet.signing import (
     BuiltinCA,
@@ -46,7 +46,7 @@ from ecabinet.signing import (
     load_private_key,
     open_pkcs11_signer,
 )
-from ecabinet.signing.ca import locked_directory, write_private, write_public
+from ecabinet.signing.ca import KeyType, locked_directory, write_private, write_public
 from ecabinet.signing.keys import PIN_KDF_ROUNDS
 
 ORGANISATION = "Chính phủ Việt Nam"
@@ -92,7 +92,7 @@ class CredentialKind(enum.StrEnum):
     PKCS11 = "pkcs11"
 
 
-class SigningCredential(db.Model):
+class SigningCredential(Model):
     """A member's certificate and how to reach its key; only the newest active one signs."""
 
     __tablename__ = "signing_credentials"
@@ -216,14 +216,14 @@ def _store(user: User, kind: CredentialKind, cert: x509.Certificate, chain: list
     return credential
 
 
-def issue_credential(user: User, pin: str, *, actor: Any, key_type: str = "p256") -> SigningCredential:
+def issue_credential(user: User, pin: str, *, actor: Any, key_type: KeyType = "p256") -> SigningCredential:
     """Give ``user`` a non-repudiation certificate from the built-in CA; the key is kept under the PIN."""
     _check_pin(pin)
     ca = builtin_ca()
     key, cert = ca.issue_signing_certificate(common_name=_fit(user.full_name),
                                              organisation=_fit(user.organisation or OFFICE),
                                              title=_fit(user.title) or None, username=user.username,
-                                             key_type=key_type)  # type: ignore[arg-type]
+                                             key_type=key_type)
     return _store(user, CredentialKind.BUILTIN, cert, ca.chain, actor=actor,
                   key_pem=encrypt_private_key(key, pin, rounds=_kdf_rounds()))
 
@@ -437,7 +437,7 @@ def signing_sessions() -> SigningSessions:
     sessions = current_app.extensions.get("ecabinet.signing_sessions")
     if sessions is None:
         sessions = current_app.extensions["ecabinet.signing_sessions"] = SigningSessions()
-    return sessions  # type: ignore[no-any-return]
+    return sessions
 
 
 def _session_seconds() -> float:

@@ -30,7 +30,7 @@ def off_hub(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` in a native thread when serving under gevent, else right here."""
     if not under_gevent():
         return function(*args)
-    return _threads().apply(function, args)  # type: ignore[no-any-return]
+    return _threads().apply(function, args)
 
 
 def _threads() -> Any:

@@ -221,7 +221,8 @@ def secrecy_mark(level: str | None) -> list[Flowable]:
     mark = SECRECY_MARKS.get(str(level or "normal"))
     if mark is None:
         return []
-    style = ParagraphStyle("secrecy_mark", parent=STYLES["body_name"], textColor="#c00000", alignment=0)
+    style = ParagraphStyle("secrecy_mark", parent=STYLES["body_name"],
+                           textColor="#c00000", alignment=0)  # type: ignore[arg-type]  # ReportLab takes any colour spec
     table = Table([[paragraph(mark, style)]], colWidths=[_text_width(mark, style) + 6 * mm],
                   style=TableStyle([("BOX", (0, 0), (-1, -1), 1.2, "#c00000"), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
                                     ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]),
@@ -375,7 +376,7 @@ def _attaching(attachments: dict[str, bytes]) -> Any:
     the catalog, each name an indirect Flate stream of ``/Type /ECabinetAttachment``.
     """
     def first_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        document = canvas._doc
+        document = canvas._doc  # type: ignore[attr-defined]  # ReportLab's PDFDocument, private (not in its stubs)
         catalog = document.Catalog
         entries = {name: document.Reference(PDFStream(
             PDFDictionary({"Type": PDFName("ECabinetAttachment")}), data, filters=[PDFZCompress]))
@@ -410,7 +411,7 @@ FACE_REPERTOIRE = frozenset(
 )
 
 
-class UnsupportedText(Exception):  # noqa: N818 (control flow: the caller falls back to ReportLab)
+class UnsupportedText(Exception):
     """A character the prepared face lacks: the caller lays the text out with ReportLab instead."""
 
 

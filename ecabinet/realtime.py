@@ -34,7 +34,7 @@ from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet.database import UTCDateTime, after_commit, db, utcnow
+from ecabinet.database import Model, UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
 from ecabinet.inputs import is_db_int
@@ -48,7 +48,7 @@ SWEEP_INTERVAL_SECONDS = 1.0
 Audience = frozenset[str] | None
 
 
-class MeetingEvent(db.Model):
+class MeetingEvent(Model):
     __tablename__ = "meeting_events"
     __table_args__ = (Index("uq_meeting_events_meeting_seq", "meeting_id", "seq", unique=True),)
 
@@ -69,7 +69,7 @@ class MeetingEvent(db.Model):
         return _decode_audience(self.audience)
 
 
-class UserEvent(db.Model):
+class UserEvent(Model):
     """An event of one user's own stream (ballots issued to them, reminders, their tasks, the board)."""
 
     __tablename__ = "user_events"
@@ -339,11 +339,11 @@ class SequencedDelivery(socketio.Manager):
         # encoded once, and only when a socket outside the audience is in the room
         hidden_packets = None if audience is None else functools.cache(encode_hidden)
         for sid, eio_sid in list(self.get_participants(namespace, room)):
-            self.tracker.offer(sid, room, payload["seq"], packets,
-                               # the prepared frames are the whole event's: a hidden one goes the plain way
-                               lambda item, eio_sid=eio_sid: self._deliver(
-                                   eio_sid, item, frames if item is packets[0] else None),
-                               audience, hidden_packets)
+            def send(item: Any, eio_sid: str = eio_sid) -> None:
+                # the prepared frames are the whole event's: a hidden one goes the plain way
+                self._deliver(eio_sid, item, frames if item is packets[0] else None)
+
+            self.tracker.offer(sid, room, payload["seq"], packets, send, audience, hidden_packets)
         return None
 
     def _deliver(self, eio_sid: str, item: Any, frames: Any) -> None:
@@ -372,7 +372,8 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
     def emit(self, event: str, data: Any, namespace: str | None = None, room: Any = None, skip_sid: Any = None,
              callback: Any = None, to: Any = None, **kwargs: Any) -> None:
         if kwargs.get("ignore_queue") or not _is_meeting_event(event, data, callback):
-            return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+            # PubSubManager.emit takes no namespace as "/" too
+            return super().emit(event, data, namespace=namespace or "/", room=room, skip_sid=skip_sid,
                                 callback=callback, to=to, **kwargs)
         # python-socketio serves this process's tablets before it publishes, so the other processes'
         # tablets would wait for all of this one's: two processes would be no faster than one. The
@@ -384,6 +385,11 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
         self._publish(message)
         self._handle_emit(message)
         return None
+
+
+def _sid() -> str:
+    """The Socket.IO id of the socket whose event is being handled."""
+    return request.sid  # type: ignore[attr-defined]  # set by Flask-SocketIO, unknown to Flask's Request
 
 
 def _is_meeting_event(event: str, data: Any, callback: Any) -> bool:
@@ -459,14 +465,14 @@ def register_socket_handlers() -> None:
             refusal = NotAuthenticated()
             raise ConnectionRefusedError(refusal.code, refusal.body())
         with _connections_lock:
-            _connections[request.sid] = _Connection(auth_session.user_id, auth_session.id, auth_session.expires_at)
+            _connections[_sid()] = _Connection(auth_session.user_id, auth_session.id, auth_session.expires_at)
         db.session.remove()
 
     @socketio_ext.on("disconnect")
     def on_disconnect(*args: Any) -> None:
         with _connections_lock:
-            _connections.pop(request.sid, None)
-        _manager().tracker.forget(request.sid)
+            _connections.pop(_sid(), None)
+        _manager().tracker.forget(_sid())
 
     @socketio_ext.on("join")
     def on_join(payload: Any = None) -> dict[str, Any]:
@@ -474,7 +480,7 @@ def register_socket_handlers() -> None:
         it gets an ack with the stream's current seq, the missed events in order, then live ones."""
         try:
             meeting_id, last_seq = _parse_join(payload)
-            connection = _connections.get(request.sid)
+            connection = _connections.get(_sid())
             if connection is None:
                 raise NotAuthenticated()
             if meeting_id is None:
@@ -490,11 +496,11 @@ def register_socket_handlers() -> None:
                 room, seq, groups, last_seq = room_name(meeting_id), current_seq(meeting_id), view, last_seq or 0
                 missed = events_for(meeting_id, last_seq, groups)
             manager = _manager()
-            manager.tracker.begin_replay(request.sid, room, last_seq, groups)
+            manager.tracker.begin_replay(_sid(), room, last_seq, groups)
             join_room(room)
             if meeting_id is not None:
                 connection.meetings.add(meeting_id)
-            sid = request.sid
+            sid = _sid()
             socketio_ext.start_background_task(manager.replay, sid, "/", room, missed)
             return {"ok": True, "seq": seq}
         except AppError as error:
@@ -509,12 +515,12 @@ def register_socket_handlers() -> None:
         except AppError as error:
             return _error_ack(error)
         if meeting_id is None:
-            user_id = socket_user_id(request.sid)
+            user_id = socket_user_id(_sid())
             if user_id is not None:
-                socketio_ext.server.leave_room(request.sid, user_room_name(user_id), namespace="/")
-                _manager().tracker.forget(request.sid, user_room_name(user_id))
+                socketio_ext.server.leave_room(_sid(), user_room_name(user_id), namespace="/")
+                _manager().tracker.forget(_sid(), user_room_name(user_id))
         else:
-            _leave(request.sid, meeting_id)
+            _leave(_sid(), meeting_id)
         return {"ok": True}
 
 

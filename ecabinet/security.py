@@ -89,7 +89,7 @@ def screen_request() -> Response | None:
         from flask_login import current_user
 
         if not current_user.is_authenticated:
-            return login_manager.unauthorized()  # type: ignore[no-any-return]
+            return login_manager.unauthorized()
         if guard is not None:
             guard(current_user, request.view_args or {})  # authorised before the file is read
     if (request.content_length or 0) > limit:
@@ -220,7 +220,7 @@ def anonymous_refusals(app: Any = None) -> AnonymousRefusals:
     counter = app.extensions.get(ANONYMOUS_REFUSALS)
     if counter is None:
         counter = app.extensions[ANONYMOUS_REFUSALS] = AnonymousRefusals(app.config["REFUSAL_AUDIT_SECONDS"])
-    return counter  # type: ignore[no-any-return]
+    return counter
 
 
 def start_refusal_flusher(app: Any) -> None:
@@ -285,7 +285,7 @@ def register_socket_error_handler() -> None:
     @socketio.on_error_default
     def socket_error(error: Exception) -> dict[str, Any]:
         db.session.rollback()
-        event = request.event.get("message")  # type: ignore[attr-defined]  (set by Flask-SocketIO)
+        event = request.event.get("message")  # type: ignore[attr-defined]  # set by Flask-SocketIO, unknown to Flask
         refusal = error if isinstance(error, AppError) else AppError("internal_error", status=500)
         body = refusal.body()
         if not isinstance(error, AppError):

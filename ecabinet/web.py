@@ -120,7 +120,10 @@ def _logged_in(user: User, next_page: str) -> Response:
 @web.post("/logout")
 @login_required
 def logout_view() -> Response:
-    auth_service.logout(current_auth_session(), actor=current_user)
+    auth_session = current_auth_session()
+    if auth_session is None:
+        raise NotAuthenticated()
+    auth_service.logout(auth_session, actor=current_user)
     session.clear()
     return redirect(url_for("web.login_form"))
 

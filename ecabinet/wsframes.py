@@ -20,6 +20,7 @@ import socket
 import struct
 import zlib
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
 import gevent
@@ -102,8 +103,8 @@ class FrameWebSocket(engineio_gevent.WebSocketWSGI):
     """engine.io's gevent WebSocket, reachable from its engine.io socket as ``frame_writer``, whose
     writer greenlet and the broadcast share one lock."""
 
-    def __init__(self, handler: Callable[[Any], Any], server: Any) -> None:
-        engineio_socket = handler.__self__
+    def __init__(self, handler: MethodType, server: Any) -> None:
+        engineio_socket: Any = handler.__self__  # engine.io's socket (engine.io ships no types)
 
         def run(ws: FrameWebSocket) -> Any:
             engineio_socket.frame_writer = ws

@@ -8,7 +8,7 @@ secretariat and the chair included. The same rules give each socket its groups i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select, text
@@ -54,7 +54,7 @@ def users_who_may_see_meeting(meeting: Meeting, user_ids: set[int]) -> set[int]:
         others = set(user_ids)
     else:
         others = _not_participants(meeting, user_ids)
-    users = db.session.scalars(select(User).where(User.id.in_(others))) if others else []
+    users: Iterable[User] = db.session.scalars(select(User).where(User.id.in_(others))) if others else []
     return (user_ids - others) | {user.id for user in users if _sees(meeting, user, lambda: False)}
 
 

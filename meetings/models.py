@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import Confidentiality, User
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 
 class MeetingKind(enum.StrEnum):
@@ -43,7 +43,7 @@ class Stance(enum.StrEnum):
     WISH_TO_SPEAK = "wish_to_speak"
 
 
-class Meeting(db.Model):
+class Meeting(Model):
     __tablename__ = "meetings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +72,7 @@ class Meeting(db.Model):
                                                     foreign_keys="AgendaItem.meeting_id")
 
 
-class Participant(db.Model):
+class Participant(Model):
     __tablename__ = "participants"
     __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
 
@@ -97,7 +97,7 @@ class Participant(db.Model):
     represents: Mapped[User | None] = relationship(foreign_keys=[represents_user_id])
 
 
-class AgendaItem(db.Model):
+class AgendaItem(Model):
     __tablename__ = "agenda_items"
     __table_args__ = (Index("ix_agenda_items_meeting_position", "meeting_id", "position"),)
 
@@ -122,7 +122,7 @@ class AgendaItem(db.Model):
     meeting: Mapped[Meeting] = relationship(back_populates="agenda", foreign_keys=[meeting_id])
 
 
-class ItemPosition(db.Model):
+class ItemPosition(Model):
     __tablename__ = "item_positions"
     __table_args__ = (UniqueConstraint("agenda_item_id", "user_id"),)
 

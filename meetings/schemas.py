@@ -123,7 +123,7 @@ def dump_meeting_summary(meeting: Meeting) -> dict[str, Any]:
 
 def dump_meeting(meeting: Meeting, viewer: User) -> dict[str, Any]:
     """The meeting as ``viewer`` may see it, read through the request's session (after a change, pages)."""
-    return render_meeting(_snapshot(db.session, meeting), viewer)
+    return render_meeting(_snapshot(db.session(), meeting), viewer)
 
 
 def render_meeting(snapshot: MeetingSnapshot, viewer: User) -> dict[str, Any]:
@@ -203,7 +203,8 @@ class MeetingSnapshot:
                     for attr in sa.inspect(User).column_attrs)
         answer = self._answers.get(key)
         if answer is None:
-            answer = self._answers[key] = current_app.json.response(render_meeting(self, viewer)).get_data()
+            answer = self._answers[key] = current_app.json.response(  # type: ignore[attr-defined]  # a flask Response, typed as its sansio base
+                render_meeting(self, viewer)).get_data()
         return answer
 
 

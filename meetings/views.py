@@ -58,7 +58,7 @@ def get_meeting(meeting_id: int) -> Response:
     if snapshot is None:
         raise NotFound()
     access.require_visible(snapshot.meeting, viewer)
-    return current_app.response_class(snapshot.answer_for(viewer), mimetype=current_app.json.mimetype)
+    return current_app.response_class(snapshot.answer_for(viewer), mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]  # DefaultJSONProvider's
 
 
 @api.patch("/meetings/<int:meeting_id>")

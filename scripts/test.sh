@@ -14,6 +14,7 @@ fi
 
 export PYTHONDONTWRITEBYTECODE=1
 .venv/bin/ruff check --quiet .
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"
 ECABINET_TEST_DATABASE_URL=${ECABINET_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
   .venv/bin/python -m pytest -q -m "not browser" --ignore=tests/signing --ignore=tests/test_pdf_layout.py \

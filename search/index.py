@@ -164,7 +164,7 @@ def _put(connection: sa.Connection, kind: EntryKind, object_id: int, *, title: s
     """Insert or rewrite the row of (kind, object_id) and its engine-specific text index."""
     title = title[:500]
     body = body[:text.MAX_TEXT_CHARS]
-    values = {"meeting_id": meeting_id, "agenda_item_id": agenda_item_id, "title": title, "body": body,
+    values: dict[str, Any] = {"meeting_id": meeting_id, "agenda_item_id": agenda_item_id, "title": title, "body": body,
               "confidentiality": str(confidentiality), "updated_at": utcnow()}
     folded_title, folded_body = text.index_text(title), text.index_text(body)
     postgres = connection.dialect.name == "postgresql"
@@ -188,7 +188,7 @@ def _put(connection: sa.Connection, kind: EntryKind, object_id: int, *, title: s
 
 
 def _delete(connection: sa.Connection, condition: sa.ColumnElement[bool]) -> None:
-    ids = list(connection.scalars(select(_entries.c.id).where(condition)))
+    ids: list[int] = list(connection.scalars(select(_entries.c.id).where(condition)))
     if not ids:
         return
     connection.execute(_entries.delete().where(_entries.c.id.in_(ids)))

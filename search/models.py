@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet.auth.models import Confidentiality
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 FTS_TABLE = "search_fts"
 
@@ -31,7 +31,7 @@ class EntryKind(enum.StrEnum):
     BALLOT = "ballot"
 
 
-class SearchEntry(db.Model):
+class SearchEntry(Model):
     """No foreign keys on purpose: the row is rewritten after the flush that changes (or deletes) its source."""
 
     __tablename__ = "search_entries"

@@ -204,7 +204,7 @@ def reindex(*, actor: User | None) -> int:
     from search import index
 
     with write_transaction():
-        count = index.rebuild(db.session)
+        count = index.rebuild(db.session())
         audit.record(actor, "search.reindexed", None, {"entries": count},
                      actor_label=None if actor else "cli")
     return count
@@ -215,6 +215,6 @@ def reindex_if_empty() -> int:
     from search import index
 
     has_sources = any(db.session.scalar(select(model.id).limit(1)) is not None for model in (Meeting, Ballot))
-    if not has_sources or not index.is_empty(db.session):
+    if not has_sources or not index.is_empty(db.session()):
         return 0
     return reindex(actor=None)

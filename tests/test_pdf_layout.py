@@ -46,7 +46,7 @@ PDFTOTEXT = shutil.which("pdftotext") or "pdftotext"
 
 
 def pdftotext(data: bytes, *args: str) -> str:
-    proc = subprocess.run([PDFTOTEXT, *args, "-", "-"], input=data,  # noqa: S603 (fixed argv)
+    proc = subprocess.run([PDFTOTEXT, *args, "-", "-"], input=data,
                           capture_output=True, check=True)
     return unicodedata.normalize("NFC", proc.stdout.decode("utf-8"))
 

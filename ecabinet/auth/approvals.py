@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
 from ecabinet.auth.models import Confidentiality, Role, User
-from ecabinet.database import UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import MESSAGES, Conflict, Forbidden, NotFound
 
 MESSAGES.update({
@@ -40,7 +40,7 @@ class ApprovalStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class ApprovalRequest(db.Model):
+class ApprovalRequest(Model):
     """A change one person asked for that waits for another person's approval."""
 
     __tablename__ = "approval_requests"

@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Request, current_app, g, has_app_context, session
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -237,7 +238,7 @@ def _request_session() -> Session | None:
     return registry() if registry.has() else None
 
 
-def _session_with_login(make: Callable[[], Session] = db.session.registry.createfunc) -> Session:
+def _session_with_login(make: Callable[[], FlaskSession] = db.session.registry.createfunc) -> FlaskSession:
     """Flask-SQLAlchemy's request session, holding the remembered user from its start (as if loaded by
     the login's query): every object of the request that refers to that user row is that user."""
     session = make()

@@ -122,4 +122,4 @@ class LoginBus:
         if message.get("from") == self.sender:
             return
         for key in message["forget"]:
-            forget(tuple(key) if key else None)  # type: ignore[arg-type]
+            forget(tuple(key) if key else None)

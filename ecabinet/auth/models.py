@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):
@@ -40,7 +40,7 @@ class Confidentiality(enum.StrEnum):
 _CONFIDENTIALITY_RANKS = {level: rank for rank, level in enumerate(Confidentiality)}
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,7 +70,7 @@ class User(UserMixin, db.Model):
         return self.totp_confirmed_at is not None
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def has_role(self, *roles: Role) -> bool:
@@ -110,7 +110,7 @@ class SessionKind(enum.StrEnum):
     API = "api"
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """A login: a browser session (cookie) or an API bearer token. Only the SHA-256 is stored."""
 
     __tablename__ = "auth_sessions"

@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
@@ -88,7 +89,7 @@ def update_user(user: User, *, actor: User | None, roles: list[Role] | None = No
             return {}
         if actor is not None and actor.id == user.id and (
                 changes.get("active") == [True, False]
-                or ("roles" in changes and str(Role.ADMIN) not in wanted["roles"])):  # type: ignore[operator]
+                or ("roles" in changes and str(Role.ADMIN) not in cast(list[str], wanted["roles"]))):
             raise Conflict("cannot_lock_out_self")
         was_admin = user.active and user.is_admin
         for field, (_, value) in changes.items():

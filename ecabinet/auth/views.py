@@ -31,7 +31,7 @@ from ecabinet.auth.schemas import (
     UsersOut,
 )
 from ecabinet.database import db
-from ecabinet.errors import Forbidden, Invalid, NotFound, TooLarge
+from ecabinet.errors import Forbidden, Invalid, NotAuthenticated, NotFound, TooLarge
 from ecabinet.ratelimits import login_limited
 
 api = APIBlueprint("auth_api", __name__, url_prefix="/api/v1", tag="Authentication")
@@ -58,7 +58,10 @@ def issue_token(credentials: dict[str, str]) -> Response:
 @login_required
 def revoke_token() -> tuple[str, int]:
     """Revoke the bearer token (or end the browser session) used for this request."""
-    service.logout(current_auth_session(), actor=current_user)
+    auth_session = current_auth_session()
+    if auth_session is None:
+        raise NotAuthenticated()
+    service.logout(auth_session, actor=current_user)
     return "", 204
 
 

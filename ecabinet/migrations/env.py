@@ -10,7 +10,8 @@ config = context.config
 
 # Alembic's logging settings, without silencing the app's loggers: by default fileConfig disables
 # every logger that exists already, and a process that migrated in place then logged no errors.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -28,14 +28,14 @@ SigningKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PIN_KDF_ROUNDS = 600_000
 
 
-class WrongPin(Exception):  # noqa: N818 (the name is the public API)
+class WrongPin(Exception):
     """The PIN does not unlock this key."""
 
     def __init__(self, message: str = "Mã PIN không đúng.") -> None:
         super().__init__(message)
 
 
-class InvalidKeyFile(Exception):  # noqa: N818 (the name is the public API)
+class InvalidKeyFile(Exception):
     """The data is not a usable key file (or its password is wrong, for PKCS#12)."""
 
     def __init__(self, message: str = "Tệp khoá không hợp lệ.") -> None:
@@ -151,7 +151,7 @@ def import_pkcs12(
         raise InvalidKeyFile("Tệp khoá không hợp lệ hoặc mật khẩu không đúng.") from None
     if key is None or cert is None:
         raise InvalidKeyFile("Tệp khoá không chứa khoá bí mật và chứng thư số.")
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]
+    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]  # RSA/EC only
         raise InvalidKeyFile("Khoá bí mật không khớp với chứng thư số.")
     return _supported(key), cert, list(chain)
 

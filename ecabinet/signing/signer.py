@@ -76,7 +76,7 @@ class CachedKeySigner(signers.Signer):
         cert: x509.Certificate,
         chain: Sequence[x509.Certificate] = (),
     ) -> None:
-        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]  # RSA/EC only
             raise ValueError("The private key does not match the certificate.")
         signing_cert = to_asn1(cert)
         registry = SimpleCertificateStore()
@@ -89,7 +89,7 @@ class CachedKeySigner(signers.Signer):
         # pyHanko 0.38.0 internal API (pinned): the same providers, with the attribute kept encoded
         return [
             self._signing_certificate_v2 if isinstance(provider, SigningCertificateV2Provider) else provider
-            for provider in super()._signed_attr_providers(*args, **kwargs)  # type: ignore[arg-type]
+            for provider in super()._signed_attr_providers(*args, **kwargs)  # type: ignore[arg-type]  # passed through as given
         ]
 
     async def async_sign_raw(
@@ -158,7 +158,8 @@ def sign_pdf(
         signer,
         timestamper=timestamper,
         stamp_style=_stamp_style(tuple(signer_name_text)),
-        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page,
+                                           box=box),  # type: ignore[arg-type]  # pyHanko draws at any number; its hint says int
     )
     reserved = _bytes_reserved(signer, timestamped=timestamper is not None)
     with PYHANKO_LOCK:
@@ -172,7 +173,7 @@ def sign_pdf(
     return output.getvalue()
 
 
-class TimestampUnavailable(Exception):  # noqa: N818 (the name is the public API)
+class TimestampUnavailable(Exception):
     """The timestamp authority could not be reached or gave no usable timestamp: nothing was signed."""
 
 

@@ -120,7 +120,7 @@ _SIGNING_DIFF_POLICY = StandardDiffPolicy(
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 
 
-class SignatureRejected(Exception):  # noqa: N818 (the name is the public API)
+class SignatureRejected(Exception):
     """A signed PDF was refused; ``code`` is stable, ``message_vi`` is for the user."""
 
     def __init__(self, code: str, message_vi: str | None = None) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import User
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 
 class SpeakerStatus(enum.StrEnum):
@@ -19,7 +19,7 @@ class SpeakerStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class SpeakerRequest(db.Model):
+class SpeakerRequest(Model):
     __tablename__ = "speaker_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,7 +54,7 @@ class VoteStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class Vote(db.Model):
+class Vote(Model):
     """A vote in session. A secret vote keeps only counters and who took part, never who chose what."""
 
     __tablename__ = "votes"
@@ -76,7 +76,7 @@ class Vote(db.Model):
     result: Mapped[dict | None] = mapped_column(JSON, default=None)
 
 
-class VoteParticipation(db.Model):
+class VoteParticipation(Model):
     """That a member voted (one per member). The choice is kept here only for named votes."""
 
     __tablename__ = "vote_participations"
@@ -92,7 +92,7 @@ class VoteParticipation(db.Model):
     user: Mapped[User] = relationship()
 
 
-class HallDisplay(db.Model):
+class HallDisplay(Model):
     """A projector or hall screen: a read-only credential for one meeting, issued and revoked by the
     secretariat. Only the token's hash is kept; the display sees what the room projector may show."""
 

@@ -554,7 +554,7 @@ def cast_vote(vote: Vote, choice: str, *, actor: User) -> dict[str, Any]:
         choice = VoteChoice(choice)
     except ValueError:
         raise Invalid("invalid_choice", fields={"choice": "agree | disagree | abstain"}) from None
-    meeting = db.session.get(Meeting, vote.meeting_id)
+    meeting = db.session.get_one(Meeting, vote.meeting_id)
     with write_transaction():
         db.session.refresh(vote)
         if vote.status != VoteStatus.OPEN:
@@ -573,7 +573,7 @@ def cast_vote(vote: Vote, choice: str, *, actor: User) -> dict[str, Any]:
 
 def close_vote(vote: Vote, *, actor: User) -> rules.VoteResult:
     """Close an open vote and fix its result (more than half of ALL members; the chair breaks a tie)."""
-    meeting = db.session.get(Meeting, vote.meeting_id)
+    meeting = db.session.get_one(Meeting, vote.meeting_id)
     require_chair(meeting, actor)
     with write_transaction():
         db.session.refresh(vote)

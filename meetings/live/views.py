@@ -226,7 +226,7 @@ def open_vote(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], in
 def get_vote(vote_id: int) -> dict[str, Any]:
     """Counts while open; the result (and names, for a named vote) after close."""
     vote = _vote(vote_id)
-    return service.vote_view(vote, meeting=db.session.get(Meeting, vote.meeting_id))
+    return service.vote_view(vote, meeting=db.session.get_one(Meeting, vote.meeting_id))
 
 
 @api.post("/votes/<int:vote_id>/cast")

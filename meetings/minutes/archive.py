@@ -98,7 +98,7 @@ def _ballots(meeting: Meeting, root: Path, document_ids: set[int], withheld: set
     return listed
 
 
-class ArchiveAboveClearance(Exception):  # noqa: N818 (mapped to Forbidden by the view)
+class ArchiveAboveClearance(Exception):
     """The downloader is not cleared for the meeting's own level."""
 
 
@@ -204,9 +204,9 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
         _json(root / "documents.json", listed)
         signed = storage.get(minutes.signed_sha256 or "")
         (root / "minutes.pdf").write_bytes(signed)
-        for version in minutes.versions:
+        for draft in minutes.versions:
             (root / "minutes-drafts").mkdir(exist_ok=True)
-            (root / f"minutes-drafts/v{version.version}.pdf").write_bytes(storage.get(version.sha256))
+            (root / f"minutes-drafts/v{draft.version}.pdf").write_bytes(storage.get(draft.sha256))
         _json(root / "minutes.json", service.minutes_dict(minutes))
         votes = [{"id": v.id, "agenda_item_id": v.agenda_item_id, "question": v.question, "secret": v.secret,
                   "status": v.status, "opened_at": v.opened_at.isoformat(), "closed_at": service._iso(v.closed_at),

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import User
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 
 class MinutesStatus(enum.StrEnum):
@@ -18,7 +18,7 @@ class MinutesStatus(enum.StrEnum):
     SIGNED = "signed"
 
 
-class Minutes(db.Model):
+class Minutes(Model):
     __tablename__ = "minutes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +44,7 @@ class Minutes(db.Model):
         return next(v for v in self.versions if v.version == self.current_version)
 
 
-class MinutesVersion(db.Model):
+class MinutesVersion(Model):
     """One immutable draft: the record it was drawn from, the narrative, and the rendered PDF."""
 
     __tablename__ = "minutes_versions"

@@ -227,7 +227,10 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
     if role == "secretary" and minutes.status != MinutesStatus.DRAFT:
         raise Conflict("minutes_already_signed")
     draft = minutes.current
-    before = storage.get(minutes.secretary_signed_sha256 if role == "chair" else draft.sha256)  # type: ignore[arg-type]
+    before_sha256 = minutes.secretary_signed_sha256 if role == "chair" else draft.sha256
+    if before_sha256 is None:
+        raise Conflict("secretary_must_sign_first")
+    before = storage.get(before_sha256)
     page, rect = draft.signature_boxes[role]
     with keystore.unlocked_signer(actor, pin) as (signer, credential):
         signed = sign_pdf(before, signer, field_name=FIELD_NAMES[role], box=tuple(rect), page=page,

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import User
-from ecabinet.database import UTCDateTime, db, utcnow
+from ecabinet.database import Model, UTCDateTime, utcnow
 
 
 class NoticeStatus(enum.StrEnum):
@@ -25,7 +25,7 @@ class TaskStatus(enum.StrEnum):
     DONE = "done"
 
 
-class ConclusionNotice(db.Model):
+class ConclusionNotice(Model):
     """One notice per meeting: a draft the secretariat edits, then a signed, immutable document."""
 
     __tablename__ = "conclusion_notices"
@@ -59,7 +59,7 @@ class ConclusionNotice(db.Model):
         return f"{self.number:02d}/TB-VPCP" if self.number is not None else None
 
 
-class NoticeTask(db.Model):
+class NoticeTask(Model):
     """A follow-up task: what is asked, of whom, by when; its status moves until the secretariat closes it."""
 
     __tablename__ = "notice_tasks"
@@ -86,7 +86,7 @@ class NoticeTask(db.Model):
     updates: Mapped[list[TaskUpdate]] = relationship(order_by="TaskUpdate.id", cascade="all, delete-orphan")
 
 
-class TaskUpdate(db.Model):
+class TaskUpdate(Model):
     """One append-only step in a task's history: who changed what, with their note."""
 
     __tablename__ = "notice_task_updates"

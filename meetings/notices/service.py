@@ -259,7 +259,9 @@ def _next_number(year: int) -> int:
 
 
 def _office_certificate() -> x509.Certificate:
-    return x509.load_der_x509_certificate(keystore.office_signer().signing_cert.dump())
+    cert = keystore.office_signer().signing_cert
+    assert cert is not None  # build_signer always gives its certificate
+    return x509.load_der_x509_certificate(cert.dump())
 
 
 def issue_notice(notice: ConclusionNotice, *, actor: User) -> ConclusionNotice:
@@ -418,7 +420,7 @@ def list_tasks(user: User, *, mine: bool = False, status: str | None = None, own
 def task_dict(task: NoticeTask, *, history: bool = False, on: date | None = None) -> dict[str, Any]:
     """A task as the API shows it; ``status`` is the shown one (``overdue`` when past its deadline)."""
     on = on or today()
-    out = {"id": task.id, "notice_id": task.notice_id, "meeting_id": task.notice.meeting_id,
+    out: dict[str, Any] = {"id": task.id, "notice_id": task.notice_id, "meeting_id": task.notice.meeting_id,
            "number": task.notice.number_symbol, "position": task.position, "agenda_item_id": task.agenda_item_id,
            "description": task.description, "owner": _person(task.owner), "owner_user_id": task.owner_user_id,
            "deadline": task.deadline.isoformat(), "status": rules.shown_status(task.status, task.deadline, on),

@@ -183,7 +183,7 @@ def test_elsewhere_the_cli_needs_the_anchor_and_accepts_the_published_one(app: A
     root = Path(__file__).resolve().parents[2]
 
     def run(*options: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", "ballots",  # noqa: S603
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", "ballots",
                                "verify", *options, str(path)], cwd=root, env=env, capture_output=True, text=True,
                               check=False, timeout=240)
 

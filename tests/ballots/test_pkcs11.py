@@ -36,9 +36,9 @@ def test_pkcs11_answer_in_a_child_process(tmp_path: Path) -> None:
     conf = tmp_path / "softhsm2.conf"
     conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
     env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
-    subprocess.run([util, "--init-token", "--free", "--label", LABEL, "--so-pin", "12345678",  # noqa: S603
+    subprocess.run([util, "--init-token", "--free", "--label", LABEL, "--so-pin", "12345678",
                     "--pin", TOKEN_PIN], check=True, capture_output=True, env=env)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider",  # noqa: S603
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider",
                              f"{CHILD_FILE}::test_pkcs11_credential_signs_an_answer"],
                             capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2], check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

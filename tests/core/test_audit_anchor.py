@@ -207,7 +207,7 @@ def test_two_processes_appending_at_once_keep_the_chain_anchored(pinned: Any, da
            "ECABINET_DATABASE_URL": str(db.engine.url.render_as_string(hide_password=False))}
     root = Path(__file__).resolve().parents[2]
     db.session.remove()
-    processes = [subprocess.Popen([sys.executable, "-c", _APPENDER, prefix, "25"], cwd=root, env=env,  # noqa: S603
+    processes = [subprocess.Popen([sys.executable, "-c", _APPENDER, prefix, "25"], cwd=root, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for prefix in ("first", "second")]
     for process in processes:
@@ -250,7 +250,7 @@ def _operator(*args: str, data_dir: Path, database_url: str | None) -> subproces
     root = Path(__file__).resolve().parents[2]
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", *args] if args[0] != "-c" \
         else [sys.executable, *args]
-    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,  # noqa: S603
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
                           check=False, timeout=240)
 
 

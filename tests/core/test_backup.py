@@ -36,7 +36,7 @@ def flask_cli(*args: str, data_dir: Path, database_url: str | None) -> subproces
     env.pop("ECABINET_DATABASE_URL", None)
     if database_url:
         env["ECABINET_DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", *args],  # noqa: S603
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120)
 
 
@@ -213,7 +213,7 @@ def test_backup_while_the_server_writes_restores_the_same_state(app, cast, datab
     verify = flask_cli("audit", "verify", data_dir=data_dir, database_url=restore_url)
     assert verify.returncode == 0, verify.stderr
     assert f"Audit chain intact ({len(restored_chain)} records)" in verify.stdout
-    signer = subprocess.run(  # noqa: S603
+    signer = subprocess.run(
         [sys.executable, "-c", "import asyncio\nfrom wsgi import app\nfrom ecabinet import keystore\nwith app.app_context():\n"
                                "    signer = keystore.office_signer()\n"
                                "    print(signer.signing_cert.subject.human_friendly)\n"

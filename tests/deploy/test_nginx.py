@@ -141,7 +141,7 @@ class SourceAddress(HTTPAdapter):
 def random_loopback() -> str:
     """A loopback address other than 127.0.0.1 (Linux answers all of 127/8 on lo); it also keeps
     repeated runs clear of the per-address login limit that Redis remembers."""
-    octets = (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254))  # noqa: S311
+    octets = (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254))
     return "127.{}.{}.{}".format(*octets)
 
 
@@ -253,10 +253,10 @@ def _start_nginx(nginx: str, directory: Path, rendered: str, port: int) -> subpr
         MAIN_CONF.format(dir=directory, log_format=ROUTES_LOG_FORMAT, user=user))
     command = [nginx, "-p", str(directory), "-c", str(directory / "nginx.conf"),
                "-e", str(directory / "error.log")]
-    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)  # noqa: S603
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     with (directory / "nginx.out").open("wb") as out:
-        proxy = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        proxy = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while not _reachable(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close()):
         assert proxy.poll() is None, (directory / "error.log").read_text()
@@ -287,7 +287,7 @@ def deployment(production_database: str,
            "ECABINET_ALLOWED_ORIGINS": public_url, "ECABINET_PROXY_COUNT": "1"}
 
     # docs/DEPLOY.md, "Processes": init once, then one serve per core
-    init = subprocess.run(  # noqa: S603
+    init = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", "init"], cwd=ROOT,
         env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False)
     assert init.returncode == 0, init.stderr[-3000:]
@@ -303,7 +303,7 @@ def deployment(production_database: str,
               "ECABINET_HTTPS_LISTEN": f"127.0.0.1:{https_port}",
               "ECABINET_HTTP_LISTEN": f"127.0.0.1:{http_port}",
               "ECABINET_TLS_CERT": str(chain), "ECABINET_TLS_KEY": str(private_key)}
-    rendered = subprocess.run([sys.executable, str(DEPLOY / "render_nginx.py")],  # noqa: S603
+    rendered = subprocess.run([sys.executable, str(DEPLOY / "render_nginx.py")],
                               env={**os.environ, **values}, capture_output=True, text=True,
                               check=True)
     proxy = _start_nginx(nginx, proxy_dir, rendered.stdout, https_port)
@@ -315,7 +315,7 @@ def deployment(production_database: str,
         # Redis pub/sub ignores the database number and every e-Cabinet publishes on "ecabinet":
         # keep this run's meeting rooms clear of other runs' meetings 1, 2, ...
         db.session.execute(sa.text("SELECT setval(pg_get_serial_sequence('meetings', 'id'), :n)"),
-                           {"n": random.randint(10**6, 10**9)})  # noqa: S311
+                           {"n": random.randint(10**6, 10**9)})
         db.session.commit()
     with pytest.MonkeyPatch.context() as patch:
         # python-socketio's polling (requests) and WebSocket (websocket-client) trust the test CA

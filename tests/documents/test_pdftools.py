@@ -172,7 +172,7 @@ def test_flate_bomb_bounded_in_time_and_memory_in_process() -> None:
         "    print(exc.code)\n"
     )
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", script], input=bomb,  # noqa: S603 (fixed argv)
+    proc = subprocess.run([sys.executable, "-c", script], input=bomb,
                           capture_output=True,
                           timeout=20, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           check=False)
@@ -235,7 +235,7 @@ def test_changed_pages(old: list[str], new: list[str], changed: list[int]) -> No
 # --- reader's copy ---------------------------------------------------------------------------
 
 def _pdftotext(data: bytes, *args: str) -> str:
-    proc = subprocess.run([PDFTOTEXT, *args, "-", "-"], input=data,  # noqa: S603 (fixed argv)
+    proc = subprocess.run([PDFTOTEXT, *args, "-", "-"], input=data,
                           capture_output=True, check=True)
     return unicodedata.normalize("NFC", proc.stdout.decode())
 

@@ -29,7 +29,7 @@ def in_threads(calls: list[Callable[[], Any]]) -> list[Any]:
     def run(index: int) -> None:
         try:
             results[index] = calls[index]()
-        except Exception as error:  # noqa: BLE001 (handed back to the test to assert on)
+        except Exception as error:
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]

@@ -37,7 +37,7 @@ def test_deactivation_ends_http_and_sockets_in_every_process(app, cast, database
         tablet.connect(second.url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         assert tablet.connected
 
-        command = subprocess.run(  # noqa: S603 (our own CLI)
+        command = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", "users", "set", "--username", "member_a",
              "--inactive"], cwd=ROOT, env=servers[0].env, capture_output=True, text=True, timeout=120, check=False)
         assert command.returncode == 0, command.stderr

@@ -80,7 +80,7 @@ def authority(app: Any) -> Any:
     (roots / "ocsp-root.pem").write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = ca.answer(self.rfile.read(int(self.headers["Content-Length"])))
             self.send_response(200)
             self.send_header("Content-Type", "application/ocsp-response")

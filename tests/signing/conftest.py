@@ -164,7 +164,7 @@ def softhsm() -> Iterator[SoftToken]:
     module = _required(find_softhsm_module(), "softhsm2")
     util = _required(shutil.which("softhsm2-util"), "softhsm2")
     token = SoftToken(module, f"ecabinet-test-{os.getpid()}", "123456")
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [util, "--init-token", "--free", "--label", token.label, "--so-pin", "12345678", "--pin", token.pin],
         check=True,
         capture_output=True,

@@ -24,7 +24,7 @@ class _LoopbackTSA:
 
     def __init__(self, reply: Callable[[bytes], tuple[str, bytes] | None]) -> None:
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 answer = reply(self.rfile.read(int(self.headers["Content-Length"])))
                 if answer is None:
                     self.send_error(400)
@@ -36,7 +36,7 @@ class _LoopbackTSA:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

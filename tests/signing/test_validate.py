@@ -78,7 +78,7 @@ def test_byte_flipped_in_the_signed_range(signed_ballot: bytes, assert_rejected:
 
 
 def test_random_byte_flips_are_never_accepted(signed_ballot: bytes, validate: Validate) -> None:
-    rng = random.Random(20250101)  # noqa: S311 (reproducible test offsets)
+    rng = random.Random(20250101)
     offsets = [rng.choice(r) for r in signed_ranges(signed_ballot) for _ in range(20)]
 
     for offset in offsets:

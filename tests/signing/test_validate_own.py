@@ -58,7 +58,7 @@ def test_the_report_is_the_full_validations(
 
 
 def test_byte_flips_in_the_signed_range_are_never_accepted(signed_ballot: bytes, own: Own) -> None:
-    rng = random.Random(20261202)  # noqa: S311 (reproducible test offsets)
+    rng = random.Random(20261202)
     first, second = signed_ranges(signed_ballot)
     # the update only: a flip in the first revision is refused before any signature check
     offsets = [rng.choice(range(first.stop - 2000, first.stop)) for _ in range(20)]
