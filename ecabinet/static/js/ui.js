@@ -60,42 +60,18 @@ export function announce(text, { assertive = false } = {}) {
  * Resolves true only when the user confirms.
  */
 export function confirmAction({ title, body, confirmLabel, cancelLabel, danger = false }) {
-  const opener = document.activeElement;
-  const dialog = document.createElement("dialog");
-  dialog.className = "dialog";
-  const titleId = `dialog-title-${Date.now()}`;
-  dialog.setAttribute("aria-labelledby", titleId);
-  const heading = document.createElement("h2");
-  heading.id = titleId;
-  heading.textContent = title;
-  const content = document.createElement("div");
-  content.className = "dialog-body";
+  const { dialog, heading, actions, cancel } = modalShell(title, cancelLabel);
+  const content = el("div", { class: "dialog-body" });
   if (body instanceof Node) content.append(body);
-  else if (body) { const p = document.createElement("p"); p.textContent = body; content.append(p); }
-  const actions = document.createElement("div");
-  actions.className = "dialog-actions";
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "btn";
-  cancel.textContent = cancelLabel || t("Cancel");
-  const confirm = document.createElement("button");
-  confirm.type = "button";
-  confirm.className = danger ? "btn btn-danger" : "btn btn-primary";
-  confirm.textContent = confirmLabel || t("Confirm");
-  actions.append(cancel, confirm);
+  else if (body) content.append(el("p", {}, body));
+  const confirm = el("button", { type: "button", class: danger ? "btn btn-danger" : "btn btn-primary" },
+    confirmLabel || t("Confirm"));
+  actions.append(confirm);
   dialog.append(heading, content, actions);
-  document.body.append(dialog);
   return new Promise((resolve) => {
     let answer = false;
-    cancel.addEventListener("click", () => dialog.close());
     confirm.addEventListener("click", () => { answer = true; dialog.close(); });
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      if (opener && typeof opener.focus === "function") opener.focus();
-      resolve(answer);
-    });
-    dialog.showModal();
-    cancel.focus();
+    openModal(dialog, cancel, cancel, () => resolve(answer));
   });
 }
 
@@ -104,59 +80,52 @@ export function confirmAction({ title, body, confirmLabel, cancelLabel, danger =
  * PIN field, Cancel or Escape gives null. `body` says what will be signed; `hint` e.g. the attempts left.
  */
 export function askPin({ title, body, label, hint, confirmLabel, cancelLabel }) {
-  const opener = document.activeElement;
-  const dialog = document.createElement("dialog");
-  dialog.className = "dialog";
-  const titleId = `pin-title-${Date.now()}`;
-  dialog.setAttribute("aria-labelledby", titleId);
-  const form = document.createElement("form");
-  form.method = "dialog";
-  const heading = document.createElement("h2");
-  heading.id = titleId;
-  heading.textContent = title;
+  const { dialog, heading, actions, cancel } = modalShell(title, cancelLabel);
+  const form = el("form", { method: "dialog" });
   form.append(heading);
-  if (body) { const p = document.createElement("p"); p.textContent = body; form.append(p); }
-  const field = document.createElement("label");
-  field.className = "pin-field";
-  field.textContent = label || t("Signing PIN");
-  if (hint) { const small = document.createElement("small"); small.className = "hint"; small.textContent = hint; field.append(small); }
-  const input = document.createElement("input");
-  input.type = "password";
-  input.inputMode = "numeric";
-  input.autocomplete = "off";
-  input.required = true;
-  input.maxLength = 64;
+  if (body) form.append(el("p", {}, body));
+  const field = el("label", { class: "pin-field" }, label || t("Signing PIN"));
+  if (hint) field.append(el("small", { class: "hint" }, hint));
+  const input = el("input", { type: "password", inputmode: "numeric", autocomplete: "off", required: true,
+    maxlength: 64 });
   field.append(input);
-  const actions = document.createElement("div");
-  actions.className = "dialog-actions";
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "btn";
-  cancel.textContent = cancelLabel || t("Cancel");
-  const confirm = document.createElement("button");
-  confirm.type = "submit";
-  confirm.className = "btn btn-primary";
-  confirm.textContent = confirmLabel || t("Sign");
-  actions.append(cancel, confirm);
+  actions.append(el("button", { type: "submit", class: "btn btn-primary" }, confirmLabel || t("Sign")));
   form.append(field, actions);
   dialog.append(form);
-  document.body.append(dialog);
   return new Promise((resolve) => {
     let pin = null;
-    cancel.addEventListener("click", () => dialog.close());
     form.addEventListener("submit", (event) => {
       if (!input.value) { event.preventDefault(); input.focus(); return; }
       pin = input.value;
     });
-    dialog.addEventListener("close", () => {
-      input.value = "";
-      dialog.remove();
-      if (opener && typeof opener.focus === "function") opener.focus();
-      resolve(pin);
-    });
-    dialog.showModal();
-    input.focus();
+    openModal(dialog, cancel, input, () => { input.value = ""; resolve(pin); });
   });
+}
+
+// The shell both dialogs share: a titled native <dialog> and its row of actions, Cancel first.
+function modalShell(title, cancelLabel) {
+  const dialog = el("dialog", { class: "dialog" });
+  const heading = el("h2", { id: `dialog-title-${Date.now()}` }, title);
+  dialog.setAttribute("aria-labelledby", heading.id);
+  const actions = el("div", { class: "dialog-actions" });
+  const cancel = el("button", { type: "button", class: "btn" }, cancelLabel || t("Cancel"));
+  actions.append(cancel);
+  return { dialog, heading, actions, cancel };
+}
+
+// Show it modally with focus on `focusTarget`; Cancel or Escape closes it; on close it is removed, focus
+// goes back to where it was, then `onClose` answers.
+function openModal(dialog, cancel, focusTarget, onClose) {
+  const opener = document.activeElement;
+  document.body.append(dialog);
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (opener && typeof opener.focus === "function") opener.focus();
+    onClose();
+  });
+  dialog.showModal();
+  focusTarget.focus();
 }
 
 /**
