@@ -223,25 +223,6 @@ def test_two_processes_appending_at_once_keep_the_chain_anchored(pinned: Any, da
     assert result.exit_code == 1 and "BROKEN at record #57: missing" in result.output
 
 
-@pytest.fixture
-def restore_target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A fresh data directory and, on PostgreSQL, a fresh empty database."""
-    import uuid
-
-    data_dir = tmp_path_factory.mktemp("restored") / "data"
-    if database_url == "sqlite":
-        yield data_dir, None
-        return
-    name = f"ecabinet_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield data_dir, sa.engine.make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _operator(*args: str, data_dir: Path, database_url: str | None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ECABINET_DATA_DIR": str(data_dir), "ECABINET_ENV": "development"}
     env.pop("ECABINET_DATABASE_URL", None)

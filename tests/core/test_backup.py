@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,23 +37,6 @@ def flask_cli(*args: str, data_dir: Path, database_url: str | None) -> subproces
         env["ECABINET_DATABASE_URL"] = database_url
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ecabinet", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120)
-
-
-@pytest.fixture
-def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str | None]]:
-    """A fresh data directory (outside the live one) and, on PostgreSQL, a fresh empty database."""
-    data_dir = tmp_path_factory.mktemp("restored") / "data"
-    if database_url == "sqlite":
-        yield data_dir, None
-        return
-    name = f"ecabinet_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield data_dir, sa.engine.make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _url_of(data_dir: Path, database_url: str | None) -> str:
@@ -127,7 +109,7 @@ def live_state(app, api, cast) -> dict[str, Any]:
     return {"meeting": meeting, "document_id": document_id, "reader_token": reader.token, "copy": copy.data}
 
 
-def test_backup_while_the_server_writes_restores_the_same_state(app, cast, database_url, live_state, target,
+def test_backup_while_the_server_writes_restores_the_same_state(app, cast, database_url, live_state, restore_target,
                                                                  tmp_path_factory, monkeypatch):
     live_dir = Path(app.config["DATA_DIR"])
     live_url = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -179,7 +161,7 @@ def test_backup_while_the_server_writes_restores_the_same_state(app, cast, datab
     for path in [dest, *dest.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
-    data_dir, restore_url = target
+    data_dir, restore_url = restore_target
     restore_args = ["ecabinet", "restore", str(dest), "--data-dir", str(data_dir)]
     if restore_url:
         restore_args += ["--database-url", restore_url]
@@ -304,7 +286,7 @@ TAMPERING = [_tamper_stored_file, _tamper_database, _tamper_ca_key, _add_file, _
 
 
 @pytest.mark.parametrize("tamper", TAMPERING, ids=[t.__name__.lstrip("_") for t in TAMPERING])
-def test_a_changed_backup_is_refused_before_anything_is_restored(app, backup, target, tamper):
+def test_a_changed_backup_is_refused_before_anything_is_restored(app, backup, restore_target, tamper):
     intact = app.test_cli_runner().invoke(args=["ecabinet", "backup", "verify", str(backup)])
     assert intact.exit_code == 0 and "Backup intact." in intact.output
     manifest_sha = hashlib.sha256((backup / "manifest.json").read_bytes()).hexdigest()
@@ -314,7 +296,7 @@ def test_a_changed_backup_is_refused_before_anything_is_restored(app, backup, ta
                                                "--manifest-sha256", manifest_sha])
     assert check.exit_code == 1
     assert "Backup BROKEN" in check.output and reason in check.output
-    data_dir, restore_url = target
+    data_dir, restore_url = restore_target
     args = ["ecabinet", "restore", str(backup), "--data-dir", str(data_dir), "--manifest-sha256", manifest_sha]
     restored = app.test_cli_runner().invoke(args=args + (["--database-url", restore_url] if restore_url else []))
     assert restored.exit_code == 1
@@ -325,8 +307,8 @@ def test_a_changed_backup_is_refused_before_anything_is_restored(app, backup, ta
                                  "WHERE table_schema = 'public'") == [(0,)]
 
 
-def test_restore_refuses_a_target_that_holds_data(app, backup, target):
-    data_dir, restore_url = target
+def test_restore_refuses_a_target_that_holds_data(app, backup, restore_target):
+    data_dir, restore_url = restore_target
     data_dir.mkdir(parents=True)
     (data_dir / "files").mkdir()
     args = ["ecabinet", "restore", str(backup), "--data-dir", str(data_dir)]
@@ -336,8 +318,8 @@ def test_restore_refuses_a_target_that_holds_data(app, backup, target):
     assert [p.name for p in data_dir.iterdir()] == ["files"]
 
 
-def test_restore_refuses_a_database_that_is_not_empty(app, backup, target, database_url):
-    data_dir, restore_url = target
+def test_restore_refuses_a_database_that_is_not_empty(app, backup, restore_target, database_url):
+    data_dir, restore_url = restore_target
     if restore_url is None:
         restore_url = f"sqlite:///{data_dir.parent / 'other.sqlite'}"
         sa.create_engine(restore_url).connect().close()
@@ -354,9 +336,9 @@ def test_restore_refuses_a_database_that_is_not_empty(app, backup, target, datab
     assert not data_dir.exists()
 
 
-def test_a_lone_generated_secret_key_does_not_block_a_restore(app, backup, target):
+def test_a_lone_generated_secret_key_does_not_block_a_restore(app, backup, restore_target):
     """`flask --app wsgi` itself writes DATA_DIR/secret_key on start when ECABINET_DATA_DIR points at the target."""
-    data_dir, restore_url = target
+    data_dir, restore_url = restore_target
     data_dir.mkdir(parents=True)
     (data_dir / "secret_key").write_text("generated-at-start")
     args = ["ecabinet", "restore", str(backup), "--data-dir", str(data_dir)]
@@ -374,7 +356,7 @@ def test_backup_refuses_an_existing_destination_or_one_inside_the_data_directory
     assert not [p for p in backup.parent.iterdir() if p.name.startswith(".")]
 
 
-def test_a_broken_audit_chain_is_backed_up_and_restored_but_reported(app, live_state, target, tmp_path_factory):
+def test_a_broken_audit_chain_is_backed_up_and_restored_but_reported(app, live_state, restore_target, tmp_path_factory):
     db.session.execute(sa.text("UPDATE audit_records SET data = '{\"edited\": true}' WHERE id = 3"))
     db.session.commit()
     dest = tmp_path_factory.mktemp("backups") / "evidence"
@@ -382,7 +364,7 @@ def test_a_broken_audit_chain_is_backed_up_and_restored_but_reported(app, live_s
     assert result.exit_code == 1
     assert "WARNING: the audit chain is BROKEN at record #3" in result.output
     assert app.test_cli_runner().invoke(args=["ecabinet", "backup", "verify", str(dest)]).exit_code == 0
-    data_dir, restore_url = target
+    data_dir, restore_url = restore_target
     args = ["ecabinet", "restore", str(dest), "--data-dir", str(data_dir)]
     restored = app.test_cli_runner().invoke(args=args + (["--database-url", restore_url] if restore_url else []))
     assert restored.exit_code == 1
