@@ -149,14 +149,25 @@ class ProxiedTablet(Tablet):
     """A tablet that connects as a browser does: a long-polling handshake, then the WebSocket
     upgrade, both through nginx, which routes them by the ecabinet_node cookie it hands out."""
 
+    routing_keys: set[str]
+
     def connect(self) -> ProxiedTablet:
+        self.routing_keys = set()
         self.client.connect(self.url, auth={"token": self.token}, wait_timeout=10)
+        self._remember_routing_key()
         assert self.joined.wait(10), "join was not acknowledged"
         return self
 
-    @property
-    def routing_key(self) -> str:
-        return self.client.eio.http.cookies["ecabinet_node"]
+    def _connect(self) -> None:
+        super()._connect()
+        self._remember_routing_key()
+
+    def _remember_routing_key(self) -> None:
+        """Keep every key nginx handed this tablet: the client forgets its cookie jar when the
+        transport drops, and a tablet that reconnected was routed by a new key."""
+        http = self.client.eio.http
+        if http is not None and "ecabinet_node" in http.cookies:
+            self.routing_keys.add(http.cookies["ecabinet_node"])
 
 
 @dataclass
@@ -209,7 +220,7 @@ class Deployment:
         deadline = time.monotonic() + 2  # nginx logs a request just after answering it
         while True:
             answered = {upstream for key, upstream, status, _, uri in self.routes()
-                        if key == tablet.routing_key and uri.startswith("/socket.io/")
+                        if key in tablet.routing_keys and uri.startswith("/socket.io/")
                         and status == "200"}
             if answered or time.monotonic() > deadline:
                 return answered
