@@ -77,6 +77,18 @@ class NoCredential(Conflict):
         return str(_l("You have no signing certificate yet. Ask the administrator to issue one."))
 
 
+class SignWithOwnTool(Conflict):
+    """The member's only certificate was registered without its key (``certs import``): the server cannot
+    sign with it, the member signs the slip with their own tool and uploads it."""
+
+    default_code = "sign_with_own_tool"
+
+    @property
+    def message(self) -> str:
+        return str(_l("Your certificate's key stays on your own token, so the server cannot sign for you: "
+                      "download the slip, sign it with your own signing tool and upload it."))
+
+
 class TokenUnavailable(AppError):
     status = 503
     default_code = "signing_token_unavailable"
@@ -130,6 +142,12 @@ class SigningCredential(Model):
     @property
     def chain(self) -> list[x509.Certificate]:
         return x509.load_pem_x509_certificates(self.chain_pem) if self.chain_pem else []
+
+    @property
+    def server_signs(self) -> bool:
+        """Whether the server can reach the key: not for a certificate imported alone (its key is on the
+        member's own token, which the server has no module for)."""
+        return self.kind != CredentialKind.PKCS11 or bool(self.pkcs11_module)
 
     def as_dict(self) -> dict[str, Any]:
         cert = self.certificate
@@ -487,6 +505,8 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
     credential = active_credential(user)
     if credential is None:
         raise NoCredential()
+    if not credential.server_signs:
+        raise SignWithOwnTool()
     if credential.locked:
         raise SigningLocked()
     if not pin:
