@@ -569,17 +569,22 @@ def _unlock(credential: SigningCredential, pin: str) -> signers.Signer:
     return build_signer(key, credential.certificate, credential.chain)
 
 
-_office: dict[Path, signers.Signer] = {}
+_office: dict[Path, tuple[tuple[int, int] | None, signers.Signer]] = {}
 
 
 def office_signer() -> signers.Signer:
-    """The Government Office's organisation signer (reports); its key sits next to the CA."""
+    """The Government Office's organisation signer (reports); its key sits next to the CA. A new one is
+    made when there is none, also after a revocation retired the old one (ecabinet/office_revocation.py):
+    every process sees that at its next signature, by the certificate file's identity."""
+    from ecabinet import office
+
     directory = ca_directory()
-    if directory in _office:
-        return _office[directory]
+    key_path, cert_path = directory / office.KEY_FILE, directory / office.CERT_FILE
+    cached = _office.get(directory)
+    if cached is not None and cached[0] is not None and cached[0] == office.file_identity(cert_path):
+        return cached[1]
     ca = builtin_ca()
-    key_path, cert_path = directory / "office.key.pem", directory / "office.crt.pem"
-    pass_path = directory / "office-passphrase"
+    pass_path = directory / office.PASS_FILE
     if not cert_path.exists():
         with locked_directory(directory):
             if not cert_path.exists():  # not made by another process while this one waited
@@ -589,10 +594,11 @@ def office_signer() -> signers.Signer:
                 write_private(pass_path, passphrase.encode())
                 write_private(key_path, encrypt_private_key(key, passphrase, rounds=_kdf_rounds()))
                 write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))  # last: it says done
+    identity = office.file_identity(cert_path)
     key = load_private_key(key_path.read_bytes(), pass_path.read_text())
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    _office[directory] = build_signer(key, cert, ca.chain)
-    return _office[directory]
+    _office[directory] = (identity, build_signer(key, cert, ca.chain))
+    return _office[directory][1]
 
 
 def is_registered_to(user: User, cert: x509.Certificate) -> bool:

@@ -1,6 +1,10 @@
 """Vietnamese for accounts, logins, the second factor, certificates and the administration page."""
 
 VI = {
+    "This deployment has no Government Office key yet.": "Hệ thống chưa có khóa của Văn phòng Chính phủ.",
+    "The Government Office key has changed since this request was made.":
+        "Khóa của Văn phòng Chính phủ đã thay đổi kể từ khi yêu cầu này được gửi.",
+    "Government Office key": "Khóa của Văn phòng Chính phủ",
     "Log in with %(name)s": "Đăng nhập bằng %(name)s",
     "or": "hoặc",
     "The single sign-on service cannot be reached. Try again later or log in with your password.":
