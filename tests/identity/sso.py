@@ -41,15 +41,16 @@ class Provider:
     issuer: str
 
 
-def start_provider() -> Iterator[Provider]:
-    """The provider on a free port for as long as the caller holds it (required in CI)."""
+def start_provider(*, app_url: str = PUBLIC_URL) -> Iterator[Provider]:
+    """The provider on a free port for as long as the caller holds it (required in CI); ``app_url`` is the
+    app's public address, where the provider sends browsers back."""
     node = shutil.which("node")
     installed = (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir()
     require_service(node is not None and installed,
                     "node with tests/identity/oidc_provider installed (npm ci in that folder)")
     port = free_port()
     env = {**os.environ, "OIDC_PORT": str(port), "OIDC_ACCOUNTS": json.dumps(ACCOUNTS), "OIDC_CLIENTS": json.dumps([
-        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [PUBLIC_URL + "/login/oidc/callback"]},
+        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [app_url + "/login/oidc/callback"]},
         {"client_id": OTHER_CLIENT_ID, "client_secret": OTHER_SECRET, "redirect_uris": [OTHER_REDIRECT]}])}
     process = subprocess.Popen([str(node), "provider.mjs"], cwd=PROVIDER_DIR, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
