@@ -15,6 +15,7 @@ import pytest
 import requests
 from joserfc.errors import JoseError
 
+from config import Config, ConfigError
 from ecabinet.audit import AuditRecord
 from ecabinet.auth import oidc
 from ecabinet.auth.models import Role, User
@@ -193,3 +194,19 @@ def test_the_id_token_is_checked_for_audience_signature_and_nonce(sso_app, oidc_
         forged = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
         with pytest.raises(JoseError):
             oidc.verified_id_token({**tokens, "id_token": f"{header}.{payload}.{forged}"}, nonce="n-1")
+
+
+@pytest.mark.parametrize(("issuer", "secret"), [("http://idp.chinhphu.vn", "s"), ("https://idp.chinhphu.vn", "")])
+def test_production_refuses_a_plain_http_provider_or_a_missing_secret(monkeypatch, tmp_path, issuer, secret):
+    monkeypatch.setenv("ECABINET_ENV", "production")
+    monkeypatch.setenv("ECABINET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ECABINET_SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("ECABINET_DEBUG", raising=False)
+    monkeypatch.setenv("ECABINET_OIDC_ISSUER", issuer)
+    monkeypatch.setenv("ECABINET_OIDC_CLIENT_ID", "ecabinet")
+    monkeypatch.setenv("ECABINET_OIDC_CLIENT_SECRET", secret)
+    with pytest.raises(ConfigError, match="ECABINET_OIDC_ISSUER"):
+        Config().validate()
+    monkeypatch.setenv("ECABINET_OIDC_ISSUER", "https://idp.chinhphu.vn")
+    monkeypatch.setenv("ECABINET_OIDC_CLIENT_SECRET", "s")
+    Config().validate()
