@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,17 +53,20 @@ def start_provider(*, app_url: str = PUBLIC_URL) -> Iterator[Provider]:
     env = {**os.environ, "OIDC_PORT": str(port), "OIDC_ACCOUNTS": json.dumps(ACCOUNTS), "OIDC_CLIENTS": json.dumps([
         {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [app_url + "/login/oidc/callback"]},
         {"client_id": OTHER_CLIENT_ID, "client_secret": OTHER_SECRET, "redirect_uris": [OTHER_REDIRECT]}])}
+    # its warnings go to a file: a pipe nobody reads could fill and stall the provider
+    log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen([str(node), "provider.mjs"], cwd=PROVIDER_DIR, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=log, text=True)
     try:
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
         ready: list[str] = []
         reader = threading.Thread(target=lambda: ready.append(process.stdout.readline()), daemon=True)
         reader.start()
         reader.join(30)
         if not ready or not ready[0].startswith("ready "):
             process.kill()
-            require_service(False, f"the OpenID provider (it said: {process.stderr.read()[-500:]!r})")
+            log.seek(0)
+            require_service(False, f"the OpenID provider (it said: {log.read()[-500:]!r})")
         yield Provider(issuer=ready[0].split()[1])
     finally:
         process.terminate()
@@ -71,9 +75,9 @@ def start_provider(*, app_url: str = PUBLIC_URL) -> Iterator[Provider]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        if process.stdout is not None:
+            process.stdout.close()
+        log.close()
 
 
 def sign_in(authorize_url: str, login: str, *, until: str = PUBLIC_URL) -> str:
