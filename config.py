@@ -77,6 +77,16 @@ class Config:
         #: what needs a second person's approval (ecabinet/auth/approvals.py); none by default off production
         self.FOUR_EYES = _env_list("ECABINET_FOUR_EYES", "clearance.raise,role.secretary,role.admin,office_key.revoke,"
                                    "notice.issue" if self.PRODUCTION else "")
+        #: single sign-on (OpenID Connect, ecabinet/auth/oidc.py); off while no issuer is set
+        self.OIDC_ISSUER = os.environ.get("ECABINET_OIDC_ISSUER", "").strip()
+        self.OIDC_CLIENT_ID = os.environ.get("ECABINET_OIDC_CLIENT_ID", "")
+        self.OIDC_CLIENT_SECRET = os.environ.get("ECABINET_OIDC_CLIENT_SECRET", "")
+        #: the claim whose value is an account's username
+        self.OIDC_USERNAME_CLAIM = os.environ.get("ECABINET_OIDC_USERNAME_CLAIM", "preferred_username")
+        #: the provider's name on the login page's button ("Log in with ...")
+        self.OIDC_PROVIDER_NAME = os.environ.get("ECABINET_OIDC_PROVIDER_NAME", "").strip() or "SSO"
+        #: a person the provider vouches for who has no account here gets a guest account (else refused)
+        self.OIDC_CREATE_ACCOUNTS = _env_bool("ECABINET_OIDC_CREATE_ACCOUNTS", False)
         self.PIN_ATTEMPTS = int(os.environ.get("ECABINET_PIN_ATTEMPTS", "5"))
         #: how long a key unlocked by a correct PIN is held in memory for the next answers (0: never)
         self.SIGNING_SESSION_SECONDS = int(os.environ.get("ECABINET_SIGNING_SESSION_SECONDS", "900"))
@@ -127,6 +137,10 @@ class Config:
             problems.append("ECABINET_DEBUG must be off in production")
         if any(origin == "*" for origin in self.ALLOWED_ORIGINS):
             problems.append("ECABINET_ALLOWED_ORIGINS must list origins, never '*'")
+        if self.OIDC_ISSUER and not (self.OIDC_ISSUER.startswith("https://") and self.OIDC_CLIENT_ID
+                                     and self.OIDC_CLIENT_SECRET):
+            problems.append("ECABINET_OIDC_ISSUER must be https:// and come with ECABINET_OIDC_CLIENT_ID and "
+                            "ECABINET_OIDC_CLIENT_SECRET")
         if problems:
             raise ConfigError("; ".join(problems))
 

@@ -34,6 +34,14 @@ VI = {
     "You have no signing certificate yet. Ask the administrator to issue one.":
         "Bạn chưa có chứng thư số. Vui lòng liên hệ quản trị hệ thống để được cấp.",
     "The signing token cannot be reached.": "Không kết nối được thiết bị ký số.",
+    "Your certificate's key stays on your own token: download the slip, sign it with your own signing tool and "
+    "upload it.":
+        "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn: hãy tải phiếu về, ký bằng công cụ ký số "
+        "của bạn rồi tải phiếu đã ký lên.",
+    "Your certificate's key stays on your own token, so the server cannot sign for you: "
+    "download the slip, sign it with your own signing tool and upload it.":
+        "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn nên máy chủ không thể ký thay: "
+        "hãy tải phiếu về, ký bằng công cụ ký số của bạn rồi tải phiếu đã ký lên.",
     "The PIN must have 4 to 64 characters.": "Mã PIN phải có từ 4 đến 64 ký tự.",
     "My opinion ballots": "Phiếu lấy ý kiến của tôi",
     "No opinion ballots yet.": "Chưa có phiếu lấy ý kiến nào.",

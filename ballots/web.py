@@ -123,6 +123,14 @@ def _pin_attempts_left(user: User) -> int | None:
     return max(0, int(current_app.config.get("PIN_ATTEMPTS", 5)) - credential.failed_attempts)
 
 
+def _how_to_sign(user: User | None) -> dict[str, bool]:
+    """Whether the answer screen asks for the PIN (the server holds or reaches the key), or offers only
+    the download–sign–upload path (no certificate here, or one whose key stays on the member's token)."""
+    credential = keystore.active_credential(user) if user is not None else None
+    return {"has_credential": credential is not None and credential.server_signs,
+            "token_only": credential is not None and not credential.server_signs}
+
+
 @web.get("/ballots/<int:ballot_id>")
 @login_required
 def ballot_page(ballot_id: int) -> str:
@@ -138,7 +146,7 @@ def ballot_page(ballot_id: int) -> str:
         "ballots/ballot.html", ballot=ballot, data=data, board=board, recipient=recipient, is_open=is_open,
         mine=mine, questions={q.id: q for q in ballot.questions}, documents=_documents(ballot.document_ids),
         attempts_left=_pin_attempts_left(current_user) if recipient else None,
-        has_credential=recipient and keystore.active_credential(current_user) is not None,
+        **_how_to_sign(current_user if recipient else None),
         secretariat=current_user.is_secretariat, now=utcnow())
 
 

@@ -146,7 +146,7 @@ def _async_mode() -> str:
 
 def _register_core(app: APIFlask) -> None:
     from ecabinet import audit, openapi, realtime, security  # noqa: F401  (models register with the metadata)
-    from ecabinet.auth import loader  # (registers the request loader)
+    from ecabinet.auth import loader, oidc  # (loader registers the request loader)
     from ecabinet.auth.admin_web import admin_web
     from ecabinet.auth.views import admin_api
     from ecabinet.auth.views import api as auth_api
@@ -161,6 +161,7 @@ def _register_core(app: APIFlask) -> None:
     security.register_error_handlers(app)
     security.register_socket_error_handler()
     loader.init_app(app)
+    oidc.init_app(app)
     add_background_task(app, security.start_refusal_flusher)
     openapi.init_app(app)
     app.register_blueprint(auth_api)

@@ -451,7 +451,7 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
             cert = None
         if cert is None:
             result.broken(1, "the witness carries no readable certificate (the witness was changed)")
-        elif pin is not None and office.fingerprint(cert) != pin.sha256:
+        elif pin is not None and pin.knows(office.fingerprint(cert), anchor.record_id) is None:
             result.broken(1, "the witness was not signed by the pinned office certificate")
         elif not office.signature_valid(cert, anchor.statement.encode(), anchor.signature):
             result.broken(1, "the witness's signature does not verify (the witness was changed)")
@@ -462,12 +462,15 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
         if anchor.source.startswith("witness"):
             continue
         if anchor.signature:
-            if trusted is None or not office.signature_valid(trusted, anchor.statement.encode(), anchor.signature):
+            # a revoked office certificate still vouches for the records up to its revocation (office.Pin)
+            certificates = pin.certificates_for(anchor.record_id) if pin is not None else [trusted] if trusted else []
+            if not any(office.signature_valid(cert, anchor.statement.encode(), anchor.signature)
+                       for cert in certificates):
                 result.broken(anchor.first_id, f"{anchor.source} for record #{anchor.record_id}: its signature "
                                                f"does not verify with the office certificate (forged or changed)")
-        elif pin is not None and (anchor.record_id > pin.from_record or anchor.kind != "head"):
+        elif pin is not None and (anchor.record_id > pin.first_from_record or anchor.kind != "head"):
             result.broken(anchor.first_id, f"{anchor.source} for record #{anchor.record_id} is unsigned, "
-                                           f"though the office was pinned at record #{pin.from_record}")
+                                           f"though the office was pinned at record #{pin.first_from_record}")
 
     epochs = sorted({(a.epoch, a.record_id, a.extra.get("at", "")) for a in anchors if a.kind == "epoch"})
 
@@ -518,7 +521,7 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
         # every record since the pin was written by a transaction that signed a checkpoint covering it
         # (in the same transaction): one without is a record added outside the application
         covered = sorted((a.first_id, a.record_id) for named in live.values() for a in named if a.signature)
-        expected = pin.from_record + 1
+        expected = pin.first_from_record + 1
         for low, high in covered:
             if low > expected:
                 break
@@ -526,13 +529,16 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
         if expected <= last_id:
             result.broken(expected, f"record #{expected} is covered by no signed checkpoint (added outside the "
                                     f"application)")
-    if pin is not None and last_id > pin.from_record and not in_file:
+    if pin is not None and last_id > pin.first_from_record and not in_file:
         result.broken(last_id, f"{CHECKPOINT_FILE} is missing or empty (removed)")
 
     result.lines.append(f"checkpoints: {in_database} in the database, {in_file} in {CHECKPOINT_FILE}"
                         + (", 1 witness" if witness is not None else ""))
     if pin is not None:
         result.lines.append(f"office certificate pinned: SHA-256 {pin.sha256}")
+        for entry in pin.previous:
+            result.lines.append(f"revoked office certificate SHA-256 {entry.sha256}: trusted for records up to "
+                                f"#{entry.until_record} (revoked {entry.revoked_at})")
     else:
         result.lines.append("no office certificate pinned here yet (run `ecabinet init`): checkpoints are "
                             "checked against the office key in DATA_DIR/ca, or unsigned")

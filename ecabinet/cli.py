@@ -235,8 +235,27 @@ def office_show_command(pem: bool) -> None:
     for key, value in office.describe(pin.certificate).items():
         click.echo(f"{key}: {value}")
     click.echo(f"pinned_at: {pin.pinned_at}")
+    for entry in pin.previous:
+        click.echo(f"revoked: {entry.sha256} (revoked {entry.revoked_at}; it vouches for audit records up to "
+                   f"#{entry.until_record} and for what it signed before)")
     if pem:
         click.echo(office.certificate_pem(pin.certificate), nl=False)
+
+
+@office_group.command("revoke")
+@click.option("--reason", default="", help="Why (kept in the audit trail and the pin's history).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def office_revoke_command(reason: str, yes: bool) -> None:
+    """Revoke the Government Office key (it cannot be undone) and pin a new one. The operator's command is
+    not under four eyes; through the API one administrator asks and another approves."""
+    from ecabinet import office_revocation
+
+    if not yes:
+        click.confirm("Revoking the Government Office key cannot be undone. Continue?", abort=True)
+    done = office_revocation.revoke(sha256=office_revocation.current_fingerprint(), reason=reason, actor=None)
+    click.echo(f"Revoked the office certificate {done['revoked_sha256']} (serial {done['serial']}).")
+    click.echo(f"New office certificate pinned, SHA-256 {done['new_sha256']}: publish it to whoever verifies "
+               "archives and ballots (`ecabinet office show`).")
 
 
 @cli.command("serve")

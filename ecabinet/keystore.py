@@ -77,6 +77,18 @@ class NoCredential(Conflict):
         return str(_l("You have no signing certificate yet. Ask the administrator to issue one."))
 
 
+class SignWithOwnTool(Conflict):
+    """The member's only certificate was registered without its key (``certs import``): the server cannot
+    sign with it, the member signs the slip with their own tool and uploads it."""
+
+    default_code = "sign_with_own_tool"
+
+    @property
+    def message(self) -> str:
+        return str(_l("Your certificate's key stays on your own token, so the server cannot sign for you: "
+                      "download the slip, sign it with your own signing tool and upload it."))
+
+
 class TokenUnavailable(AppError):
     status = 503
     default_code = "signing_token_unavailable"
@@ -130,6 +142,12 @@ class SigningCredential(Model):
     @property
     def chain(self) -> list[x509.Certificate]:
         return x509.load_pem_x509_certificates(self.chain_pem) if self.chain_pem else []
+
+    @property
+    def server_signs(self) -> bool:
+        """Whether the server can reach the key: not for a certificate imported alone (its key is on the
+        member's own token, which the server has no module for)."""
+        return self.kind != CredentialKind.PKCS11 or bool(self.pkcs11_module)
 
     def as_dict(self) -> dict[str, Any]:
         cert = self.certificate
@@ -487,6 +505,8 @@ def unlocked_signer(user: User, pin: str) -> Iterator[tuple[signers.Signer, Sign
     credential = active_credential(user)
     if credential is None:
         raise NoCredential()
+    if not credential.server_signs:
+        raise SignWithOwnTool()
     if credential.locked:
         raise SigningLocked()
     if not pin:
@@ -549,17 +569,22 @@ def _unlock(credential: SigningCredential, pin: str) -> signers.Signer:
     return build_signer(key, credential.certificate, credential.chain)
 
 
-_office: dict[Path, signers.Signer] = {}
+_office: dict[Path, tuple[tuple[int, int] | None, signers.Signer]] = {}
 
 
 def office_signer() -> signers.Signer:
-    """The Government Office's organisation signer (reports); its key sits next to the CA."""
+    """The Government Office's organisation signer (reports); its key sits next to the CA. A new one is
+    made when there is none, also after a revocation retired the old one (ecabinet/office_revocation.py):
+    every process sees that at its next signature, by the certificate file's identity."""
+    from ecabinet import office
+
     directory = ca_directory()
-    if directory in _office:
-        return _office[directory]
+    key_path, cert_path = directory / office.KEY_FILE, directory / office.CERT_FILE
+    cached = _office.get(directory)
+    if cached is not None and cached[0] is not None and cached[0] == office.file_identity(cert_path):
+        return cached[1]
     ca = builtin_ca()
-    key_path, cert_path = directory / "office.key.pem", directory / "office.crt.pem"
-    pass_path = directory / "office-passphrase"
+    pass_path = directory / office.PASS_FILE
     if not cert_path.exists():
         with locked_directory(directory):
             if not cert_path.exists():  # not made by another process while this one waited
@@ -569,10 +594,11 @@ def office_signer() -> signers.Signer:
                 write_private(pass_path, passphrase.encode())
                 write_private(key_path, encrypt_private_key(key, passphrase, rounds=_kdf_rounds()))
                 write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))  # last: it says done
+    identity = office.file_identity(cert_path)
     key = load_private_key(key_path.read_bytes(), pass_path.read_text())
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    _office[directory] = build_signer(key, cert, ca.chain)
-    return _office[directory]
+    _office[directory] = (identity, build_signer(key, cert, ca.chain))
+    return _office[directory][1]
 
 
 def is_registered_to(user: User, cert: x509.Certificate) -> bool:

@@ -449,6 +449,18 @@ def socket_user_id(sid: str) -> int | None:
     return connection.user_id if connection else None
 
 
+def _check_unrestricted(user_id: int) -> None:
+    """A join is refused, as the API is, while the member must change a reset password or set up the
+    second factor their role requires (a role granted after the socket connected counts too)."""
+    from ecabinet.auth.loader import restriction
+    from ecabinet.auth.models import User
+
+    user = db.session.get(User, user_id)
+    refusal = NotAuthenticated() if user is None or not user.is_active else restriction(user)
+    if refusal is not None:
+        raise refusal
+
+
 def _error_ack(error: AppError) -> dict[str, Any]:
     return {"ok": False, **error.body()}
 
@@ -458,11 +470,15 @@ def register_socket_handlers() -> None:
 
     @socketio_ext.on("connect")
     def on_connect(auth: Any = None) -> None:
-        """Sent by every client; refused without a valid token or session cookie."""
+        """Sent by every client; refused without a valid token or session cookie, and (403, as the API)
+        while the member must change a reset password or set up the second factor their role requires."""
+        from ecabinet.auth.loader import restriction
+
         auth_session = _authenticate(auth)
-        if auth_session is None:
+        refusal = NotAuthenticated() if auth_session is None else restriction(auth_session.user)
+        if refusal is not None:
+            db.session.remove()
             # the client library shows the first argument as the error's message and the second as its data
-            refusal = NotAuthenticated()
             raise ConnectionRefusedError(refusal.code, refusal.body())
         with _connections_lock:
             _connections[_sid()] = _Connection(auth_session.user_id, auth_session.id, auth_session.expires_at)
@@ -483,6 +499,7 @@ def register_socket_handlers() -> None:
             connection = _connections.get(_sid())
             if connection is None:
                 raise NotAuthenticated()
+            _check_unrestricted(connection.user_id)
             if meeting_id is None:
                 room, seq = user_room_name(connection.user_id), current_user_seq(connection.user_id)
                 groups: frozenset[str] = frozenset()

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ecabinet import LANGUAGES
-from ecabinet.auth import mfa
+from ecabinet.auth import mfa, oidc
 from ecabinet.auth import service as auth_service
 from ecabinet.auth.devices import remember_device
 from ecabinet.auth.loader import BROWSER_SESSION_KEY, current_auth_session
@@ -34,7 +34,8 @@ HOME_SECTIONS: list[Any] = []
 MFA_STEP_SECONDS = 300
 _PENDING = "mfa_pending"
 # the pages a member who must change the password or set up a second factor may still open
-_OPEN_WHILE_RESTRICTED = {"web.login_form", "web.login", "web.login_otp", "web.logout_view", "web.switch_language",
+_OPEN_WHILE_RESTRICTED = {"web.login_form", "web.login", "web.login_otp", "web.login_sso", "web.login_sso_callback",
+                          "web.logout_view", "web.switch_language",
                           "web.password_form", "web.password_change", "web.mfa_page", "web.mfa_start",
                           "web.mfa_confirm", "static"}
 
@@ -60,6 +61,12 @@ def _restricted_pages() -> Response | None:
     return None
 
 
+@web.app_context_processor
+def _single_sign_on() -> dict[str, str]:
+    """The login page's "Log in with ..." button, when a provider is configured."""
+    return {"sso_name": oidc.provider_name() if oidc.enabled() else ""}
+
+
 @web.get("/login")
 def login_form() -> Any:
     if current_user.is_authenticated:
@@ -77,11 +84,45 @@ def login() -> Any:
     except NotAuthenticated:
         return render_template("auth/login.html", error=_("Wrong username or password."),
                                username=username, next=next_page), 401
+    return _second_step_or_logged_in(user, next_page, via="password")
+
+
+def _second_step_or_logged_in(user: User, next_page: str, *, via: str) -> Any:
+    """After the password or the provider: the code's page when the account has a second factor."""
     if user.has_totp:
         session.clear()
-        session[_PENDING] = {"user_id": user.id, "username": user.username, "at": time.time(), "next": next_page}
+        session[_PENDING] = {"user_id": user.id, "username": user.username, "at": time.time(), "next": next_page,
+                             "via": via}
         return render_template("auth/otp.html")
-    return _logged_in(user, next_page)
+    return _logged_in(user, next_page, via=via)
+
+
+_SSO_NEXT = "sso_next"
+
+
+@web.get("/login/oidc")
+def login_sso() -> Any:
+    """Single sign-on: off to the OpenID provider (ecabinet/auth/oidc.py), back at the callback."""
+    if not oidc.enabled():
+        return redirect(url_for("web.login_form"))
+    try:
+        response = oidc.start()
+    except oidc.SsoRefused as refused:
+        return render_template("auth/login.html", error=refused.message, next=""), 503
+    session[_SSO_NEXT] = request.args.get("next", "")
+    return response
+
+
+@web.get(oidc.CALLBACK_PATH)
+def login_sso_callback() -> Any:
+    """The provider's answer: the account its verified ID token names, then the second step if any."""
+    if not oidc.enabled():
+        return redirect(url_for("web.login_form"))
+    try:
+        user = oidc.finish(request.args.to_dict())
+    except oidc.SsoRefused as refused:
+        return render_template("auth/login.html", error=refused.message, next=""), 401
+    return _second_step_or_logged_in(user, session.pop(_SSO_NEXT, ""), via="sso")
 
 
 @web.post("/login/otp")
@@ -98,11 +139,11 @@ def login_otp() -> Any:
         auth_service.check_second_factor(user, request.form.get("otp", "").strip())
     except NotAuthenticated as refused:
         return render_template("auth/otp.html", error=refused.message), 401
-    return _logged_in(user, pending.get("next", ""))
+    return _logged_in(user, pending.get("next", ""), via=pending.get("via", "password"))
 
 
-def _logged_in(user: User, next_page: str) -> Response:
-    issued = auth_service.open_login(user, kind=SessionKind.BROWSER, ip=request.remote_addr or "")
+def _logged_in(user: User, next_page: str, *, via: str) -> Response:
+    issued = auth_service.open_login(user, kind=SessionKind.BROWSER, ip=request.remote_addr or "", via=via)
     session.clear()  # a fresh session at login: nothing from before it carries over (fixation)
     session[BROWSER_SESSION_KEY] = issued.token
     session.permanent = True

@@ -29,4 +29,10 @@ fi
 if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
   npm ci --no-audit --no-fund --silent
 fi
+# the single sign-on tests' OpenID provider (node's oidc-provider), never shipped with the app
+sso_provider=tests/identity/oidc_provider
+if [ "$WITH_TEST" = "test" ] && { [ ! -d "$sso_provider/node_modules" ] \
+    || [ "$sso_provider/package-lock.json" -nt "$sso_provider/node_modules" ]; }; then
+  (cd "$sso_provider" && npm ci --no-audit --no-fund --silent)
+fi
 .venv/bin/python scripts/update_translations.py >/dev/null

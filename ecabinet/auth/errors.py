@@ -23,4 +23,10 @@ MESSAGES.update({
     "invalid_clearance": _l("Unknown clearance level."),
     "admin_only": _l("Only an administrator can do this."),
     "invalid_email": _l("The e-mail address is not valid."),
+    "sso_unavailable": _l("The single sign-on service cannot be reached. "
+                          "Try again later or log in with your password."),
+    "sso_cancelled": _l("Single sign-on was cancelled."),
+    "sso_failed": _l("Single sign-on did not succeed. Start again."),
+    "sso_no_username": _l("The single sign-on service did not say which account is yours. Ask the administrator."),
+    "sso_unknown_account": _l("No active account here matches your single sign-on identity. Ask the administrator."),
 })

@@ -75,7 +75,7 @@ def load_user_from_request(request: Request) -> User | None:
     if auth_session is None:
         return None
     user = auth_session.user
-    if user.must_change_password or (current_app.config["MFA_REQUIRED_ROLES"] and _needs_mfa(user)):
+    if restriction(user) is not None:
         _refuse_until_done(user, request)
     return user
 
@@ -91,13 +91,24 @@ def _needs_mfa(user: User) -> bool:
     return required_for(user)
 
 
+def restriction(user: User) -> Forbidden | None:
+    """What the member must do before using the system (the API's and the sockets' 403), or None:
+    change a password an administrator reset, or set up the second factor their role requires."""
+    if user.must_change_password:
+        return Forbidden("password_change_required")
+    if current_app.config["MFA_REQUIRED_ROLES"] and _needs_mfa(user):
+        return Forbidden("mfa_enrolment_required")
+    return None
+
+
 def _refuse_until_done(user: User, request: Request) -> None:
     """The API answers 403 until the member has done what is asked (browser pages redirect: ecabinet.web)."""
-    if not request.path.startswith("/api/") or request.endpoint in _OPEN_WHILE_RESTRICTED:
+    refusal = restriction(user)
+    if refusal is None or not request.path.startswith("/api/") or request.endpoint in _OPEN_WHILE_RESTRICTED:
         return
     # the request knows its user (the refusal is recorded under that name), but the view does not run
     login_manager._update_request_context_with_user(user)
-    raise Forbidden("password_change_required" if user.must_change_password else "mfa_enrolment_required")
+    raise refusal
 
 
 # --- the per-process memory of valid logins --------------------------------------------------------

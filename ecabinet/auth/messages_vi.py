@@ -1,6 +1,21 @@
 """Vietnamese for accounts, logins, the second factor, certificates and the administration page."""
 
 VI = {
+    "This deployment has no Government Office key yet.": "Hệ thống chưa có khóa của Văn phòng Chính phủ.",
+    "The Government Office key has changed since this request was made.":
+        "Khóa của Văn phòng Chính phủ đã thay đổi kể từ khi yêu cầu này được gửi.",
+    "Government Office key": "Khóa của Văn phòng Chính phủ",
+    "Log in with %(name)s": "Đăng nhập bằng %(name)s",
+    "or": "hoặc",
+    "The single sign-on service cannot be reached. Try again later or log in with your password.":
+        "Hiện không liên lạc được dịch vụ đăng nhập một lần. Vui lòng thử lại sau hoặc đăng nhập bằng mật khẩu.",
+    "Single sign-on was cancelled.": "Đăng nhập một lần đã bị hủy.",
+    "Single sign-on did not succeed. Start again.": "Đăng nhập một lần không thành công. Vui lòng thực hiện lại.",
+    "The single sign-on service did not say which account is yours. Ask the administrator.":
+        "Dịch vụ đăng nhập một lần không cho biết tài khoản nào là của bạn. Vui lòng liên hệ quản trị viên.",
+    "No active account here matches your single sign-on identity. Ask the administrator.":
+        "Không có tài khoản nào đang hoạt động khớp với danh tính đăng nhập một lần của bạn. "
+        "Vui lòng liên hệ quản trị viên.",
     "A newer revocation list from this issuer is already imported.":
         "Đã có danh sách thu hồi mới hơn của tổ chức cấp này.",
     "A second factor is already set up for this account.": "Tài khoản này đã thiết lập xác thực hai lớp.",

@@ -205,8 +205,9 @@ def check_second_factor(user: User, otp: str | None) -> None:
         raise NotAuthenticated("mfa_invalid")
 
 
-def open_login(user: User, *, kind: SessionKind, ip: str = "") -> IssuedLogin:
-    """A new session for a user whose credentials (and second factor) were checked."""
+def open_login(user: User, *, kind: SessionKind, ip: str = "", via: str = "password") -> IssuedLogin:
+    """A new session for a user whose credentials (and second factor) were checked; ``via`` says how the
+    person was recognised (``password`` or ``sso``, the OpenID provider)."""
     now = utcnow()
     ttl = (BROWSER_ABSOLUTE_TIMEOUT if kind == SessionKind.BROWSER
            else timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
@@ -216,7 +217,7 @@ def open_login(user: User, *, kind: SessionKind, ip: str = "") -> IssuedLogin:
                               expires_at=now + ttl, last_seen_at=now, ip=ip[:64])
         db.session.add(session)
         db.session.flush()
-        audit.record(user, "auth.login", session, {"kind": str(kind), "mfa": user.has_totp})
+        audit.record(user, "auth.login", session, {"kind": str(kind), "mfa": user.has_totp, "via": via})
     return IssuedLogin(token=token, session=session)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ecabinet import certificates, revocation
+from ecabinet import certificates, office, office_revocation, revocation
 from ecabinet.auth import approvals, mfa, service
 from ecabinet.auth.devices import remember_device
 from ecabinet.auth.loader import current_auth_session
@@ -289,6 +289,32 @@ def unlock_cert(credential_id: int) -> Response:
     credential = certificates.credential_by_id(credential_id)
     certificates.unlock(credential, actor=current_user)
     return jsonify(certificates.describe(credential, user_for_admin(credential.user_id)))
+
+
+@admin_api.get("/office-key")
+@login_required
+def office_key() -> Response:
+    """The Government Office certificate in use, and those revoked before it."""
+    require_admin(current_user)
+    pin = office.read_pin(current_app.config["DATA_DIR"])
+    current = office.load(current_app.config["DATA_DIR"])
+    revoked = [{"sha256": entry.sha256, "revoked_at": entry.revoked_at, "reason": entry.reason,
+                "trusted_until_record": entry.until_record} for entry in (pin.previous if pin else ())]
+    return jsonify({"certificate": office.describe(current.certificate) if current else None, "revoked": revoked})
+
+
+@admin_api.post("/office-key/revoke")
+@admin_api.input(RevokeIn, arg_name="body")
+@admin_api.doc(responses={200: "Revoked and replaced", 202: "The approval request (four eyes)"})
+@login_required
+def revoke_office_key(body: dict[str, str]) -> Response | tuple[Response, int]:
+    """Revoke the Government Office key (it cannot be undone) and pin a new one. Under four eyes it answers
+    202 with the request another administrator approves (``POST /approvals/{id}/approve``)."""
+    require_admin(current_user)
+    done = office_revocation.request_revocation(reason=body.get("reason", ""), actor=current_user)
+    if isinstance(done, approvals.ApprovalRequest):
+        return jsonify({"approval_request": done.as_dict()}), 202
+    return jsonify(done)
 
 
 @admin_api.get("/crls")

@@ -20,8 +20,9 @@ from ecabinet.database import db, utcnow
 from ecabinet.signing import BuiltinCA, build_signer
 from tests.ballots.conftest import PIN, answers_for
 from tests.ballots.test_upload import _sign as sign_into_the_slips_field
-from tests.conftest import assert_error
+from tests.conftest import TEST_PASSWORD, assert_error
 from tests.identity.helpers import audit_actions
+from tests.identity.test_mfa import csrf_of
 
 
 def certs(app: Any, *args: str) -> Any:
@@ -228,3 +229,24 @@ def test_only_an_administrator_manages_certificates(api, cast, members, method, 
     db.session.refresh(credential)
     assert credential.revoked_at is None and credential.active
     assert audit_actions() == before
+
+
+def test_a_member_whose_certificate_is_on_a_token_is_told_to_sign_with_their_own_tool(
+        app, api, cast, make_ballot, cipher_ca, tmp_path):
+    _, _, path = token_certificate(cipher_ca, tmp_path)
+    assert certs(app, "import", "--username", "member_b", "--cert", str(path)).exit_code == 0
+    ballot = make_ballot()
+    refused = assert_error(answer(api, cast.member_b, ballot), 409, "sign_with_own_tool")
+    assert refused["message"].startswith("Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn")
+    assert "tải phiếu về, ký bằng công cụ ký số của bạn" in refused["message"]
+    assert answers_count() == 0
+    assert keystore.active_credential(cast.member_b).failed_attempts == 0  # no PIN attempt was counted
+
+    browser = app.test_client()
+    login = browser.post("/login", data={"username": "member_b", "password": TEST_PASSWORD,
+                                         "csrf_token": csrf_of(browser.get("/login").get_data(as_text=True))})
+    assert login.status_code == 302
+    page = browser.get(f"/ballots/{ballot.id}").get_data(as_text=True)
+    assert 'id="pin"' not in page and 'id="sign"' not in page
+    assert "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn" in page
+    assert f'class="btn btn-primary" id="own-token" href="/ballots/{ballot.id}/own-signature"' in page
