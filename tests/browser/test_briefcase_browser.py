@@ -164,7 +164,7 @@ def test_a_remote_wipe_deletes_the_copies_at_the_next_contact(app, cast, api, se
 
     # the tablet's next contact: its login has ended, and before anyone logs in the copies are gone
     tablet.goto(f"{server.url}/meetings/{mid}")
-    tablet.wait_for_url(f"{server.url}/login*")
+    tablet.wait_for_url(f"{server.url}/login**")
     deadline = time.monotonic() + 10
     while tablet.evaluate(STORED, "documents") and time.monotonic() < deadline:
         tablet.wait_for_timeout(200)
@@ -184,7 +184,7 @@ def test_logout_deletes_the_briefcase_and_the_next_user_finds_nothing(app, cast,
     login(page, server.url, "member_a", TEST_PASSWORD)
     _take_offline(screens, page, server.url, meeting["id"])
     page.click("form[data-logout] button")
-    page.wait_for_url(f"{server.url}/login*")
+    page.wait_for_url(f"{server.url}/login**")
     assert page.evaluate(STORED, "documents") == 0 and page.evaluate(STORED, "meta") == 0
     assert page.evaluate("sessionStorage.getItem('ecabinet:briefcase-key')") is None
 
