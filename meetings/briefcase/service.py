@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -36,6 +37,7 @@ TAKEN_WHEN = frozenset({MeetingStatus.PUBLISHED, MeetingStatus.IN_SESSION})
 #: ... and kept until it is archived (or cancelled)
 KEPT_WHEN = TAKEN_WHEN | {MeetingStatus.CLOSED}
 _KEY_INFO = b"ecabinet.briefcase.v1"
+_CONTACT_NOTED_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,14 @@ def issue_key(user: User, login: AuthSession, *, nonce: str | None, label: str) 
     reset) or a remote wipe never does: the old blobs can no longer be decrypted.
     """
     digest = device_hash(nonce, login)
+    latest = (select(BriefcaseDevice).where(BriefcaseDevice.user_id == user.id, BriefcaseDevice.device_hash == digest)
+              .order_by(BriefcaseDevice.id.desc()).limit(1))
+    known = db.session.scalar(latest)
+    if (known is not None and known.auth_session_id == login.id and known.wiped_at is None
+            and utcnow() - known.last_contact_at < _CONTACT_NOTED_EVERY):
+        return IssuedKey(device=known, key=derive_key(known))  # asked on every page: a read, not a write
     with write_transaction():
-        device = db.session.scalar(select(BriefcaseDevice).where(
-            BriefcaseDevice.user_id == user.id, BriefcaseDevice.device_hash == digest)
-            .order_by(BriefcaseDevice.id.desc()).limit(1).with_for_update())
+        device = db.session.scalar(latest.with_for_update())
         if device is not None and device.auth_session_id == login.id and device.wiped_at is not None:
             raise Forbidden("briefcase_wiped")
         if device is None or (device.auth_session_id != login.id and device.ended()):
@@ -170,21 +176,21 @@ def sync(device: BriefcaseDevice, meeting_ids: list[int], *, actor: User) -> dic
     held = {row.meeting_id: row for row in db.session.scalars(
         select(BriefcaseMeeting).where(BriefcaseMeeting.device_id == device.id))}
     allowed: list[int] = []
-    dropped: list[int] = []
-    with write_transaction():
-        for meeting_id in sorted(set(meeting_ids) | set(held)):
-            meeting = db.session.get(Meeting, meeting_id)
-            row = held.get(meeting_id)
-            if row is not None and meeting is not None and offline_refusal(meeting, actor, keeping=True) is None:
-                allowed.append(meeting_id)
-                continue
-            if row is not None:
+    stale: list[BriefcaseMeeting] = []
+    for meeting_id in sorted(set(meeting_ids) | set(held)):
+        meeting = db.session.get(Meeting, meeting_id)
+        row = held.get(meeting_id)
+        if row is not None and meeting is not None and offline_refusal(meeting, actor, keeping=True) is None:
+            allowed.append(meeting_id)
+        elif row is not None:
+            stale.append(row)
+    if stale:  # asked on every page: it writes only when something goes
+        with write_transaction():
+            for row in stale:
+                meeting = db.session.get(Meeting, row.meeting_id)
                 db.session.delete(row)
                 audit.record(actor, "briefcase.dropped", meeting, {"key_id": device.key_id, "reason": "sync"})
-            if meeting_id in meeting_ids:
-                dropped.append(meeting_id)
-        device.last_contact_at = utcnow()
-    return {"allowed": allowed, "removed": dropped}
+    return {"allowed": allowed, "removed": sorted(set(meeting_ids) - set(allowed))}
 
 
 def drop_meeting(device: BriefcaseDevice, meeting_id: int, *, actor: User) -> None:
