@@ -145,6 +145,15 @@ def test_a_remote_wipe_deletes_the_copies_at_the_next_contact(app, cast, api, se
     login(tablet, server.url, "member_a", TEST_PASSWORD)
     _take_offline(member, tablet, server.url, mid)
     assert tablet.evaluate(STORED, "documents") == 2
+    # a new tab has no key (it lives in the logged-in tab's memory): offline, the copies stay locked
+    member.context.set_offline(True)
+    other_tab = member.page()
+    other_tab.goto(f"{server.url}/briefcase")
+    other_tab.wait_for_selector("#briefcase-locked:visible")
+    assert other_tab.locator("#briefcase-meeting").is_hidden()
+    other_tab.close()
+    member.context.set_offline(False)
+    member.errors.clear()  # the requests the offline tab could not make
 
     secretariat = Screens(browser, "briefcase-wipe-secretariat", "desktop")
     desk = secretariat.page()
