@@ -80,6 +80,14 @@ def test_deactivation_refuses_the_key_for_good(app, cast, api):
     assert after["key_id"] != before["key_id"]
 
 
+def test_a_password_reset_ends_the_device_like_a_logout(app, cast, api):
+    with app.test_client() as browser:
+        before = _key(_login(browser, "member_a"))
+        assert api(cast.admin).post(f"/admin/users/{cast.member_a.id}/reset-password",
+                                    json={"password": "Mật-khẩu-tạm-thời-2026"}).status_code == 204
+        assert _state(browser, before["key_id"]) == "ended"
+
+
 def test_take_offline_answers_the_agenda_the_callers_readable_dossiers_and_own_notes(app, cast, api):
     meeting = prepared_meeting(api, cast)
     doc = meeting["docs"][0]["id"]

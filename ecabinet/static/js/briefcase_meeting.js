@@ -14,6 +14,7 @@ async function showHeld() {
   const agenda = await briefcase.meeting(meetingId).catch(() => null);
   take.hidden = Boolean(agenda);
   drop.hidden = openLink.hidden = !agenda;
+  openLink.href = `/briefcase?meeting=${meetingId}`;
   if (agenda) state.textContent = t("briefcase_taken").replace("%(when)s", formatDateTime(agenda.taken_at));
 }
 
