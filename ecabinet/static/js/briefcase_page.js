@@ -62,7 +62,8 @@ async function showList(ids, current) {
 
 async function start() {
   showNetwork();
-  window.addEventListener("online", showNetwork);
+  // back online on a page the service worker stood in for: the real page (which sends queued notes)
+  window.addEventListener("online", () => { if (window.location.pathname !== "/briefcase") window.location.reload(); else showNetwork(); });
   window.addEventListener("offline", showNetwork);
   const ids = window.indexedDB ? await briefcase.meetingIds().catch(() => []) : [];
   if (!ids.length) { $("briefcase-empty").hidden = false; return; }

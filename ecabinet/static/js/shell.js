@@ -45,8 +45,10 @@ document.querySelectorAll('input[type="datetime-local"]').forEach((input, index)
 // sent); logging out deletes it at once.
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
 const loggedIn = Boolean(document.querySelector('meta[name="ecabinet-user"]'));
-if (window.indexedDB && navigator.onLine) {
-  import("./briefcase.js").then((briefcase) => briefcase.contact({ loggedIn })).catch(() => {});
+const meetServer = () => import("./briefcase.js").then((briefcase) => briefcase.contact({ loggedIn })).catch(() => {});
+if (window.indexedDB) {
+  if (navigator.onLine) meetServer();
+  window.addEventListener("online", meetServer);
 }
 document.querySelectorAll('form[data-logout]').forEach((form) => {
   form.addEventListener("submit", async (event) => {
