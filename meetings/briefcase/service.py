@@ -118,10 +118,6 @@ def offline_refusal(meeting: Meeting, user: User, *, keeping: bool = False) -> s
     return None
 
 
-def may_take(meeting: Meeting, user: User) -> bool:
-    return offline_refusal(meeting, user) is None
-
-
 def take_meeting(device: BriefcaseDevice, meeting: Meeting, *, actor: User) -> dict[str, Any]:
     """Record that the device holds ``meeting`` and answer what to copy (see ``manifest``)."""
     refusal = offline_refusal(meeting, actor)
@@ -240,12 +236,6 @@ def holders(meeting: Meeting) -> list[dict[str, Any]]:
         BriefcaseDevice, BriefcaseDevice.id == BriefcaseMeeting.device_id)
         .where(BriefcaseMeeting.meeting_id == meeting.id).order_by(BriefcaseMeeting.taken_at))
     return [dump_device(device, taken_at=held.taken_at) for held, device in rows]
-
-
-def devices_of(user: User) -> list[dict[str, Any]]:
-    devices = db.session.scalars(select(BriefcaseDevice).where(BriefcaseDevice.user_id == user.id)
-                                 .order_by(BriefcaseDevice.id.desc()))
-    return [dump_device(device) for device in devices]
 
 
 def dump_device(device: BriefcaseDevice, *, taken_at: Any = None) -> dict[str, Any]:
