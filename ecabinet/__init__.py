@@ -22,7 +22,7 @@ from ecabinet.inputs import IdConverter, guard_input_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meetings.minutes", "meetings.notices",
-                   "search")
+                   "meetings.briefcase", "search")
 LANGUAGES = ("vi", "en")
 # app.extensions key: start functions the server runs in the background (see add_background_task)
 BACKGROUND_TASKS = "ecabinet.background_tasks"

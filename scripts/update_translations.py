@@ -21,7 +21,8 @@ TRANSLATIONS = ROOT / "ecabinet" / "translations"
 CATALOG_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 SOURCES = ["ecabinet.messages_vi", "ecabinet.auth.messages_vi",
            "meetings.messages_vi", "meetings.live.messages_vi", "documents.messages_vi",
-           "ballots.messages_vi", "meetings.minutes.messages_vi", "search.messages_vi", "meetings.notices.messages_vi"]
+           "ballots.messages_vi", "meetings.minutes.messages_vi", "search.messages_vi", "meetings.notices.messages_vi",
+           "meetings.briefcase.messages_vi"]
 
 
 def vietnamese() -> dict[str, str]:

@@ -268,6 +268,22 @@ def logout(session: AuthSession, *, actor: User) -> None:
         after_commit(lambda: realtime.disconnect_auth_session(session_id))
 
 
+def end_login(session: AuthSession, *, actor: User, reason: str) -> None:
+    """End another person's login (e.g. a remote wipe of their tablet): its token or cookie stops working
+    and its sockets drop after the commit.
+
+    Precondition: inside the caller's ``write_transaction()``, which records why.
+    """
+    from ecabinet import realtime
+
+    if session.revoked_at is not None:
+        return
+    session.revoked_at = utcnow()
+    audit.record(actor, "auth.login_ended", session, {"user_id": session.user_id, "reason": reason})
+    session_id = session.id
+    after_commit(lambda: realtime.disconnect_auth_session(session_id))
+
+
 def sessions_ended_since(since: datetime) -> set[int]:
     """Logins revoked at or after ``since``, and the unexpired logins of deactivated users.
 

@@ -39,3 +39,21 @@ document.querySelectorAll('input[type="datetime-local"]').forEach((input, index)
   input.addEventListener("change", update);
   update();
 });
+
+// The installable app and its offline briefcase: the service worker keeps the shell; on each page
+// while online the briefcase meets the server (deleted when wiped or logged out, notes written offline
+// sent); logging out deletes it at once.
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+const loggedIn = Boolean(document.querySelector('meta[name="ecabinet-user"]'));
+const meetServer = () => import("./briefcase.js").then((briefcase) => briefcase.contact({ loggedIn })).catch(() => {});
+if (window.indexedDB) {
+  if (navigator.onLine) meetServer();
+  window.addEventListener("online", meetServer);
+}
+document.querySelectorAll('form[data-logout]').forEach((form) => {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (window.indexedDB) await import("./briefcase.js").then((briefcase) => briefcase.wipe()).catch(() => {});
+    form.submit();
+  }, { once: true });
+});

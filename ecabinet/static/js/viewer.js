@@ -3,6 +3,7 @@
 // guards unsaved text, the last page read remembered per document, and follow-the-presenter.
 import * as pdfjsLib from "/static/vendor/pdf.min.mjs";
 import { announce, apiCall, el, t } from "./ui.js";
+import { readerNotes, readerPdf, saveReaderNote } from "./reader_source.js";
 
 const root = document.getElementById("viewer");
 const documentId = Number(root.dataset.documentId);
@@ -290,12 +291,12 @@ async function highlight(p, viewport) {
 // notes: private to the reader; a draft survives a reload until it is saved
 async function saveNote() {
   try {
-    const body = await apiCall("PUT", `/documents/${documentId}/notes`, { page, text: noteText.value });
+    const body = await saveReaderNote(documentId, page, noteText.value);
     notes[page] = body.text;
     dirty = false;
     localStorage.removeItem(`ecabinet:draft:${documentId}:${page}`);
-    noteStatus.textContent = "✓";
-    announce(t("Saved"));
+    noteStatus.textContent = body.queued ? t("briefcase_note_queued") : "✓";
+    announce(body.queued ? t("briefcase_note_queued") : t("Saved"));
     return true;
   } catch (error) {
     noteStatus.textContent = error.message;
@@ -382,10 +383,9 @@ async function joinMeeting() {
 
 async function start() {
   try {
-    const answer = await apiCall("GET", `/documents/${documentId}/notes`);
-    for (const n of answer.notes) notes[n.page] = n.text;
+    for (const n of await readerNotes(documentId)) notes[n.page] = n.text;
   } catch (error) { /* notes are optional to reading */ }
-  pdf = await pdfjsLib.getDocument({ url: root.dataset.contentUrl, withCredentials: true,
+  pdf = await pdfjsLib.getDocument({ ...(await readerPdf(documentId, root.dataset.contentUrl)), withCredentials: true,
     disableRange: true, disableStream: true, isEvalSupported: false }).promise;
   const fromHash = Number(new URLSearchParams(window.location.hash.slice(1)).get("page"));
   const remembered = Number(localStorage.getItem(LAST_PAGE));
