@@ -55,6 +55,7 @@ VI = {
     'Secretariat': 'Văn phòng Chính phủ',
     'Skip to main content': 'Đến nội dung chính',
     'Tasks': 'Nhiệm vụ',
+    'Secret': 'Tối mật',
     'Top secret': 'Tuyệt mật',
     'Continue': 'Tiếp tục',
     'Change': 'Thay đổi',

@@ -62,7 +62,6 @@ VI = {
     'Quorum reached': 'Đủ số lượng tiến hành họp',
     'Reconnecting…': 'Đang kết nối lại…',
     'Save the conclusion': 'Lưu kết luận',
-    'Secret': 'Bỏ phiếu kín',
     'Secret vote': 'Bỏ phiếu kín',
     'Speakers': 'Phát biểu',
     'Synced to event #': 'Đã đồng bộ đến sự kiện #',

@@ -37,6 +37,8 @@ def test_codes_are_translated_through_the_table(app):
         assert label("published", "meeting_status") == "Đã phát hành"
         assert label("overdue", "task_status") == "Quá hạn"
         assert label("secretary", "role") == "Văn phòng Chính phủ"
+        assert [label(level, "confidentiality") for level in ("normal", "confidential", "secret", "top_secret")] \
+            == ["Thường", "Mật", "Tối mật", "Tuyệt mật"]  # never the secret ballot's words
         assert label("something_new", "meeting_status") == "something_new"  # never a blank
 
 
