@@ -218,4 +218,13 @@ VI = {
     'Your choice, not sent yet': 'Lựa chọn của đồng chí, chưa gửi được',
     'Only you can see your notes on this document.': 'Chỉ đồng chí xem được ghi chú của mình trên tài liệu này.',
     'Discard the note and go on': 'Bỏ ghi chú và chuyển trang',
+    "Object: discuss this item": "Đề nghị thảo luận nội dung này",
+    "To be adopted without discussion": "Dự kiến thông qua không thảo luận",
+    "Taken out of the consent block": "Đã đưa ra khỏi danh sách thông qua không thảo luận",
+    "The item leaves the consent block: it will be discussed and cannot be adopted without discussion. "
+    "This cannot be undone.": "Nội dung sẽ được đưa ra khỏi danh sách thông qua không thảo luận và sẽ được thảo luận "
+    "tại phiên họp. Không thể hoàn tác.",
+    "Object to adopting this item without discussion?": "Không đồng ý thông qua nội dung này mà không thảo luận?",
+    "Object and ask for discussion": "Đề nghị đưa ra thảo luận",
+    "Your objection was recorded: the item will be discussed.": "Đã ghi nhận đề nghị của đồng chí: nội dung sẽ được thảo luận.",
 }
