@@ -1,8 +1,9 @@
-"""Dossiers: documents of an agenda item, their immutable versions, reads and private page notes."""
+"""Dossiers: documents of an agenda item, their immutable versions, reads, private page notes and marks."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -88,4 +89,22 @@ class PageNote(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     page: Mapped[int]
     text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PageAnnotations(Model):
+    """A reader's private highlights and ink on one page, kept like the notes: per document (not per
+    version), never shown to anyone else, never part of the meeting's archive."""
+
+    __tablename__ = "page_annotations"
+    __table_args__ = (UniqueConstraint("document_id", "user_id", "page"),
+                      Index("ix_page_annotations_document_user", "document_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    page: Mapped[int]
+    #: highlights ``{"kind": "highlight", "x", "y", "w", "h"}`` and ink ``{"kind": "ink", "points": [[x, y], ...]}``
+    #: in fractions of the page's width and height, so they fit the page at any zoom
+    marks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
