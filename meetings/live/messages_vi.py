@@ -227,4 +227,19 @@ VI = {
     "Object to adopting this item without discussion?": "Không đồng ý thông qua nội dung này mà không thảo luận?",
     "Object and ask for discussion": "Đề nghị đưa ra thảo luận",
     "Your objection was recorded: the item will be discussed.": "Đã ghi nhận đề nghị của đồng chí: nội dung sẽ được thảo luận.",
+    "My highlights and ink": "Đánh dấu và ghi chú tay của tôi",
+    "Highlight": "Tô sáng",
+    "Ink": "Bút viết",
+    "Eraser": "Tẩy",
+    "Undo": "Hoàn tác",
+    "Clear this page": "Xóa đánh dấu trên trang",
+    "Only you can see your highlights and ink.": "Chỉ đồng chí xem được phần tô sáng và nét bút của mình.",
+    "Saving…": "Đang lưu…",
+    "Undone": "Đã hoàn tác",
+    "Remove the marks": "Xóa đánh dấu",
+    "Not saved: this device is offline. Kept here and sent again.":
+        "Chưa lưu được: thiết bị đang mất kết nối. Đã giữ trên máy và sẽ gửi lại.",
+    "Remove your highlights and ink from this page?": "Xóa phần tô sáng và nét bút của đồng chí trên trang này?",
+    "Only your own marks on this page are removed. Undo brings them back.":
+        "Chỉ xóa đánh dấu của đồng chí trên trang này. Có thể khôi phục bằng nút Hoàn tác.",
 }
