@@ -220,7 +220,7 @@ VI = {
     'Discard the note and go on': 'Bỏ ghi chú và chuyển trang',
     "Object: discuss this item": "Đề nghị thảo luận nội dung này",
     "To be adopted without discussion": "Dự kiến thông qua không thảo luận",
-    "Taken out of the consent block": "Đã đưa ra khỏi danh sách thông qua không thảo luận",
+    "Taken out to be discussed": "Đã tách ra để thảo luận",
     "The item leaves the consent block: it will be discussed and cannot be adopted without discussion. "
     "This cannot be undone.": "Nội dung sẽ được đưa ra khỏi danh sách thông qua không thảo luận và sẽ được thảo luận "
     "tại phiên họp. Không thể hoàn tác.",

@@ -199,7 +199,7 @@ function renderAgenda(s) {
     const inBlock = s.consent_candidates.includes(item.id);
     if (item.adopted_without_discussion) badges.append(el("span", { class: "badge ok" }, t("Adopted without discussion")));
     else if (inBlock) badges.append(el("span", { class: "badge" }, t("To be adopted without discussion")));
-    else if (item.consent_withdrawn) badges.append(el("span", { class: "badge warn" }, t("Taken out of the consent block")));
+    else if (item.consent_withdrawn) badges.append(el("span", { class: "badge warn" }, t("Taken out to be discussed")));
     const activate = li.querySelector("[data-action=activate]");
     if (activate) activate.hidden = !mayActivate || current || item.adopted_without_discussion;
     const object = li.querySelector("[data-action=object]");
