@@ -21,10 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from bench.common import pair_ratios, speed_probe, summary, write_result
-from bench.live_push import WARMUP_ROUNDS, Servers, prepare_meeting
+from bench.live_push import WARMUP_ROUNDS, Servers, chair_session, prepare_meeting, raw_control
 from bench.wsclients import Board, RawClient, SioTablet, start_all, stop_all, wait_all
 
 #: issue 18, point 11: the chair's command reaches the last of 50 tablets within 2.5x raw, at the median
@@ -85,12 +83,7 @@ async def measure(tablets_n: int, rounds: int) -> dict[str, Any]:
                                    {"meeting_id": meeting_id, "last_seq": 0}, boards["app"]) for i in range(tablets_n)]
         for group in (raw, tablets):
             await start_all(group)
-        import websockets
-
-        control = await websockets.connect(f"ws://127.0.0.1:{servers.raw_port}", max_size=None)
-        await control.send("control")
-        chair = requests.Session()
-        chair.headers["Authorization"] = f"Bearer {tokens[0]}"
+        control, chair = await raw_control(servers.raw_port), chair_session(tokens[0])
         api = f"http://127.0.0.1:{servers.app_ports[0]}/api/v1"
         loop = asyncio.get_running_loop()
         vote: dict[str, int] = {}

@@ -77,22 +77,27 @@ class ReaderCopy(Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PageNote(Model):
+class _ReadersPage:
+    """One reader's own row for one page of a document (not of a version, so it survives new versions)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    page: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PageNote(_ReadersPage, Model):
     """A private note on a page; kept per document (not per version) so it survives new versions."""
 
     __tablename__ = "page_notes"
     __table_args__ = (UniqueConstraint("document_id", "user_id", "page"),
                       Index("ix_page_notes_document_user", "document_id", "user_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    page: Mapped[int]
     text: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PageAnnotations(Model):
+class PageAnnotations(_ReadersPage, Model):
     """A reader's private highlights and ink on one page, kept like the notes: per document (not per
     version), never shown to anyone else, never part of the meeting's archive."""
 
@@ -100,11 +105,6 @@ class PageAnnotations(Model):
     __table_args__ = (UniqueConstraint("document_id", "user_id", "page"),
                       Index("ix_page_annotations_document_user", "document_id", "user_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    page: Mapped[int]
     #: highlights ``{"kind": "highlight", "x", "y", "w", "h"}`` and ink ``{"kind": "ink", "points": [[x, y], ...]}``
     #: in fractions of the page's width and height, so they fit the page at any zoom
     marks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
