@@ -63,6 +63,9 @@ def test_highlights_and_ink_are_private_and_come_back(app, cast, api, tmp_path, 
             screen.errors.clear()
         a.page.goto(f"{server.url}/documents/{doc}/view#page=1")
         a.page.wait_for_selector("#page-canvas[data-rendered-page='1']")
+        # every tool of the toolbar is on the screen, none scrolled out of reach
+        assert a.page.evaluate("() => { const bar = document.querySelector('.pdf-toolbar');"
+                               " return bar.scrollWidth <= bar.clientWidth; }")
         a.page.click("#toggle-marks")
         assert a.page.get_attribute("#toggle-marks", "aria-pressed") == "true"
         a.page.click("#mark-highlight")
@@ -96,13 +99,23 @@ def test_highlights_and_ink_are_private_and_come_back(app, cast, api, tmp_path, 
         wait_marks(a, 1)
         assert a.page.locator("#mark-layer polyline").count() == 1
         a.check("marks-restored")
+        # offline: the stroke stays on the page and on the device, is said to be unsaved, and goes when back online
+        a.page.click("#toggle-marks")
+        a.page.click("#mark-ink")
+        a.context.set_offline(True)
+        drag(a, (0.2, 0.2), (0.5, 0.22))
+        wait_marks(a, 2)
+        a.page.wait_for_selector("#mark-status:has-text('Chưa lưu được')")
+        a.check("marks-offline", offline=True)
+        a.context.set_offline(False)
+        a.page.wait_for_selector("#mark-status:text-is('Đã lưu')")
+        a.forgive("ERR_INTERNET_DISCONNECTED")
         # another member's viewer of the same page carries none of them
         b.page.goto(f"{server.url}/documents/{doc}/view#page=1")
         b.page.wait_for_selector("#page-canvas[data-rendered-page='1']")
         b.page.wait_for_selector("#mark-layer[data-marks='0']")
         b.check("marks-not-shared")
         # clearing a page asks first, and says undo brings the marks back
-        a.page.click("#toggle-marks")
         a.page.click("#mark-clear")
         dialog = a.page.locator("dialog[open]")
         assert "Hoàn tác" in dialog.inner_text()
@@ -110,7 +123,11 @@ def test_highlights_and_ink_are_private_and_come_back(app, cast, api, tmp_path, 
         dialog.locator(".dialog-actions button").last.click()
         wait_marks(a, 0)
         a.page.click("#mark-undo")
-        wait_marks(a, 1)
+        wait_marks(a, 2)
+        a.page.wait_for_selector("#mark-status:text-is('Đã lưu')")
+        a.page.goto(f"{server.url}/documents/{doc}/view?again=1#page=1")
+        a.page.wait_for_selector("#page-canvas[data-rendered-page='1']")
+        wait_marks(a, 2)
     finally:
         server.stop(signal.SIGKILL)
 
