@@ -151,6 +151,22 @@ class Servers:
             proc.wait()
 
 
+async def raw_control(port: int) -> Any:
+    """The connection that hands the raw baseline server each payload to broadcast."""
+    import websockets
+
+    control = await websockets.connect(f"ws://127.0.0.1:{port}", max_size=None)
+    await control.send("control")
+    return control
+
+
+def chair_session(token: str) -> requests.Session:
+    """The chair's HTTP client (kept alive, as a tablet's would be)."""
+    chair = requests.Session()
+    chair.headers["Authorization"] = f"Bearer {token}"
+    return chair
+
+
 async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-live-"))
     setup = prepare_meeting(data_dir, n)
@@ -166,12 +182,7 @@ async def measure(n: int, processes: int, rounds: int, queue: str | None) -> dic
                              {"meeting_id": meeting_id, "last_seq": 0}, boards["app"]) for i in range(n)]
         for group in (raw, bare, tablets):
             await start_all(group)
-        import websockets
-
-        control = await websockets.connect(f"ws://127.0.0.1:{servers.raw_port}", max_size=None)
-        await control.send("control")
-        chair = requests.Session()
-        chair.headers["Authorization"] = f"Bearer {tokens[0]}"
+        control, chair = await raw_control(servers.raw_port), chair_session(tokens[0])
         app_url = f"http://127.0.0.1:{servers.app_ports[0]}"
         bare_url = f"http://127.0.0.1:{servers.bare_ports[0]}"
         loop = asyncio.get_running_loop()

@@ -1,8 +1,9 @@
-"""Dossiers: documents of an agenda item, their immutable versions, reads and private page notes."""
+"""Dossiers: documents of an agenda item, their immutable versions, reads, private page notes and marks."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -76,16 +77,34 @@ class ReaderCopy(Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PageNote(Model):
+class _ReadersPage:
+    """One reader's own row for one page of a document (not of a version, so it survives new versions)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    page: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PageNote(_ReadersPage, Model):
     """A private note on a page; kept per document (not per version) so it survives new versions."""
 
     __tablename__ = "page_notes"
     __table_args__ = (UniqueConstraint("document_id", "user_id", "page"),
                       Index("ix_page_notes_document_user", "document_id", "user_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    page: Mapped[int]
     text: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PageAnnotations(_ReadersPage, Model):
+    """A reader's private highlights and ink on one page, kept like the notes: per document (not per
+    version), never shown to anyone else, never part of the meeting's archive."""
+
+    __tablename__ = "page_annotations"
+    __table_args__ = (UniqueConstraint("document_id", "user_id", "page"),
+                      Index("ix_page_annotations_document_user", "document_id", "user_id"))
+
+    #: highlights ``{"kind": "highlight", "x", "y", "w", "h"}`` and ink ``{"kind": "ink", "points": [[x, y], ...]}``
+    #: in fractions of the page's width and height, so they fit the page at any zoom
+    marks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -1,4 +1,4 @@
-"""The only writer of documents: uploads, new versions, reader copies (audited reads) and page notes."""
+"""The only writer of documents: uploads, new versions, reader copies (audited reads), page notes and marks."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, insert, select
 
 from documents import pdftools
 from documents.access import ReadableVersion
-from documents.models import Document, DocumentVersion, PageNote, ReaderCopy
+from documents.models import Document, DocumentVersion, PageAnnotations, PageNote, ReaderCopy
 from ecabinet import audit, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, User
@@ -303,6 +303,80 @@ def notes_of(document: Document, user: User) -> list[PageNote]:
     return list(db.session.scalars(select(PageNote).where(PageNote.document_id == document.id,
                                                           PageNote.user_id == user.id, PageNote.text != "")
                                    .order_by(PageNote.page)))
+
+
+#: a page's marks are drawn at every page turn: bounded so that no reader's page grows without end
+MAX_MARKS_PER_PAGE = 300
+MAX_POINTS_PER_PAGE = 20000
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError
+    return round(float(value), 4)
+
+
+def _clean_mark(mark: Any) -> dict[str, Any]:
+    if not isinstance(mark, dict):
+        raise ValueError
+    if mark.get("kind") == "highlight":
+        box = {key: _fraction(mark.get(key)) for key in ("x", "y", "w", "h")}
+        if box["x"] + box["w"] > 1.0001 or box["y"] + box["h"] > 1.0001 or not box["w"] or not box["h"]:
+            raise ValueError
+        return {"kind": "highlight", **box}
+    if mark.get("kind") == "ink":
+        points = mark.get("points")
+        if not isinstance(points, list) or not 2 <= len(points) <= MAX_POINTS_PER_PAGE:
+            raise ValueError
+        if not all(isinstance(point, list) and len(point) == 2 for point in points):
+            raise ValueError
+        return {"kind": "ink", "points": [[_fraction(x), _fraction(y)] for x, y in points]}
+    raise ValueError
+
+
+def clean_marks(marks: Any) -> list[dict[str, Any]]:
+    """Highlights (a box) and ink strokes (points) in fractions of the page; anything else is refused whole."""
+    if not isinstance(marks, list) or len(marks) > MAX_MARKS_PER_PAGE:
+        raise Invalid(fields={"marks": f"a list of at most {MAX_MARKS_PER_PAGE} highlights or ink strokes"})
+    try:
+        cleaned = [_clean_mark(mark) for mark in marks]
+    except (ValueError, TypeError):
+        raise Invalid(fields={"marks": "each mark: {kind: highlight, x, y, w, h} or {kind: ink, "
+                                        "points: [[x, y], ...]}, in fractions of the page (0 to 1)"}) from None
+    if sum(len(mark.get("points", ())) for mark in cleaned) > MAX_POINTS_PER_PAGE:
+        raise Invalid(fields={"marks": f"at most {MAX_POINTS_PER_PAGE} ink points on a page"})
+    return cleaned
+
+
+def save_annotations(document: Document, *, page: int, marks: Any, actor: User) -> tuple[list[dict[str, Any]], Any]:
+    """Replace the caller's private highlights and ink on a page (an empty list removes them); returns the
+    marks kept and when. The audit record counts the marks, never where they are."""
+    pages = document.current_version.pages if document.current_version else 0
+    if page < 1 or page > max(pages, 1):
+        raise Invalid(fields={"page": f"between 1 and {pages}"})
+    cleaned = clean_marks(marks)
+    now = utcnow()
+    with write_transaction():
+        row = db.session.scalar(select(PageAnnotations).where(PageAnnotations.document_id == document.id,
+                                                              PageAnnotations.user_id == actor.id,
+                                                              PageAnnotations.page == page))
+        if not cleaned and row is not None:
+            db.session.delete(row)
+        elif cleaned:
+            if row is None:
+                row = PageAnnotations(document_id=document.id, user_id=actor.id, page=page)
+                db.session.add(row)
+            row.marks = cleaned
+            row.updated_at = now
+        audit.record(actor, "annotations.saved", document, {"page": page, "marks": len(cleaned)})
+    return cleaned, now
+
+
+def annotations_of(document: Document, user: User) -> list[PageAnnotations]:
+    """The user's own marks on the document, page by page (nobody else's)."""
+    return list(db.session.scalars(select(PageAnnotations).where(PageAnnotations.document_id == document.id,
+                                                                 PageAnnotations.user_id == user.id)
+                                   .order_by(PageAnnotations.page)))
 
 
 def badge(document: Document, user: User) -> dict[str, Any]:

@@ -1,11 +1,11 @@
-"""/api/v1 documents: uploads (multipart), versions, the reader's stamped copy, private notes, paper saved."""
+"""/api/v1 documents: uploads (multipart), versions, the reader's stamped copy, private notes and marks, paper saved."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import File, Integer, String
+from apiflask.fields import Dict, File, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, request
 from flask_login import current_user, login_required
@@ -41,6 +41,12 @@ class VersionIn(Schema):
 class NoteIn(Schema):
     page = Integer(required=True, validate=Range(min=1))
     text = String(required=True, validate=Length(max=20000))
+
+
+class AnnotationsIn(Schema):
+    page = Integer(required=True, validate=Range(min=1))
+    # each mark's shape is checked by the service (``clean_marks``), which names what is expected
+    marks = List(Dict(), required=True)
 
 
 class ContentQuery(Schema):
@@ -162,6 +168,25 @@ def put_note(document_id: int, body: dict[str, Any]) -> dict[str, Any]:
     document = doc_access.get_readable_document_for(current_user, document_id)
     note = service.save_note(document, page=body["page"], text=body["text"], actor=current_user)
     return {"page": note.page, "text": note.text, "updated_at": shown(note.updated_at)}
+
+
+@api.get("/documents/<int:document_id>/annotations")
+@login_required
+def get_annotations(document_id: int) -> dict[str, Any]:
+    """The caller's own highlights and ink on this document, page by page (nobody else's)."""
+    document = doc_access.get_readable_document_for(current_user, document_id)
+    return {"annotations": [{"page": row.page, "marks": row.marks, "updated_at": shown(row.updated_at)}
+                            for row in service.annotations_of(document, current_user)]}
+
+
+@api.put("/documents/<int:document_id>/annotations")
+@api.input(AnnotationsIn, arg_name="body")
+@login_required
+def put_annotations(document_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Replace the caller's private highlights and ink on a page; an empty list removes them."""
+    document = doc_access.get_readable_document_for(current_user, document_id)
+    marks, at = service.save_annotations(document, page=body["page"], marks=body["marks"], actor=current_user)
+    return {"page": body["page"], "marks": marks, "updated_at": shown(at)}
 
 
 @api.get("/meetings/<int:meeting_id>/paper-saved")

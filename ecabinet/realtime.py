@@ -14,6 +14,10 @@ names, e.g. one item's guests). The ``seq`` stays one counter per meeting with n
 everyone: a socket outside an event's audience receives, at that ``seq``, a ``hidden`` event
 (type and data withheld), live and in catch-up alike, so "synced to #N" and gap detection hold for
 every recipient. The audience is decided once per event, and each socket's groups once per join.
+
+Hall displays: a projector connects with the read-only credential the secretariat issued (not as a
+person) and joins its one meeting's stream with no event whole: it receives every ``seq`` hidden, the
+nudge to read again what a hall may show (the meetings domain's projector state).
 """
 
 from __future__ import annotations
@@ -157,12 +161,13 @@ def events_after(meeting_id: int, last_seq: int) -> list[dict[str, Any]]:
     return [row.payload() for row in rows]
 
 
-def events_for(meeting_id: int, last_seq: int, groups: frozenset[str]) -> list[dict[str, Any]]:
-    """Catch-up for a reader of these groups: every seq after ``last_seq``, hidden where not theirs."""
+def events_for(meeting_id: int, last_seq: int, groups: frozenset[str], *, whole: bool = True) -> list[dict[str, Any]]:
+    """Catch-up for a reader of these groups: every seq after ``last_seq``, hidden where not theirs
+    (every one hidden when not ``whole``: a hall display's)."""
     rows = db.session.scalars(select(MeetingEvent).where(MeetingEvent.meeting_id == meeting_id,
                                                          MeetingEvent.seq > last_seq)
                               .order_by(MeetingEvent.seq)).all()
-    return [row.payload() if visible_to(row.groups(), groups) else hidden(row.payload()) for row in rows]
+    return [row.payload() if whole and visible_to(row.groups(), groups) else hidden(row.payload()) for row in rows]
 
 
 def current_user_seq(user_id: int) -> int:
@@ -223,6 +228,20 @@ def view_of(user_id: int, meeting_id: int) -> frozenset[str] | None:
     return _view_provider(user_id, meeting_id) if _view_provider is not None else None
 
 
+#: a display credential -> (display id, its meeting id), or None when unknown or revoked
+DisplayAuthenticator = Callable[[str], "tuple[int, int] | None"]
+#: display ids -> those whose credential still holds (the sweeper's check)
+DisplayValidator = Callable[[set[int]], set[int]]
+_display_authenticator: DisplayAuthenticator | None = None
+_display_validator: DisplayValidator | None = None
+
+
+def set_display_authenticator(authenticate: DisplayAuthenticator, *, still_valid: DisplayValidator) -> None:
+    global _display_authenticator, _display_validator
+    _display_authenticator = authenticate
+    _display_validator = still_valid
+
+
 # --- exactly-once, in-order delivery per socket --------------------------------------------------
 
 @dataclass
@@ -232,6 +251,8 @@ class _Stream:
     held: list[tuple[int, list[Any]]] = field(default_factory=list)
     #: the socket's groups in the stream (which events it receives whole)
     groups: frozenset[str] = frozenset()
+    #: False for a hall display: every event reaches it hidden
+    whole: bool = True
 
 
 class DeliveryTracker:
@@ -245,9 +266,11 @@ class DeliveryTracker:
         self._lock = threading.Lock()
         self._streams: dict[str, dict[str, _Stream]] = {}
 
-    def begin_replay(self, sid: str, room: str, last_seq: int, groups: frozenset[str] = frozenset()) -> None:
+    def begin_replay(self, sid: str, room: str, last_seq: int, groups: frozenset[str] = frozenset(),
+                     *, whole: bool = True) -> None:
         with self._lock:
-            self._streams.setdefault(sid, {})[room] = _Stream(delivered=last_seq, replaying=True, groups=groups)
+            self._streams.setdefault(sid, {})[room] = _Stream(delivered=last_seq, replaying=True, groups=groups,
+                                                              whole=whole)
 
     def _stream(self, sid: str, room: str) -> _Stream | None:
         streams = self._streams.get(sid)
@@ -259,7 +282,7 @@ class DeliveryTracker:
             stream = self._stream(sid, room)
             if stream is None:
                 return
-            if hidden_packets is not None and not visible_to(audience, stream.groups):
+            if hidden_packets is not None and not (stream.whole and visible_to(audience, stream.groups)):
                 packets = hidden_packets()
             if stream.replaying:
                 stream.held.append((seq, packets))
@@ -336,8 +359,8 @@ class SequencedDelivery(socketio.Manager):
         def encode_hidden() -> list[Any]:
             return self._encode(namespace, hidden(payload))
 
-        # encoded once, and only when a socket outside the audience is in the room
-        hidden_packets = None if audience is None else functools.cache(encode_hidden)
+        # encoded once, and only when a socket outside the audience (or a hall display) is in the room
+        hidden_packets = functools.cache(encode_hidden)
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             def send(item: Any, eio_sid: str = eio_sid) -> None:
                 # the prepared frames are the whole event's: a hidden one goes the plain way
@@ -426,7 +449,14 @@ class _Connection:
     meetings: set[int] = field(default_factory=set)
 
 
+@dataclass
+class _DisplayConnection:
+    display_id: int
+    meeting_id: int
+
+
 _connections: dict[str, _Connection] = {}
+_displays: dict[str, _DisplayConnection] = {}
 _connections_lock = threading.Lock()
 
 
@@ -470,10 +500,15 @@ def register_socket_handlers() -> None:
 
     @socketio_ext.on("connect")
     def on_connect(auth: Any = None) -> None:
-        """Sent by every client; refused without a valid token or session cookie, and (403, as the API)
-        while the member must change a reset password or set up the second factor their role requires."""
+        """Sent by every client; refused without a valid token, session cookie or display credential,
+        and (403, as the API) while the member must change a reset password or set up the second
+        factor their role requires."""
         from ecabinet.auth.loader import restriction
 
+        display_token = auth.get("display_token") if isinstance(auth, dict) else None
+        if isinstance(display_token, str) and display_token:
+            _connect_display(display_token)
+            return
         auth_session = _authenticate(auth)
         refusal = NotAuthenticated() if auth_session is None else restriction(auth_session.user)
         if refusal is not None:
@@ -488,6 +523,7 @@ def register_socket_handlers() -> None:
     def on_disconnect(*args: Any) -> None:
         with _connections_lock:
             _connections.pop(_sid(), None)
+            _displays.pop(_sid(), None)
         _manager().tracker.forget(_sid())
 
     @socketio_ext.on("join")
@@ -496,6 +532,9 @@ def register_socket_handlers() -> None:
         it gets an ack with the stream's current seq, the missed events in order, then live ones."""
         try:
             meeting_id, last_seq = _parse_join(payload)
+            display = _displays.get(_sid())
+            if display is not None:
+                return _join_display(display, meeting_id, last_seq)
             connection = _connections.get(_sid())
             if connection is None:
                 raise NotAuthenticated()
@@ -539,6 +578,32 @@ def register_socket_handlers() -> None:
         else:
             _leave(_sid(), meeting_id)
         return {"ok": True}
+
+
+def _connect_display(token: str) -> None:
+    """A hall display's connection: its credential names its one meeting; refused like a person's."""
+    try:
+        found = _display_authenticator(token) if _display_authenticator is not None else None
+    finally:
+        db.session.remove()
+    if found is None:
+        refusal = NotAuthenticated("token_invalid")
+        raise ConnectionRefusedError(refusal.code, refusal.body())
+    with _connections_lock:
+        _displays[_sid()] = _DisplayConnection(*found)
+
+
+def _join_display(display: _DisplayConnection, meeting_id: int | None, last_seq: int | None) -> dict[str, Any]:
+    """A display joins its own meeting's stream only, and receives every event hidden."""
+    if meeting_id != display.meeting_id:
+        raise NotFound()
+    room, seq, last_seq = room_name(meeting_id), current_seq(meeting_id), last_seq or 0
+    missed = events_for(meeting_id, last_seq, frozenset(), whole=False)
+    manager = _manager()
+    manager.tracker.begin_replay(_sid(), room, last_seq, whole=False)
+    join_room(room)
+    socketio_ext.start_background_task(manager.replay, _sid(), "/", room, missed)
+    return {"ok": True, "seq": seq}
 
 
 def _is_count(value: Any) -> bool:
@@ -599,6 +664,7 @@ class Sweeper:
         from ecabinet.auth.service import sessions_ended_since
 
         started = utcnow()
+        self._sweep_displays()
         snapshot = list(_connections.items())
         ended = sessions_ended_since(self.since) if snapshot else set()
         rooms: dict[int, list[tuple[str, int]]] = {}
@@ -616,6 +682,17 @@ class Sweeper:
                     _leave(sid, meeting_id)
                     socketio_ext.emit("removed", {"meeting_id": meeting_id}, to=sid)
         self.since = started - self.OVERLAP  # only after a sweep that went through
+
+    @staticmethod
+    def _sweep_displays() -> None:
+        """A revoked display credential ends its screen's connection within a second (one query)."""
+        displays = list(_displays.items())
+        if not displays or _display_validator is None:
+            return
+        valid = _display_validator({display.display_id for _, display in displays})
+        for sid, display in displays:
+            if display.display_id not in valid:
+                socketio_ext.server.disconnect(sid, namespace="/")
 
 
 def sleep(seconds: float) -> None:

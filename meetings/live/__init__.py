@@ -21,8 +21,11 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
+    from ecabinet import realtime
+    from meetings.live import hall
     from meetings.live.views import api
     from meetings.live.web import web
 
     app.register_blueprint(api)
     app.register_blueprint(web)
+    realtime.set_display_authenticator(hall.socket_login, still_valid=hall.still_valid)

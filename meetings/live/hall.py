@@ -1,7 +1,9 @@
 """The hall screen: display credentials the secretariat issues and revokes, and what a display may show.
 
-A display is not a person: it never joins a meeting room over Socket.IO and never reads a document or
-a name list. It reads ``hall_state`` (what the room projector may show) with its token.
+A display is not a person: it never reads a document or a name list. It reads ``hall_state`` (what
+the room projector may show) with its token, again each time its Socket.IO connection (authenticated
+by the same token) tells it that the meeting changed: it receives each event's number only, never its
+content (``ecabinet.realtime``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,22 @@ def display_for_token(token: str | None) -> HallDisplay:
     if display is None or display.revoked_at is not None:
         raise NotAuthenticated("token_invalid")
     return display
+
+
+def socket_login(token: str) -> tuple[int, int] | None:
+    """(display id, meeting id) for a display's Socket.IO connection; None for an unknown or revoked token."""
+    try:
+        display = display_for_token(token)
+    except NotAuthenticated:
+        return None
+    touch(display)
+    return display.id, display.meeting_id
+
+
+def still_valid(display_ids: set[int]) -> set[int]:
+    """Those of these displays whose credential is not revoked (the socket sweeper's check)."""
+    return set(db.session.scalars(select(HallDisplay.id).where(HallDisplay.id.in_(display_ids),
+                                                                HallDisplay.revoked_at.is_(None))))
 
 
 def hall_state(display: HallDisplay) -> dict[str, Any]:

@@ -217,4 +217,28 @@ VI = {
     'Your choice, not sent yet': 'Lựa chọn của đồng chí, chưa gửi được',
     'Only you can see your notes on this document.': 'Chỉ đồng chí xem được ghi chú của mình trên tài liệu này.',
     'Discard the note and go on': 'Bỏ ghi chú và chuyển trang',
+    "Object: discuss this item": "Đề nghị thảo luận nội dung này",
+    "To be adopted without discussion": "Dự kiến thông qua không thảo luận",
+    "Taken out to be discussed": "Đã tách ra để thảo luận",
+    "The item leaves the consent block: it will be discussed and cannot be adopted without discussion. "
+    "This cannot be undone.": "Nội dung sẽ được đưa ra khỏi danh sách thông qua không thảo luận và sẽ được thảo luận "
+    "tại phiên họp. Không thể hoàn tác.",
+    "Object to adopting this item without discussion?": "Không đồng ý thông qua nội dung này mà không thảo luận?",
+    "Object and ask for discussion": "Đề nghị đưa ra thảo luận",
+    "Your objection was recorded: the item will be discussed.": "Đã ghi nhận đề nghị của đồng chí: nội dung sẽ được thảo luận.",
+    "My highlights and ink": "Đánh dấu và ghi chú tay của tôi",
+    "Highlight": "Tô sáng",
+    "Ink": "Bút viết",
+    "Eraser": "Tẩy",
+    "Undo": "Hoàn tác",
+    "Clear this page": "Xóa đánh dấu trên trang",
+    "Only you can see your highlights and ink.": "Chỉ đồng chí xem được phần tô sáng và nét bút của mình.",
+    "Saving…": "Đang lưu…",
+    "Undone": "Đã hoàn tác",
+    "Remove the marks": "Xóa đánh dấu",
+    "Not saved: this device is offline. Kept here and sent again.":
+        "Chưa lưu được: thiết bị đang mất kết nối. Đã giữ trên máy và sẽ gửi lại.",
+    "Remove your highlights and ink from this page?": "Xóa phần tô sáng và nét bút của đồng chí trên trang này?",
+    "Only your own marks on this page are removed. Undo brings them back.":
+        "Chỉ xóa đánh dấu của đồng chí trên trang này. Có thể khôi phục bằng nút Hoàn tác.",
 }

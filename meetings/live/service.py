@@ -609,7 +609,8 @@ def live_state(meeting: Meeting) -> dict[str, Any]:
             "votes": votes(meeting), **_room_hints(meeting),
             "agenda": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
                         "conclusion": item.conclusion, "adopted_without_discussion": item.adopted_without_discussion,
-                        "consent_block": item.consent_block}
+                        "consent_block": item.consent_block,
+                        "consent_withdrawn": item.consent_withdrawn_at is not None}
                        for item in meeting.agenda]}
 
 

@@ -29,6 +29,9 @@ def _abilities(meeting) -> dict[str, Any]:
     return {"role": role,
             "can_check_in": entry is not None and (role != ParticipantRole.DELEGATE or entry.approved_at is not None),
             "can_speak": entry is not None,
+            # the same rule as ``service.withdraw_from_consent_block``: members and approved delegates
+            "can_object": role == ParticipantRole.MEMBER or (role == ParticipantRole.DELEGATE and entry is not None
+                                                             and entry.approved_at is not None),
             "can_vote": role == ParticipantRole.MEMBER or (role == ParticipantRole.DELEGATE and delegates_vote
                                                            and entry is not None and entry.approved_at is not None)}
 

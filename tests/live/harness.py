@@ -109,9 +109,10 @@ class Tablet:
     transport drops (never when the test disconnects it), it reconnects until it is closed, and
     closes every websocket a failed attempt left open. ``reconnect = False`` stops it reconnecting."""
 
-    def __init__(self, server_url: str, token: str, meeting_id: int, *, reconnect: bool = True) -> None:
+    def __init__(self, server_url: str, token: str, meeting_id: int, *, reconnect: bool = True,
+                 auth: dict[str, str] | None = None) -> None:
         self.url = server_url
-        self.token = token
+        self.auth = auth or {"token": token}
         self.meeting_id = meeting_id
         self.reconnect = reconnect
         self.last_seq = 0
@@ -136,7 +137,7 @@ class Tablet:
 
     def _connect(self) -> None:
         try:
-            self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10)
+            self.client.connect(self.url, auth=self.auth, transports=["websocket"], wait_timeout=10)
         except socketio.exceptions.ConnectionError:
             self.sockets.close_all_but(None)
             raise

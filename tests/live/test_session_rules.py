@@ -341,6 +341,10 @@ def test_a_members_objection_takes_the_item_out_of_the_block(room, cast):
     assert answer.get_json()["consent_block"]["agenda_item_ids"] == [first.id]
     assert events(room.id)[-1][1] == "consent.item_withdrawn"
     assert audit_actions()[-1] == "consent.item_withdrawn"
+    # every screen of the room shows the item taken out (the member's own included), and no longer offered
+    state = room["member_b"].get(f"/meetings/{room.id}/live").get_json()
+    assert [(i["id"], i["consent_withdrawn"]) for i in state["agenda"]] == [(first.id, False), (second.id, True)]
+    assert state["consent_candidates"] == [first.id]
     # the chair adopting what it was shown before the objection is refused, not silently narrowed
     with refused(room.id):
         assert_refusal(room["chair"].post(f"/meetings/{room.id}/consent-block", json={"agenda_item_ids": previewed}),

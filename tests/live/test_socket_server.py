@@ -285,3 +285,52 @@ def test_a_guest_tablet_gets_other_items_hidden_and_stays_in_sync(world):
     assert item_a.title not in json.dumps(guest.received, ensure_ascii=False)
     guest.close()
     member.close()
+
+
+def test_a_hall_display_hears_of_every_change_without_its_content_until_revoked(world, cast):
+    """The projector is told each event's number only (it reads what a hall may show itself), joins its own
+    meeting only, and a revoked credential ends its connection within two seconds and refuses the next."""
+    from meetings.live import hall
+
+    scenario, tokens, serve = world
+    meeting_id = scenario.meeting.id
+    issued = hall.issue_display(scenario.meeting, "Máy chiếu hội trường", actor=cast.secretary)
+    server = serve()
+    assert "token_invalid" in refusal(server.url, {"display_token": "guess"})
+    chair = Http(server.url, tokens["chair"])
+    chair.post(f"/meetings/{meeting_id}/session/start")
+    display = Tablet(server.url, "", meeting_id, auth={"display_token": issued["token"]}).connect()
+    assert display.acks[-1] == {"ok": True, "seq": 1}
+    elsewhere: list[dict] = []
+    display.client.emit("join", {"meeting_id": meeting_id + 1}, callback=elsewhere.append)
+    display.client.emit("join", {"stream": "user"}, callback=elsewhere.append)
+    vote_id = chair.post(f"/meetings/{meeting_id}/votes", json={"question": "Kín", "secret": True}).json()["id"]
+    assert Http(server.url, tokens["member_a"]).post(f"/votes/{vote_id}/cast", json={"choice": "agree"}).status_code == 201
+    chair.post(f"/votes/{vote_id}/close")
+    assert display.wait_for_seq(4)
+    assert [e["error"]["code"] for e in elsewhere] == ["not_found", "not_found"]
+    assert [(e["seq"], e["type"], e["data"]) for e in display.received] == [(n, "hidden", {}) for n in (1, 2, 3, 4)]
+    # a display that joins late catches up the same way: numbers only
+    late = Tablet(server.url, "", meeting_id, auth={"display_token": issued["token"]}).connect()
+    assert late.wait_for_seq(4)
+    assert {e["type"] for e in late.received} == {"hidden"}
+    late.close()
+
+    display.reconnect = False
+    hall.revoke_display(scenario.meeting, issued["id"], actor=cast.secretary)
+    deadline = time.monotonic() + 2
+    while display.client.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not display.client.connected
+    assert "token_invalid" in refusal(server.url, {"display_token": issued["token"]})
+    display.close()
+
+
+def refusal(url: str, auth: dict[str, str]) -> str:
+    """Why the server refused this connection (what the client library is told)."""
+    reasons: list[object] = []
+    client = socketio.Client(reconnection=False)
+    client.on("connect_error", reasons.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
+    return repr(reasons)

@@ -2,6 +2,7 @@
 // swipe and tap paging, thumbnails, find in the document, a notes panel that folds away and
 // guards unsaved text, the last page read remembered per document, and follow-the-presenter.
 import * as pdfjsLib from "/static/vendor/pdf.min.mjs";
+import { setupAnnotations } from "./annotations.js";
 import { announce, apiCall, el, t } from "./ui.js";
 import { readerNotes, readerPdf, saveReaderNote } from "./reader_source.js";
 
@@ -27,6 +28,7 @@ let notes = {};
 let rendering = null;
 let dirty = false;
 const READABLE_SCALE = 0.9;
+const annotations = setupAnnotations({ documentId, canvas });
 
 // --- drawing -------------------------------------------------------------------------------------
 
@@ -64,6 +66,7 @@ async function render() {
   $("next").disabled = page >= pdf.numPages;
   $("changed-hint").hidden = !changed.has(page);
   markThumb();
+  annotations.show(page);
 }
 
 /** The unsaved-note question: "save", "discard" (and move on) or null (stay), as confirmAction's dialog. */

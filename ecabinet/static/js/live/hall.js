@@ -106,30 +106,69 @@ async function showPage(presentation) {
   }
 }
 
-async function poll() {
+// the state is read once at start, then again each time the meeting's stream says something changed
+// (a display receives each event's number only, never its content): no polling
+const stateSeq = { socket: 0 };
+let refreshTimer = null;
+let refused = false;
+
+function noCredential() {
+  refused = true;  // a revoked screen stops asking
+  message(t("This screen has no valid credential. Ask the secretariat for a new link."));
+  root.dataset.ready = "yes";
+}
+
+async function refresh() {
   try {
     const path = meetingId ? `/meetings/${meetingId}/hall` : "/hall/state";
     const s = await apiCall("GET", path, undefined, { headers: token ? { "X-Display-Token": token } : {} });
     message("");
     // drawn again whenever anything differs, not only the event number: a state read while a change
-    // was being written carries the new number with the old content, and no later event may follow
-    const key = JSON.stringify(s);
+    // was being written carries the new number with the old content
+    const key = JSON.stringify({ ...s, now: null });
     if (key !== shown) { shown = key; render(s); }
     root.dataset.ready = "yes";
+    return s;
   } catch (error) {
-    if (error.code === "not_authenticated" || error.code === "token_invalid") {
-      message(t("This screen has no valid credential. Ask the secretariat for a new link."));
-      root.dataset.ready = "yes";
-      return;  // a revoked screen stops asking
-    }
-    message(t("Connection lost, reconnecting"));
+    if (error.code === "not_authenticated" || error.code === "token_invalid") noCredential();
+    else message(t("Connection lost, reconnecting"));
+    return null;
   }
-  setTimeout(poll, 1000);
+}
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 40);
 }
 
-if (!meetingId && !token) {
-  message(t("This screen has no valid credential. Ask the secretariat for a new link."));
-  root.dataset.ready = "yes";
-} else poll();
+async function start() {
+  let first = await refresh();
+  while (!first) {
+    if (refused) return;
+    await new Promise((resolve) => { setTimeout(resolve, 5000); });
+    first = await refresh();
+  }
+  const id = first.meeting.id;
+  stateSeq.socket = first.seq;
+  const socket = window.io({ transports: ["websocket"], auth: token ? { display_token: token } : undefined });
+  socket.on("connect", () => socket.emit("join", { meeting_id: id, last_seq: stateSeq.socket }, (ack) => {
+    if (!ack || !ack.ok) { message(t("Connection lost, reconnecting")); return; }
+    scheduleRefresh();  // whatever changed between the first read and the join
+  }));
+  socket.on("connect_error", (error) => {
+    if (error && (error.message === "token_invalid" || error.message === "not_authenticated")) {
+      socket.disconnect();
+      noCredential();
+    } else message(t("Connection lost, reconnecting"));
+  });
+  socket.on("disconnect", () => message(t("Connection lost, reconnecting")));
+  socket.on("event", (event) => {
+    if (event.meeting_id !== id || event.seq <= stateSeq.socket) return;
+    stateSeq.socket = event.seq;
+    scheduleRefresh();
+  });
+}
+
+if (!meetingId && !token) noCredential();
+else start();
 setInterval(() => { $("hall-clock").textContent = formatTime(new Date()); tick($("hall-timer")); }, 1000);
 $("hall-clock").textContent = formatTime(new Date());

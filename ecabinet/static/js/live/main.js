@@ -13,6 +13,7 @@ const screen = root.dataset.screen;
 const isChair = screen === "chair";
 const isSecretariat = screen === "secretariat";
 const canVote = Boolean(root.dataset.canVote);
+const canObject = Boolean(root.dataset.canObject);
 const $ = (selector) => root.querySelector(selector);
 const errorBox = $("#live-error");
 let state = null;
@@ -47,7 +48,6 @@ function renderStatus(s) {
   const badge = $("#session-state");
   badge.textContent = t(s.status);
   badge.className = `badge state-${s.status}`;
-  const item = s.agenda.find((i) => i.id === s.current_item_id);
   const discussed = currentItem(s);
   $("#current-item").textContent = discussed ? `${discussed.position}. ${discussed.title}` : t("None yet");
   show($("#current-item").parentElement, s.status !== "closed" && s.status !== "archived");
@@ -81,8 +81,9 @@ function renderStatus(s) {
     show($("[data-action=consent]"), live && (s.consent_candidates || []).length > 0);
     show($("#vote-form"), live && !s.votes.some((v) => v.status === "open"));
   }
+  // a conclusion is written for the item being discussed: none once the session is closed
   const conclusion = $("#conclusion-form");
-  if (conclusion) show(conclusion.closest("section"), Boolean(item) && s.status !== "draft");
+  if (conclusion) show(conclusion.closest("section"), Boolean(discussed));
 }
 
 // --- speakers ------------------------------------------------------------------------------------
@@ -180,6 +181,11 @@ function renderAgenda(s) {
       activate.addEventListener("click", () => act("POST", `/meetings/${meetingId}/agenda/${item.id}/activate`));
       li.append(activate);
     }
+    if (canObject) {
+      const object = el("button", { class: "btn", type: "button", "data-action": "object" }, t("Object: discuss this item"));
+      object.addEventListener("click", () => objectToConsent(item));
+      li.append(object);
+    }
     return li;
   }, (li, item) => {
     const current = s.status === "in_session" && item.id === s.current_item_id;
@@ -190,10 +196,30 @@ function renderAgenda(s) {
     const badges = li.querySelector(".badges");
     badges.replaceChildren();
     if (current) badges.append(el("span", { class: "badge" }, t("Now")));
+    const inBlock = s.consent_candidates.includes(item.id);
     if (item.adopted_without_discussion) badges.append(el("span", { class: "badge ok" }, t("Adopted without discussion")));
+    else if (inBlock) badges.append(el("span", { class: "badge" }, t("To be adopted without discussion")));
+    else if (item.consent_withdrawn) badges.append(el("span", { class: "badge warn" }, t("Taken out to be discussed")));
     const activate = li.querySelector("[data-action=activate]");
     if (activate) activate.hidden = !mayActivate || current || item.adopted_without_discussion;
+    const object = li.querySelector("[data-action=object]");
+    if (object) {
+      object.hidden = !inBlock || !(s.status === "published" || s.status === "in_session");
+      object.setAttribute("aria-label", `${t("Object: discuss this item")}: ${item.position}. ${item.title}`);
+    }
   });
+}
+
+/** A member objects to an item of the consent block: after a confirmation it leaves the block and is discussed. */
+async function objectToConsent(item) {
+  const body = el("div", {});
+  body.append(el("p", {}, `${item.position}. ${item.title}`),
+    el("p", {}, t("The item leaves the consent block: it will be discussed and cannot be adopted without discussion. This cannot be undone.")));
+  const ok = await confirmAction({ title: t("Object to adopting this item without discussion?"), body,
+    confirmLabel: t("Object and ask for discussion"), danger: true });
+  if (!ok) return;
+  await act("POST", `/meetings/${meetingId}/agenda/${item.id}/consent-objection`, { reason: "objection" })
+    .then(() => announce(t("Your objection was recorded: the item will be discussed."))).catch(() => {});
 }
 
 // --- votes ---------------------------------------------------------------------------------------
