@@ -101,6 +101,8 @@ class Config:
         #: ... until this many attempts, then it stays failed (with why) on the secretariat's outbox page
         self.MAIL_MAX_ATTEMPTS = int(os.environ.get("ECABINET_MAIL_MAX_ATTEMPTS", "6"))
         self.MAIL_TIMEOUT_SECONDS = float(os.environ.get("ECABINET_MAIL_TIMEOUT_SECONDS", "20"))
+        #: mails a worker claims at once and sends over one connection
+        self.MAIL_BATCH = int(os.environ.get("ECABINET_MAIL_BATCH", "20"))
         #: the outbox worker looks for due mail this often (a commit wakes it at once in its own process)
         self.MAIL_POLL_SECONDS = float(os.environ.get("ECABINET_MAIL_POLL_SECONDS", "5"))
         #: time-based notifications (ballot reminders, tasks due soon or overdue) are looked for this often

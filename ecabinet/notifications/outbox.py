@@ -35,7 +35,6 @@ from ecabinet.notifications.models import MailState, OutboxMail
 log = logging.getLogger(__name__)
 #: how long a claim holds a row before another worker may take it (a send is bounded by the SMTP timeout)
 LEASE = timedelta(minutes=5)
-BATCH = 20
 
 Sweep = Callable[[datetime], Any]
 _sweeps: list[Sweep] = []
@@ -58,7 +57,7 @@ def _claimable(now: datetime) -> Any:
                and_(OutboxMail.state == MailState.SENDING, OutboxMail.claimed_until < now))
 
 
-def claim(now: datetime, limit: int = BATCH) -> list[OutboxMail]:
+def claim(now: datetime, limit: int) -> list[OutboxMail]:
     """Take up to ``limit`` mails due now for this worker alone (see the module's docstring)."""
     token = secrets.token_hex(16)
     with write_transaction():
@@ -81,11 +80,13 @@ class Settings:
     max_attempts: int
     retry_seconds: float
     timeout: float
+    #: mails claimed and sent over one connection at a time
+    batch: int
 
     @classmethod
     def of(cls, app: Flask) -> Settings:
         return cls(max_attempts=app.config["MAIL_MAX_ATTEMPTS"], retry_seconds=app.config["MAIL_RETRY_SECONDS"],
-                   timeout=app.config["MAIL_TIMEOUT_SECONDS"])
+                   timeout=app.config["MAIL_TIMEOUT_SECONDS"], batch=app.config["MAIL_BATCH"])
 
 
 def backoff(attempts: int, base: float) -> timedelta:
@@ -103,7 +104,7 @@ def deliver_due(app: Flask, now: datetime | None = None) -> int:
         return 0
     settings = Settings.of(app)
     handled = 0
-    while rows := claim(moment := now or utcnow()):
+    while rows := claim(moment := now or utcnow(), settings.batch):
         tokens = {row.id: row.claimed_by for row in rows}
         messages = [mail.build_message(row.notification, row.to_address) for row in rows]
         results = mail.send_all(server, messages, settings.timeout)
