@@ -15,9 +15,18 @@ export function startBell(bell, io) {
   }
   const socket = io();
   let lastSeq = null;
-  socket.on("connect", () => socket.emit("join", { stream: "user", last_seq: lastSeq }, (ack) => {
-    if (ack && ack.ok && lastSeq === null) lastSeq = ack.seq;
+  // the first join starts from now: the count is read once more then, so that a notification made
+  // between the page being drawn and the join is counted too; later joins replay what was missed
+  socket.on("connect", () => socket.emit("join", { stream: "user", last_seq: lastSeq }, async (ack) => {
+    if (!ack || !ack.ok) return;
+    if (lastSeq === null) {
+      lastSeq = ack.seq;
+      const response = await fetch("/api/v1/me/notifications?unread=true", { credentials: "same-origin" });
+      if (response.ok) show((await response.json()).unread);
+    }
+    bell.dataset.live = "true";
   }));
+  socket.on("disconnect", () => { delete bell.dataset.live; });
   socket.on("event", (event) => {
     if (event.stream !== "user" || (lastSeq !== null && event.seq <= lastSeq)) return;
     lastSeq = event.seq;
