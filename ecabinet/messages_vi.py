@@ -101,4 +101,5 @@ VI = {
     'Sending': 'Đang gửi',
     'Sent': 'Đã gửi',
     'Failed': 'Không gửi được',
+    'The account has no e-mail address.': 'Tài khoản chưa có địa chỉ thư điện tử.',
 }

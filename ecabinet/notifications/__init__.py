@@ -10,7 +10,7 @@ from flask import Flask
 
 from ecabinet.notifications.kinds import register_kind
 from ecabinet.notifications.outbox import register_sweep
-from ecabinet.notifications.service import already_sent, is_classified, notify
+from ecabinet.notifications.service import NO_ADDRESS, already_sent, is_classified, notify
 
 __all__ = ["already_sent", "init_app", "is_classified", "notify", "register_kind", "register_sweep"]
 
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
 
     register_labels("mail_state", {"pending": _l("Waiting"), "sending": _l("Sending"), "sent": _l("Sent"),
                                    "failed": _l("Failed")})
+    register_labels("mail_error", {NO_ADDRESS: _l("The account has no e-mail address.")})
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
     add_background_task(app, start_worker)
