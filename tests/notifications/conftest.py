@@ -16,6 +16,8 @@ from aiosmtpd.controller import Controller
 
 from ecabinet.database import db
 from ecabinet.notifications.outbox import Worker
+from tests.ballots.conftest import fast_pin_kdf, make_ballot, members  # noqa: F401 (fixtures)
+from tests.minutes.conftest import closed_session  # noqa: F401 (fixture)
 
 
 def free_port() -> int:
