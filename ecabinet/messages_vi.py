@@ -102,4 +102,5 @@ VI = {
     'Sent': 'Đã gửi',
     'Failed': 'Không gửi được',
     'The account has no e-mail address.': 'Tài khoản chưa có địa chỉ thư điện tử.',
+    'The account was deactivated before the mail was sent.': 'Tài khoản đã bị vô hiệu hóa trước khi thư được gửi.',
 }

@@ -20,12 +20,13 @@ def init_app(app: Flask) -> None:
 
     from ecabinet import add_background_task
     from ecabinet.notifications import views, web
-    from ecabinet.notifications.outbox import start_worker
+    from ecabinet.notifications.outbox import DEACTIVATED, start_worker
     from ecabinet.web import register_labels
 
     register_labels("mail_state", {"pending": _l("Waiting"), "sending": _l("Sending"), "sent": _l("Sent"),
                                    "failed": _l("Failed")})
-    register_labels("mail_error", {NO_ADDRESS: _l("The account has no e-mail address.")})
+    register_labels("mail_error", {NO_ADDRESS: _l("The account has no e-mail address."),
+                                   DEACTIVATED: _l("The account was deactivated before the mail was sent.")})
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
     add_background_task(app, start_worker)

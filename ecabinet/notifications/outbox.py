@@ -35,6 +35,7 @@ from ecabinet.notifications.models import MailState, OutboxMail
 log = logging.getLogger(__name__)
 #: how long a claim holds a row before another worker may take it (a send is bounded by the SMTP timeout)
 LEASE = timedelta(minutes=5)
+DEACTIVATED = "account deactivated"
 
 Sweep = Callable[[datetime], Any]
 _sweeps: list[Sweep] = []
@@ -106,18 +107,23 @@ def deliver_due(app: Flask, now: datetime | None = None) -> int:
     handled = 0
     while rows := claim(moment := now or utcnow(), settings.batch):
         tokens = {row.id: row.claimed_by for row in rows}
-        messages = [mail.build_message(row.notification, row.to_address) for row in rows]
-        results = mail.send_all(server, messages, settings.timeout)
+        # an account deactivated since the change is mailed nothing more
+        results: dict[int, str | None] = {row.id: DEACTIVATED for row in rows if not row.notification.user.active}
+        sendable = [row for row in rows if row.id not in results]
+        sent = mail.send_all(server, [mail.build_message(row.notification, row.to_address) for row in sendable],
+                             settings.timeout)
+        results.update(zip((row.id for row in sendable), sent, strict=True))
         _record(rows, tokens, results, settings, moment)
         handled += len(rows)
     return handled
 
 
-def _record(rows: list[OutboxMail], tokens: dict[int, str | None], results: list[str | None],
+def _record(rows: list[OutboxMail], tokens: dict[int, str | None], results: dict[int, str | None],
             settings: Settings, now: datetime) -> None:
     """Sent, or failed for now (retried after the backoff), or failed for good; only rows still ours."""
     with write_transaction():
-        for row, error in zip(rows, results, strict=True):
+        for row in rows:
+            error = results[row.id]
             db.session.refresh(row)
             if row.claimed_by != tokens[row.id] or row.state != MailState.SENDING:
                 continue  # our lease ran out and another worker took it
@@ -127,12 +133,17 @@ def _record(rows: list[OutboxMail], tokens: dict[int, str | None], results: list
                 row.state, row.sent_at, row.last_error = MailState.SENT, now, ""
                 continue
             row.last_error = error
-            if row.attempts >= settings.max_attempts or error.startswith("recipient refused: 5"):
+            if row.attempts >= settings.max_attempts or _permanent(error):
                 row.state = MailState.FAILED
                 log.warning("mail %s failed for good after %s attempts: %s", row.id, row.attempts, error)
             else:
                 row.state = MailState.PENDING
                 row.next_attempt_at = now + backoff(row.attempts, settings.retry_seconds)
+
+
+def _permanent(error: str) -> bool:
+    """No retry helps: the account is gone, or the server refused the address for good (5xx)."""
+    return error == DEACTIVATED or error.startswith("recipient refused: 5")
 
 
 def run_sweeps(now: datetime) -> None:

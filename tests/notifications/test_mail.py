@@ -151,3 +151,19 @@ def test_a_rolled_back_change_mails_nobody(mailing_app: Any, smtp: Any, cast: An
     assert len(smtp.inbox.messages) == 1
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 1
     assert "meeting.published" in audit_actions()
+
+
+def test_an_account_deactivated_before_the_mail_leaves_is_mailed_nothing(mailing_app: Any, smtp: Any, cast: Any,
+                                                                         api: Any) -> None:
+    with_addresses(cast)
+    sec = api(cast.secretary)
+    meeting = create_meeting(sec, cast)
+    assert sec.post(f"/meetings/{meeting['id']}/participants",
+                    json={"user_id": cast.member_a.id, "role": "member"}).status_code == 201
+    sec.post(f"/meetings/{meeting['id']}/publish")
+    cast.member_a.active = False
+    db.session.commit()
+    deliver(mailing_app)
+    assert smtp.inbox.to(cast.member_a.email) == [] and len(smtp.inbox.to(cast.chair.email)) == 1
+    failed = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.state == MailState.FAILED)).one()
+    assert (failed.to_address, failed.last_error, failed.attempts) == (cast.member_a.email, "account deactivated", 1)
