@@ -119,11 +119,12 @@ def send_all(server: SmtpServer, messages: Sequence[EmailMessage], timeout: floa
     """Send over one connection; per message None when accepted, else why not.
 
     A connection that cannot be made (or drops) fails every message not yet sent with that reason.
+    ValueError covers what smtplib cannot encode (a non-ASCII password or address): a reason, not a crash.
     """
     results: list[str | None] = []
     try:
         client = server.connect(timeout)
-    except (OSError, smtplib.SMTPException) as error:
+    except (OSError, smtplib.SMTPException, ValueError) as error:
         return [_reason(error)] * len(messages)
     try:
         for message in messages:
@@ -133,7 +134,7 @@ def send_all(server: SmtpServer, messages: Sequence[EmailMessage], timeout: floa
             except smtplib.SMTPServerDisconnected as error:
                 results.extend([_reason(error)] * (len(messages) - len(results)))
                 return results
-            except (OSError, smtplib.SMTPException) as error:
+            except (OSError, smtplib.SMTPException, ValueError) as error:
                 results.append(_reason(error))
     finally:
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from ecabinet.database import db
 from ecabinet.notifications.outbox import Worker
@@ -34,6 +35,13 @@ class Inbox:
         self.delay = delay
         self._lock = threading.Lock()
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802  (aiosmtpd's hook name)
+                          rcpt_options: list[str]) -> str:
+        if address.startswith("unknown"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's hook name)
         if self.delay:
             time.sleep(self.delay)  # a slow server: concurrent workers overlap while one sends
@@ -47,10 +55,21 @@ class Inbox:
 
 
 class SmtpServer:
-    def __init__(self, inbox: Inbox) -> None:
+    """aiosmtpd on a free local port; with ``login`` it offers AUTH (LOGIN/PLAIN) over plain TCP and takes only
+    that user and password."""
+
+    def __init__(self, inbox: Inbox, login: tuple[str, str] | None = None) -> None:
         self.inbox = inbox
         self.port = free_port()
-        self.controller = Controller(inbox, hostname="127.0.0.1", port=self.port)
+        self.login = login
+        options: dict[str, Any] = {}
+        if login is not None:
+            options = {"auth_require_tls": False, "authenticator": self._check}
+        self.controller = Controller(inbox, hostname="127.0.0.1", port=self.port, **options)
+
+    def _check(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        good = isinstance(data, LoginPassword) and self.login == (data.login.decode(), data.password.decode())
+        return AuthResult(success=good, handled=False)
 
     @property
     def url(self) -> str:

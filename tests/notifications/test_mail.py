@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -12,7 +13,7 @@ from ecabinet.database import db, utcnow
 from ecabinet.notifications.models import MailState, Notification, OutboxMail
 from tests.conftest import assert_error, audit_actions
 from tests.meetings.factories import create_meeting, prepared_meeting
-from tests.notifications.conftest import deliver, free_port, text_of, with_addresses
+from tests.notifications.conftest import Inbox, SmtpServer, deliver, free_port, text_of, with_addresses
 
 TITLE = "Phiên họp Chính phủ thường kỳ tháng 12"
 
@@ -167,3 +168,44 @@ def test_an_account_deactivated_before_the_mail_leaves_is_mailed_nothing(mailing
     assert smtp.inbox.to(cast.member_a.email) == [] and len(smtp.inbox.to(cast.chair.email)) == 1
     failed = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.state == MailState.FAILED)).one()
     assert (failed.to_address, failed.last_error, failed.attempts) == (cast.member_a.email, "account deactivated", 1)
+
+
+def test_an_address_the_server_refuses_for_good_is_failed_at_once(mailing_app: Any, smtp: Any, cast: Any,
+                                                                 api: Any) -> None:
+    with_addresses(cast)
+    cast.member_a.email = "unknown.member@gov.test"
+    db.session.commit()
+    sec = api(cast.secretary)
+    meeting = create_meeting(sec, cast)
+    sec.post(f"/meetings/{meeting['id']}/participants", json={"user_id": cast.member_a.id, "role": "member"})
+    sec.post(f"/meetings/{meeting['id']}/publish")
+    deliver(mailing_app)
+    failed = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.state == MailState.FAILED)).one()
+    assert failed.attempts == 1 and failed.last_error.startswith("recipient refused: 550")
+    assert len(smtp.inbox.to(cast.chair.email)) == 1  # the others' mail went out over the same connection
+
+
+def test_a_server_that_requires_a_login_gets_the_one_in_the_url(app: Any, cast: Any, api: Any) -> None:
+    server = SmtpServer(Inbox(), login=("vpcp", "p@ss:w/rd#1"))
+    server.controller.start()
+    try:
+        with_addresses(cast)
+        app.config["SMTP_URL"] = f"smtp://vpcp:{quote('p@ss:w/rd#1', safe='')}@127.0.0.1:{server.port}"
+        sec = api(cast.secretary)
+        meeting = create_meeting(sec, cast)
+        sec.post(f"/meetings/{meeting['id']}/publish")
+        deliver(app)
+        assert len(server.inbox.to(cast.chair.email)) == 1
+        app.config["SMTP_URL"] = f"smtp://vpcp:wrong@127.0.0.1:{server.port}"
+        sec.post(f"/meetings/{create_meeting(sec, cast)['id']}/publish")
+        deliver(app)
+        row = db.session.scalars(sa.select(OutboxMail).order_by(OutboxMail.id.desc())).first()
+        assert row is not None and row.state == MailState.PENDING and "SMTPAuthenticationError: 535" in row.last_error
+        assert "wrong" not in row.last_error  # the password never reaches what the secretariat reads
+        # smtplib cannot send a password outside ASCII: a reason to read, not a crashed worker
+        app.config["SMTP_URL"] = f"smtp://vpcp:{quote('mật khẩu', safe='')}@127.0.0.1:{server.port}"
+        deliver(app, utcnow() + timedelta(minutes=5))
+        db.session.refresh(row)
+        assert row.state == MailState.PENDING and row.attempts == 2 and "UnicodeEncodeError" in row.last_error
+    finally:
+        server.controller.stop()
