@@ -103,6 +103,20 @@ class Config:
         #: process each time): 27 tablets reading dossiers through two processes spent a third of
         #: the servers' CPU on that (docs/PERFORMANCE.md). Mind PostgreSQL's max_connections (100):
         #: processes × (size + DB_POOL_OVERFLOW) must stay below it.
+        #: where mail goes: smtp://[user:password@]host[:port][?starttls=true] or smtps://...; unset: no mail
+        self.SMTP_URL = os.environ.get("ECABINET_SMTP_URL") or None
+        self.MAIL_FROM = os.environ.get("ECABINET_MAIL_FROM", "e-Cabinet <no-reply@localhost>")
+        #: a mail the SMTP server did not take is retried after this many seconds, doubled each time ...
+        self.MAIL_RETRY_SECONDS = float(os.environ.get("ECABINET_MAIL_RETRY_SECONDS", "60"))
+        #: ... until this many attempts, then it stays failed (with why) on the secretariat's outbox page
+        self.MAIL_MAX_ATTEMPTS = int(os.environ.get("ECABINET_MAIL_MAX_ATTEMPTS", "6"))
+        self.MAIL_TIMEOUT_SECONDS = float(os.environ.get("ECABINET_MAIL_TIMEOUT_SECONDS", "20"))
+        #: mails a worker claims at once and sends over one connection
+        self.MAIL_BATCH = int(os.environ.get("ECABINET_MAIL_BATCH", "20"))
+        #: the outbox worker looks for due mail this often (a commit wakes it at once in its own process)
+        self.MAIL_POLL_SECONDS = float(os.environ.get("ECABINET_MAIL_POLL_SECONDS", "5"))
+        #: time-based notifications (ballot reminders, tasks due soon or overdue) are looked for this often
+        self.NOTIFY_SWEEP_SECONDS = float(os.environ.get("ECABINET_NOTIFY_SWEEP_SECONDS", "60"))
         self.DB_POOL_SIZE = int(os.environ.get("ECABINET_DB_POOL_SIZE", "20"))
         self.DB_POOL_OVERFLOW = int(os.environ.get("ECABINET_DB_POOL_OVERFLOW", "10"))
 
@@ -127,7 +141,9 @@ class Config:
                 "pool_size": self.DB_POOL_SIZE, "max_overflow": self.DB_POOL_OVERFLOW}
 
     def validate(self) -> None:
-        """Refuse to run production on defaults that are only safe on a laptop."""
+        """Refuse a mail address the app cannot use, and production on defaults only safe on a laptop."""
+        if self.SMTP_URL and not self.SMTP_URL.startswith(("smtp://", "smtps://")):
+            raise ConfigError("ECABINET_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
         if not self.PRODUCTION:
             return
         problems = []

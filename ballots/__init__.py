@@ -1,6 +1,7 @@
 """Opinion ballots ("phiếu lấy ý kiến"): issue, signed answers, tally, signed report, export."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from ballots import models  # noqa: F401  (tables register with the metadata)
 from ecabinet import keystore
@@ -26,6 +27,19 @@ def init_app(app: Flask) -> None:
 
     add_background_task(app, start_ballot_scheduler)
     add_background_task(app, prepare_signing)
+    register_notification_kinds()
+
+
+def register_notification_kinds() -> None:
+    """What recipients are told about a ballot (``ecabinet.notifications``)."""
+    from ecabinet.notifications import register_kind
+
+    register_kind("ballot.issued", label=_l("An opinion ballot is sent to me"),
+                  headline=_l("Opinion ballot for you: %(title)s"), order=30)
+    register_kind("ballot.reminder", label=_l("An opinion ballot I have not answered closes soon"),
+                  headline=_l("Reminder: the opinion ballot closes soon: %(title)s"), order=31)
+    register_kind("ballot.closed", label=_l("An opinion ballot sent to me is closed"),
+                  headline=_l("Opinion ballot closed: %(title)s"), order=32)
 
 
 def prepare_signing(app: Flask) -> None:

@@ -174,4 +174,10 @@ VI = {
     'Digital signature without a timestamp': 'Chữ ký số, không có dấu thời gian',
     'Digital signature with a timestamp': 'Chữ ký số, có dấu thời gian',
     'Check code of the signed slip': 'Mã kiểm tra của phiếu đã ký',
+    'An opinion ballot is sent to me': 'Tôi nhận phiếu lấy ý kiến',
+    'Opinion ballot for you: %(title)s': 'Phiếu lấy ý kiến gửi ông/bà: %(title)s',
+    'An opinion ballot I have not answered closes soon': 'Phiếu lấy ý kiến tôi chưa trả lời sắp hết hạn',
+    'Reminder: the opinion ballot closes soon: %(title)s': 'Nhắc: phiếu lấy ý kiến sắp hết hạn: %(title)s',
+    'An opinion ballot sent to me is closed': 'Phiếu lấy ý kiến gửi tôi đã kết thúc',
+    'Opinion ballot closed: %(title)s': 'Kết thúc lấy ý kiến: %(title)s',
 }

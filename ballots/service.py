@@ -35,7 +35,7 @@ from ballots.models import (
     SlipDraft,
 )
 from documents.models import Document
-from ecabinet import audit, keystore, realtime
+from ecabinet import audit, keystore, notifications, realtime
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
@@ -59,6 +59,12 @@ def _to_secretariat(event: str, data: dict[str, Any]) -> None:
     """The secretariat's board: each secretary's own stream (published with the change, sent after commit)."""
     for user_id in realtime.secretariat_ids():
         realtime.publish_to_user(user_id, event, data)
+
+
+def _notify(ballot: Ballot, user_ids: Sequence[int], kind: str, *, key: str | None = None) -> None:
+    """Tell recipients about the ballot; one classified by its dossiers is not named."""
+    notifications.notify(user_ids, kind, ("ballot", ballot.id), path=f"/ballots/{ballot.id}", title=ballot.title,
+                         level=level_of(ballot.document_ids), data={"deadline": ballot.deadline.isoformat()}, key=key)
 
 
 def get_ballot_for(user: User, ballot_id: int) -> Ballot:
@@ -145,6 +151,7 @@ def issue_ballot(ballot: Ballot, *, actor: User) -> Ballot:
         note = {"ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()}
         for recipient in ballot.recipients:
             realtime.publish_to_user(recipient.user_id, "ballot.issued", note)
+        _notify(ballot, [r.user_id for r in ballot.recipients], "ballot.issued")
     return ballot
 
 
@@ -503,6 +510,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
                                                       "by": "secretariat" if actor else "deadline"},
                      actor_label=None if actor else "scheduler")
         _to_secretariat("ballot.closed", {"ballot_id": ballot.id, "tally": tally, "report_level": level})
+        _notify(ballot, [r.user_id for r in ballot.recipients], "ballot.closed")
     return ballot, level
 
 
@@ -561,6 +569,7 @@ def send_reminders(now: datetime, before: timedelta = REMINDER_BEFORE) -> int:
                          actor_label="scheduler")
             realtime.publish_to_user(recipient.user_id, "ballot.reminder", {
                 "ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()})
+            _notify(ballot, [recipient.user_id], "ballot.reminder", key=f"ballot.reminder:{ballot.id}")
         sent += 1
     return sent
 
@@ -582,6 +591,7 @@ def remind_ballot(ballot: Ballot, *, actor: User) -> list[int]:
         note = {"ballot_id": ballot.id, "title": ballot.title, "deadline": ballot.deadline.isoformat()}
         for user_id in user_ids:
             realtime.publish_to_user(user_id, "ballot.reminder", note)
+        _notify(ballot, user_ids, "ballot.reminder")
     return user_ids
 
 

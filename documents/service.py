@@ -14,9 +14,9 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
 from documents import pdftools
-from documents.access import ReadableVersion
+from documents.access import ReadableVersion, may_list, read_refusal
 from documents.models import Document, DocumentVersion, PageAnnotations, PageNote, ReaderCopy
-from ecabinet import audit, realtime, storage
+from ecabinet import audit, notifications, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, User
 from ecabinet.database import db, utcnow, write_transaction
@@ -52,6 +52,14 @@ def _new_version(document: Document, info: pdftools.PdfInfo, filename: str, acto
     return version
 
 
+def notify_readers(document: Document, kind: str, data: dict[str, Any]) -> None:
+    """Tell the participants who may read the dossier (its item's audience, cleared for its level)."""
+    readers = [p.user_id for p in document.meeting.participants
+               if may_list(document, p.user) and read_refusal(document, p.user) is None]
+    notifications.notify(readers, kind, ("document", document.id), path=f"/documents/{document.id}/view",
+                         title=document.title, level=document.confidentiality, data=data)
+
+
 def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename: str, title: str, doc_type: str,
                     confidentiality: str, actor: User) -> DocumentVersion:
     """Vet the PDF (active content neutralised), store it by SHA-256 and attach it to the item."""
@@ -73,6 +81,7 @@ def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename
         if meeting.status != "draft":
             realtime.publish(meeting.id, "document.added",
                              {"document_id": document.id, "agenda_item_id": item.id, "version": 1})
+            notify_readers(document, "document.added", {})
     return version
 
 
@@ -91,6 +100,7 @@ def add_version(document: Document, *, data: bytes, filename: str, actor: User) 
             realtime.publish(document.meeting_id, "document.versioned",
                              {"document_id": document.id, "agenda_item_id": document.agenda_item_id,
                               "version": version.number, "changed_pages": version.changed_pages})
+            notify_readers(document, "document.versioned", {"version": version.number})
     return version
 
 

@@ -145,7 +145,13 @@ def _async_mode() -> str:
 
 
 def _register_core(app: APIFlask) -> None:
-    from ecabinet import audit, openapi, realtime, security  # noqa: F401  (models register with the metadata)
+    from ecabinet import (  # noqa: F401  (models register with the metadata)
+        audit,
+        notifications,
+        openapi,
+        realtime,
+        security,
+    )
     from ecabinet.auth import loader, oidc  # (loader registers the request loader)
     from ecabinet.auth.admin_web import admin_web
     from ecabinet.auth.views import admin_api
@@ -168,6 +174,7 @@ def _register_core(app: APIFlask) -> None:
     app.register_blueprint(admin_api)
     app.register_blueprint(admin_web)
     app.register_blueprint(web)
+    notifications.init_app(app)
     app.cli.add_command(cli)
     realtime.register_socket_handlers()
     from flask_babel import get_locale

@@ -61,7 +61,22 @@ def init_app(app: Flask) -> None:
     realtime.set_audience_resolver(events.audience_of)
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)
+    register_notification_kinds()
     from meetings.demo import demo_step
 
     if demo_step not in demo.DEMO_STEPS:
         demo.DEMO_STEPS.append(demo_step)
+
+
+def register_notification_kinds() -> None:
+    """What participants are told about a meeting (``ecabinet.notifications``)."""
+    from ecabinet.notifications import register_kind
+
+    register_kind("meeting.published", label=_l("A meeting I take part in is published"),
+                  headline=_l("Invitation to the meeting: %(title)s"), order=10)
+    register_kind("meeting.changed", label=_l("A meeting I take part in changes"),
+                  headline=_l("Meeting changed: %(title)s"), order=11)
+    register_kind("meeting.postponed", label=_l("A meeting I take part in is postponed"),
+                  headline=_l("Meeting postponed: %(title)s"), order=12)
+    register_kind("meeting.cancelled", label=_l("A meeting I take part in is cancelled"),
+                  headline=_l("Meeting cancelled: %(title)s"), order=13)

@@ -231,4 +231,12 @@ VI = {
     'As it should read on the agenda, e.g. “Tờ trình số 398/TTr-BTC”.':
         'Như sẽ hiển thị trong chương trình họp, ví dụ “Tờ trình số 398/TTr-BTC”.',
     'Title of %(file)s': 'Tên tài liệu của tệp %(file)s',
+    'A meeting I take part in is published': 'Cuộc họp tôi tham dự được phát hành',
+    'Invitation to the meeting: %(title)s': 'Giấy mời họp: %(title)s',
+    'A meeting I take part in changes': 'Cuộc họp tôi tham dự có thay đổi',
+    'Meeting changed: %(title)s': 'Thay đổi cuộc họp: %(title)s',
+    'A meeting I take part in is postponed': 'Cuộc họp tôi tham dự bị hoãn',
+    'Meeting postponed: %(title)s': 'Hoãn cuộc họp: %(title)s',
+    'A meeting I take part in is cancelled': 'Cuộc họp tôi tham dự bị hủy',
+    'Meeting cancelled: %(title)s': 'Hủy cuộc họp: %(title)s',
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ecabinet import audit, realtime
+from ecabinet import audit, notifications, realtime
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
@@ -65,6 +65,13 @@ def _publish_if_distributed(meeting: Meeting, event_type: str, data: dict[str, A
     """Participants hear about a meeting only once it was published to them."""
     if meeting.status != MeetingStatus.DRAFT:
         realtime.publish(meeting.id, event_type, data)
+
+
+def notify_participants(meeting: Meeting, kind: str, data: dict[str, Any]) -> None:
+    """Tell every participant (in the app and by mail, as each chose); a classified meeting is not named."""
+    notifications.notify([p.user_id for p in meeting.participants], kind, ("meeting", meeting.id),
+                         path=f"/meetings/{meeting.id}", title=meeting.title, level=meeting.confidentiality,
+                         data=data)
 
 
 def create_meeting(*, title: str, kind: str, starts_at: datetime, location: str, chair_id: int,
@@ -140,6 +147,9 @@ def update_meeting(meeting: Meeting, changes: dict[str, Any], *, actor: User) ->
             _publish_if_distributed(meeting, "participant.added",
                                     {"participant_id": seated.id, "user_id": seated.user_id, "role": "member"})
         _publish_if_distributed(meeting, "meeting.updated", {"meeting_id": meeting.id, "changed": sorted(changed)})
+        if changed and meeting.status != MeetingStatus.DRAFT:
+            notify_participants(meeting, "meeting.changed", {"starts_at": meeting.starts_at.isoformat(),
+                                                             "location": meeting.location})
     db.session.refresh(meeting)
     return meeting
 
@@ -157,6 +167,8 @@ def publish_meeting(meeting: Meeting, *, actor: User) -> Meeting:
         realtime.publish(meeting.id, "meeting.published",
                          {"meeting_id": meeting.id, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
                           "participant_ids": recipients})
+        notify_participants(meeting, "meeting.published", {"starts_at": meeting.starts_at.isoformat(),
+                                                           "location": meeting.location})
     return meeting
 
 
@@ -409,6 +421,7 @@ def cancel_meeting(meeting: Meeting, *, reason: str, actor: User) -> Meeting:
         audit.record(actor, "meeting.cancelled", meeting, {"reason": reason, "previous_status": was})
         if was != MeetingStatus.DRAFT:
             realtime.publish(meeting.id, "meeting.cancelled", {"meeting_id": meeting.id, "reason": reason})
+            notify_participants(meeting, "meeting.cancelled", {"reason": reason})
     return meeting
 
 
@@ -429,4 +442,6 @@ def postpone_meeting(meeting: Meeting, *, reason: str, starts_at: datetime, acto
                                                            "to": starts_at.isoformat()})
         _publish_if_distributed(meeting, "meeting.postponed", {"meeting_id": meeting.id, "reason": reason,
                                                                "starts_at": starts_at.isoformat()})
+        if meeting.status != MeetingStatus.DRAFT:
+            notify_participants(meeting, "meeting.postponed", {"starts_at": starts_at.isoformat(), "reason": reason})
     return meeting

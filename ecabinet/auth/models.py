@@ -55,6 +55,8 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    #: the language of the mail the person receives (vi, or en for those who chose English)
+    language: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
     #: set by an administrator's reset: the member chooses a new password at the next login
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: the TOTP secret (RFC 6238), pending until ``totp_confirmed_at``

@@ -26,6 +26,10 @@ def init_app(app: Flask) -> None:
     from meetings.minutes.views import api
 
     app.register_blueprint(api)
+    from ecabinet.notifications import register_kind
+
+    register_kind("minutes.awaiting_signature", label=_l("Minutes wait for my signature"),
+                  headline=_l("Minutes awaiting your signature: %(title)s"), order=40)
     if not _registered:
         from ecabinet.cli import cli
         from meetings.minutes.cli import archive_group

@@ -15,4 +15,6 @@ VI = {
         'Một tệp (ZIP) chứa toàn bộ phiên họp: chương trình, mọi phiên bản tài liệu, biên bản đã ký, kết quả biểu quyết, '
         'phiếu lấy ý kiến đã ký liên quan và nhật ký hệ thống.',
     'Format: BagIt package with SHA-256 manifests.': 'Định dạng: gói BagIt, kèm danh mục mã băm SHA-256.',
+    'Minutes wait for my signature': 'Biên bản chờ tôi ký',
+    'Minutes awaiting your signature: %(title)s': 'Biên bản chờ ông/bà ký: %(title)s',
 }

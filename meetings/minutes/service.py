@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ecabinet import audit, keystore, realtime, storage
+from ecabinet import audit, keystore, notifications, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
@@ -159,6 +159,12 @@ def _require_draft(meeting: Meeting, minutes: Minutes | None) -> None:
         raise Conflict("minutes_signing_started")
 
 
+def _awaiting_signature(meeting: Meeting, user_id: int) -> None:
+    """The next signer is told the minutes wait for their signature (the secretary, then the chair)."""
+    notifications.notify([user_id], "minutes.awaiting_signature", ("meeting", meeting.id),
+                         path=f"/meetings/{meeting.id}/minutes", title=meeting.title, level=meeting.confidentiality)
+
+
 def generate_minutes(meeting: Meeting, *, actor: User) -> Minutes:
     """Draw up (or redraw) the minutes from the session record as a new draft version; the narrative is kept."""
     require_secretariat(actor)
@@ -171,6 +177,7 @@ def generate_minutes(meeting: Meeting, *, actor: User) -> Minutes:
             db.session.add(minutes)
             db.session.flush()
             narrative = ""
+            _awaiting_signature(meeting, minutes.secretary_id)
         else:
             narrative = minutes.current.narrative
         version = _new_version(minutes, meeting, narrative, actor)
@@ -262,6 +269,7 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
             minutes.secretary_signed_sha256 = sha
             minutes.secretary_signed_at = now
             audit.record(actor, "minutes.signed", meeting, data)
+            _awaiting_signature(meeting, meeting.chair_id)
         else:
             minutes.status = MinutesStatus.SIGNED
             minutes.signed_sha256 = sha

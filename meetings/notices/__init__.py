@@ -27,6 +27,7 @@ errors.MESSAGES.update({
 
 def init_app(app: Flask) -> None:
     """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
+    from ecabinet import notifications
     from ecabinet import web as core_web
     from ecabinet.auth import approvals
     from meetings.notices import service
@@ -36,5 +37,21 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(web)
     approvals.register("notice.issue", service.issue_approved, may_decide=lambda user: user.is_secretariat)
+    register_notification_kinds()
+    notifications.register_sweep(service.sweep_task_deadlines)
     if home_section not in core_web.HOME_SECTIONS:
         core_web.HOME_SECTIONS.append(home_section)
+
+
+def register_notification_kinds() -> None:
+    """What is told about notices and their tasks (``ecabinet.notifications``)."""
+    from ecabinet.notifications import register_kind
+
+    register_kind("notice.issued", label=_l("A conclusion notice of my meeting is issued"),
+                  headline=_l("Conclusion notice issued: %(title)s"), order=50)
+    register_kind("task.assigned", label=_l("A task is assigned to me"),
+                  headline=_l("Task assigned to you: %(title)s"), order=51)
+    register_kind("task.due_soon", label=_l("A task of mine falls due soon"),
+                  headline=_l("Task due soon: %(title)s"), order=52)
+    register_kind("task.overdue", label=_l("A task of mine is overdue"),
+                  headline=_l("Task overdue: %(title)s"), order=53)

@@ -69,4 +69,12 @@ VI = {
     'Progress reported': 'Báo cáo tiến độ',
     'Reopened': 'Mở lại',
     'State': 'Trạng thái',
+    'A conclusion notice of my meeting is issued': 'Thông báo kết luận cuộc họp của tôi được ban hành',
+    'Conclusion notice issued: %(title)s': 'Ban hành thông báo kết luận: %(title)s',
+    'A task is assigned to me': 'Tôi được giao nhiệm vụ',
+    'Task assigned to you: %(title)s': 'Nhiệm vụ giao ông/bà: %(title)s',
+    'A task of mine falls due soon': 'Nhiệm vụ của tôi sắp đến hạn',
+    'Task due soon: %(title)s': 'Nhiệm vụ sắp đến hạn: %(title)s',
+    'A task of mine is overdue': 'Nhiệm vụ của tôi đã quá hạn',
+    'Task overdue: %(title)s': 'Nhiệm vụ quá hạn: %(title)s',
 }

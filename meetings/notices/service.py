@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
 from flask import current_app
 from sqlalchemy import Select, func, select
 
-from ecabinet import audit, keystore, realtime, storage
+from ecabinet import audit, keystore, notifications, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
@@ -312,7 +312,51 @@ def issue_notice(notice: ConclusionNotice, *, actor: User) -> ConclusionNotice:
         payload = {"notice_id": notice.id, "meeting_id": meeting.id, "number": symbol, "issued_at": now.isoformat(),
                    "task_ids": [t.id for t in notice.tasks]}
         _publish("notice.issued", payload, meeting, [t.owner_user_id for t in notice.tasks])
+        _notify_issued(notice, meeting)
     return notice
+
+
+def _notify_issued(notice: ConclusionNotice, meeting: Meeting) -> None:
+    """The meeting's members and delegates, the chair and the owners hear of the notice; each owner of each task."""
+    readers = [meeting.chair_id, *(p.user_id for p in meeting.participants if p.role != ParticipantRole.GUEST),
+               *(t.owner_user_id for t in notice.tasks)]
+    notifications.notify(readers, "notice.issued", ("notice", notice.id), path=f"/meetings/{meeting.id}/notice",
+                         title=f"{notice.number_symbol} — {meeting.title}", level=meeting.confidentiality)
+    for task in notice.tasks:
+        _notify_task(task, meeting, "task.assigned")
+
+
+def _notify_task(task: NoticeTask, meeting: Meeting, kind: str, *, key: str | None = None) -> int:
+    """Tell the task's owner; the number of notifications made (0 when ``key`` was used already)."""
+    return len(notifications.notify([task.owner_user_id], kind, ("task", task.id), path=f"/tasks#task-{task.id}",
+                                    title=task.description[:200], level=meeting.confidentiality,
+                                    data={"deadline": task.deadline.isoformat()}, key=key))
+
+
+#: a task is "due soon" this many days before its deadline day
+DUE_SOON_DAYS = 2
+
+
+def sweep_task_deadlines(now: datetime) -> int:
+    """Tell owners once when a task falls due soon and once when it is overdue (the outbox worker's sweep).
+
+    The key carries the deadline: a task whose deadline moves is announced again for the new one.
+    """
+    on = rules.hanoi_today(now)
+    rows = db.session.execute(
+        select(NoticeTask, Meeting).join(ConclusionNotice, NoticeTask.notice_id == ConclusionNotice.id)
+        .join(Meeting, Meeting.id == ConclusionNotice.meeting_id)
+        .where(ConclusionNotice.status == NoticeStatus.ISSUED, NoticeTask.status != TaskStatus.DONE,
+               NoticeTask.deadline <= on + timedelta(days=DUE_SOON_DAYS))).all()
+    made = 0
+    for task, meeting in rows:
+        kind = "task.overdue" if rules.is_overdue(task.status, task.deadline, on) else "task.due_soon"
+        key = f"{kind}:{task.id}:{task.deadline.isoformat()}"
+        if notifications.already_sent(key, task.owner_user_id):
+            continue  # told on an earlier pass: no write transaction for nothing
+        with write_transaction():
+            made += _notify_task(task, meeting, kind, key=key)
+    return made
 
 
 def request_issue(notice: ConclusionNotice, *, actor: User) -> Any:

@@ -169,8 +169,11 @@ def test_changes_reach_the_owner_and_the_secretariat_after_commit(app, concluded
     tokens = {name: issue_token(getattr(cast, name)) for name in ("secretary", "member_a", "member_b")}
     sockets = {name: _socket(app, token) for name, token in tokens.items()}
     assert secretary.post(f"/notices/{notice_id}/issue").status_code == 200
+    # with the board's event, each person's notifications (ecabinet.notifications): the notice to the
+    # meeting's members, the task to its owner
     assert {name: _names(s) for name, s in sockets.items()} == {
-        "secretary": ["notice.issued"], "member_a": ["notice.issued"], "member_b": []}
+        "secretary": ["notice.issued"], "member_a": ["notice.issued", "notification.created", "notification.created"],
+        "member_b": ["notification.created"]}
     task_id = member_a.get("/tasks?mine=1").get_json()["tasks"][0]["id"]
     member_a.post(f"/tasks/{task_id}/progress", json={"note": "Đang thực hiện"})
     received = _stream_events(sockets["member_a"])
