@@ -19,10 +19,11 @@ from documents.web import VENDOR
 web = Blueprint("briefcase_web", __name__)
 
 STATIC = Path(__file__).resolve().parents[2] / "ecabinet" / "static"
-#: what the offline pages need, fetched once when the service worker installs
-SHELL_FILES = ("css/app.css", "css/room.css", "css/meetings.css", "js/ui.js", "js/shell.js", "js/viewer.js",
-               "js/reader_source.js", "js/briefcase.js", "js/briefcase_page.js", "favicon.svg",
-               "icons/icon-192.png", "icons/icon-512.png", "manifest.webmanifest")
+#: what the offline pages need, fetched once when the service worker installs: every script and style
+#: of the app (a module the viewer imports tomorrow is then kept too), the icons and the manifest
+SHELL_FILES = tuple(sorted(
+    path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*")
+    if path.is_file() and path.suffix in {".js", ".css", ".svg", ".png", ".webmanifest"} and path.name != "sw.js"))
 SHELL_PAGES = ("/briefcase", "/briefcase/view")
 
 
