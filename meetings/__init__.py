@@ -42,16 +42,19 @@ errors.MESSAGES.update({
 
 def init_app(app: Flask) -> None:
     """Register the meetings routes, pages, home section, demo step and the socket join rule."""
+    from documents.access import set_owner
     from ecabinet import demo, realtime
     from ecabinet import web as core_web
     from ecabinet.database import db
     from meetings import access, events
+    from meetings.dossiers import MeetingDossiers
     from meetings.models import Meeting
     from meetings.views import api
     from meetings.web import home_section, web
 
     app.register_blueprint(api)
     app.register_blueprint(web)
+    set_owner(app, MeetingDossiers())
 
     def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
         meeting = db.session.get(Meeting, meeting_id)

@@ -82,7 +82,7 @@ def demo_step() -> list[str]:
     for item, (_title, _presenter, _minutes, docs) in zip(items, AGENDA, strict=True):
         for doc_title, doc_type, number, body, level in docs:
             data = dossier_pdf(doc_title, number, body, now)
-            documents.upload_document(meeting, item, data=data, filename=f"{number.replace('/', '-')}.pdf",
+            documents.upload_document(meeting.id, item.id, data=data, filename=f"{number.replace('/', '-')}.pdf",
                                       title=doc_title, doc_type=doc_type, confidentiality=level, actor=secretary)
     service.publish_meeting(meeting, actor=secretary)
     return [f"Demo meeting (published): {DEMO_TITLE} — {len(items)} agenda items with PDF dossiers",
@@ -111,7 +111,7 @@ def _closed_meeting(secretary: User, chair: User) -> list[str]:
                if u is not None]
     service.add_members(meeting, [u.id for u in members], actor=secretary)
     doc_title, doc_type, number, body, level = docs[0]
-    documents.upload_document(meeting, item, data=dossier_pdf(doc_title, number, body, starts),
+    documents.upload_document(meeting.id, item.id, data=dossier_pdf(doc_title, number, body, starts),
                               filename=f"{number.replace('/', '-')}.pdf", title=doc_title, doc_type=doc_type,
                               confidentiality=level, actor=secretary)
     service.publish_meeting(meeting, actor=secretary)

@@ -16,7 +16,7 @@ from ecabinet import keystore
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.web import hanoi, label, register_labels
-from meetings import access
+from meetings import access, dossiers
 from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
@@ -85,11 +85,9 @@ def meeting_page(meeting_id: int) -> str:
     checklist = None
     preparing = current_user.is_secretariat and str(meeting.status) in ("draft", "published")
     if current_user.is_secretariat:
-        from documents.service import paper_saved
-
         users = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
                  if not u.has_role(Role.ADMIN)]
-        paper = paper_saved(meeting)
+        paper = dossiers.paper_saved(meeting)
         if str(meeting.status) == "draft":
             checklist = _publish_checklist(meeting, data, users)
     invited = {p["user_id"] for p in data["participants"]}
