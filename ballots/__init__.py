@@ -8,12 +8,15 @@ from ecabinet import keystore
 
 def init_app(app: Flask) -> None:
     from ballots import cli, views, web
+    from ballots.searchable import BallotSearch
     from ballots.views import api
     from ecabinet import security
+    from search import sources
 
     app.register_blueprint(api)
     app.register_blueprint(web.web)
     security.guard_upload("ballots_api.upload_signed_slip", views.may_upload_a_slip)
+    sources.register(app, BallotSearch())
     web.register_home_section()
     cli.register()
     from ballots.demo import demo_step

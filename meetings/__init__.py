@@ -41,7 +41,8 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
-    """Register the meetings routes, pages, home section, demo step and the socket join rule."""
+    """Register the meetings routes, pages, home section, demo step, the socket join rule, the rules of the
+    dossiers filed under its items and what search finds in it."""
     from documents.access import set_owner
     from ecabinet import demo, realtime
     from ecabinet import web as core_web
@@ -49,12 +50,15 @@ def init_app(app: Flask) -> None:
     from meetings import access, events
     from meetings.dossiers import MeetingDossiers
     from meetings.models import Meeting
+    from meetings.searchable import MeetingSearch
     from meetings.views import api
     from meetings.web import home_section, web
+    from search import sources
 
     app.register_blueprint(api)
     app.register_blueprint(web)
     set_owner(app, MeetingDossiers())
+    sources.register(app, MeetingSearch())
 
     def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
         meeting = db.session.get(Meeting, meeting_id)
