@@ -2,31 +2,32 @@
 
 from flask import Flask
 
-from ballots import models  # noqa: F401  (tables register with the metadata)
-from ecabinet import keystore
+from ballots import (
+    cli,
+    models,  # noqa: F401  (tables register with the metadata)
+    pdf,
+    views,
+    web,
+)
+from ballots.demo import demo_step
+from ballots.searchable import BallotSearch
+from ballots.service import start_ballot_scheduler
+from ecabinet import add_background_task, keystore, security
+from ecabinet.demo import DEMO_STEPS
+from ecabinet.signing._font import prepared_font
+from ecabinet.signing.signer import FONT_PATH
+from search import sources
 
 
 def init_app(app: Flask) -> None:
-    from ballots import cli, views, web
-    from ballots.searchable import BallotSearch
-    from ballots.views import api
-    from ecabinet import security
-    from search import sources
-
-    app.register_blueprint(api)
+    app.register_blueprint(views.api)
     app.register_blueprint(web.web)
     security.guard_upload("ballots_api.upload_signed_slip", views.may_upload_a_slip)
     sources.register(app, BallotSearch())
     web.register_home_section()
     cli.register()
-    from ballots.demo import demo_step
-    from ecabinet.demo import DEMO_STEPS
-
     if demo_step not in DEMO_STEPS:
         DEMO_STEPS.append(demo_step)
-    from ballots.service import start_ballot_scheduler
-    from ecabinet import add_background_task
-
     add_background_task(app, start_ballot_scheduler)
     add_background_task(app, prepare_signing)
 
@@ -34,10 +35,6 @@ def init_app(app: Flask) -> None:
 def prepare_signing(app: Flask) -> None:
     """What every answer shares, made once as the server starts rather than in the first answers:
     the slip's three faces and the signature font cut (0.8 s), the office's key unlocked."""
-    from ballots import pdf
-    from ecabinet.signing._font import prepared_font
-    from ecabinet.signing.signer import FONT_PATH
-
     pdf.font_objects()
     prepared_font(FONT_PATH)
     with app.app_context():

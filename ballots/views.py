@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 
 from ballots import service
 from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFound
-from ballots.models import BallotStatus, ResponseRevision, SlipDraft
+from ballots.export import export_bag_zip
+from ballots.models import BallotStatus, Response, ResponseRevision, SlipDraft
 from ballots.schemas import BallotIn, ResponseIn, SlipIn
 from ecabinet import inputs
 from ecabinet.auth.models import User
@@ -125,8 +126,6 @@ def upload_signed_slip(ballot_id: int) -> tuple[dict[str, Any], int]:
 def _revision(ballot_id: int, response_id: int) -> ResponseRevision:
     ballot = service.get_ballot_for(current_user, ballot_id)
     version = request.args.get("version", type=int)
-    from ballots.models import Response
-
     response = db.session.get(Response, response_id)
     if response is None or response.ballot_id != ballot.id:
         raise BallotNotFound()
@@ -153,8 +152,6 @@ def list_responses(ballot_id: int) -> dict[str, Any]:
     """Every answer and every version (the secretariat)."""
     ballot = service.get_ballot_for(current_user, ballot_id)
     service.require_secretariat(current_user)
-    from ballots.models import Response
-
     out = []
     for response in db.session.query(Response).filter_by(ballot_id=ballot.id).order_by(Response.user_id):
         out.append({"id": response.id, "user_id": response.user_id, "current_version": response.current_version,
@@ -208,8 +205,6 @@ def report_pdf(ballot_id: int) -> FlaskResponse:
 @login_required
 def export_zip(ballot_id: int) -> FlaskResponse:
     """A BagIt bag of a closed ballot: signed slips, the report, a manifest (secretariat)."""
-    from ballots.export import export_bag_zip
-
     ballot = service.get_ballot_for(current_user, ballot_id)
     service.require_secretariat(current_user)
     if ballot.status != BallotStatus.CLOSED:

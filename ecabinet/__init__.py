@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Flask, Request, Response, has_request_context, request, session
+from flask import Flask, Request, Response, has_request_context, redirect, request, session, url_for
 from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask_babel import get_locale
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
+from ecabinet import audit, openapi, realtime  # noqa: F401  (audit's models register with the metadata)
+from ecabinet.errors import NotAuthenticated
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from ecabinet.inputs import IdConverter, guard_input_schemas
 
@@ -42,7 +45,7 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    from ecabinet.auth.loader import BROWSER_SESSION_KEY
+    from ecabinet.auth.loader import BROWSER_SESSION_KEY  # deferred: the loader imports add_background_task
 
     if BROWSER_SESSION_KEY in session or not request.path.startswith("/api/"):
         return "vi"
@@ -90,8 +93,6 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Ho_Chi_Minh")
     limiter.init_app(app)
     skip_idle_limit_check(app, limiter)
-    from ecabinet import realtime
-
     socketio.init_app(app, async_mode=async_mode or _async_mode(),
                       cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
                       client_manager=realtime.client_manager(app.config["MESSAGE_QUEUE"],
@@ -145,8 +146,9 @@ def _async_mode() -> str:
 
 
 def _register_core(app: APIFlask) -> None:
-    from ecabinet import audit, openapi, realtime, security  # noqa: F401  (models register with the metadata)
-    from ecabinet.auth import loader  # (registers the request loader)
+    # deferred: these modules import names defined in this package (add_background_task, LANGUAGES, create_app)
+    from ecabinet import security
+    from ecabinet.auth import loader
     from ecabinet.auth.admin_web import admin_web
     from ecabinet.auth.views import admin_api
     from ecabinet.auth.views import api as auth_api
@@ -169,16 +171,10 @@ def _register_core(app: APIFlask) -> None:
     app.register_blueprint(web)
     app.cli.add_command(cli)
     realtime.register_socket_handlers()
-    from flask_babel import get_locale
-
     app.jinja_env.globals.update(app_languages=LANGUAGES, get_locale=get_locale)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
-        from flask import redirect, url_for
-
-        from ecabinet.errors import NotAuthenticated
-
         if security.wants_json() or request.method != "GET":
             raise NotAuthenticated()
         return redirect(url_for("web.login_form", next=request.full_path))

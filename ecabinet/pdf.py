@@ -42,6 +42,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ecabinet.signing._font import prepared_font
+
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "TimesVN"
 FONT_BOLD = "TimesVN-Bold"
@@ -421,8 +423,6 @@ class PreparedFace:
     each one (for a one-line stamp, most of its time). Text is shown as Identity-H glyph ids."""
 
     def __init__(self, style: str) -> None:
-        from ecabinet.signing._font import prepared_font  # lazy: fontTools, HarfBuzz and pyHanko
-
         self.prepared = prepared_font(FONT_DIR / f"LiberationSerif-{style}.ttf", FACE_REPERTOIRE)
         tt = self.prepared.tt
         self.style = style

@@ -34,6 +34,7 @@ from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecabinet.auth.models import SessionKind, User
 from ecabinet.database import Model, UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
@@ -192,8 +193,6 @@ def user_events_after(user_id: int, last_seq: int) -> list[dict[str, Any]]:
 
 def secretariat_ids(level: str | None = None) -> list[int]:
     """Active users of the secretariat (cleared for ``level`` when given): whose streams office events go to."""
-    from ecabinet.auth.models import User
-
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
     return [u.id for u in users if u.is_secretariat and (level is None or u.may_read(level))]
 
@@ -431,8 +430,8 @@ _connections_lock = threading.Lock()
 
 
 def _authenticate(auth: Any) -> Any:
+    # deferred: ecabinet.auth.service publishes through this module (a cycle at import)
     from ecabinet.auth.loader import BROWSER_SESSION_KEY
-    from ecabinet.auth.models import SessionKind
     from ecabinet.auth.service import find_session
 
     token = auth.get("token") if isinstance(auth, dict) else None
@@ -579,7 +578,7 @@ class Sweeper:
         self.since = utcnow() - self.OVERLAP
 
     def sweep(self) -> None:
-        from ecabinet.auth.service import sessions_ended_since
+        from ecabinet.auth.service import sessions_ended_since  # deferred: auth.service imports this module
 
         started = utcnow()
         snapshot = list(_connections.items())

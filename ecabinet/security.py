@@ -23,7 +23,7 @@ from ecabinet import audit, inputs
 from ecabinet.auth.loader import BROWSER_SESSION_KEY, bearer_token
 from ecabinet.database import db, write_transaction
 from ecabinet.errors import STATUS_CODES, AppError, TooLarge
-from ecabinet.extensions import csrf, login_manager
+from ecabinet.extensions import csrf, login_manager, socketio
 
 log = logging.getLogger(__name__)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -225,8 +225,6 @@ def anonymous_refusals(app: Any = None) -> AnonymousRefusals:
 
 def start_refusal_flusher(app: Any) -> None:
     """In the server: the last window of a burst is written even if no refusal follows it."""
-    from ecabinet.extensions import socketio
-
     counter = anonymous_refusals(app)
 
     def loop() -> None:
@@ -279,8 +277,6 @@ def register_socket_error_handler() -> None:
     500: the ack ``{"ok": false, "error": {...}}`` with a reference in the log (a client waiting for its
     ack would otherwise wait forever). A failed ``connect`` is refused, never accepted."""
     from flask_socketio import ConnectionRefusedError
-
-    from ecabinet.extensions import socketio
 
     @socketio.on_error_default
     def socket_error(error: Exception) -> dict[str, Any]:

@@ -3,8 +3,23 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ecabinet import errors
-from meetings import models  # noqa: F401  (tables register with the metadata)
+from documents.access import set_owner
+from ecabinet import errors, realtime
+from ecabinet import web as core_web
+from ecabinet.database import db
+from ecabinet.demo import DEMO_STEPS
+from meetings import (
+    access,
+    events,
+    models,  # noqa: F401  (tables register with the metadata)
+    views,
+    web,
+)
+from meetings.demo import demo_step
+from meetings.dossiers import MeetingDossiers
+from meetings.models import Meeting
+from meetings.searchable import MeetingSearch
+from search import sources
 
 errors.MESSAGES.update({
     "meeting_already_published": _l("The meeting is already published."),
@@ -43,20 +58,8 @@ errors.MESSAGES.update({
 def init_app(app: Flask) -> None:
     """Register the meetings routes, pages, home section, demo step, the socket join rule, the rules of the
     dossiers filed under its items and what search finds in it."""
-    from documents.access import set_owner
-    from ecabinet import demo, realtime
-    from ecabinet import web as core_web
-    from ecabinet.database import db
-    from meetings import access, events
-    from meetings.dossiers import MeetingDossiers
-    from meetings.models import Meeting
-    from meetings.searchable import MeetingSearch
-    from meetings.views import api
-    from meetings.web import home_section, web
-    from search import sources
-
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
     set_owner(app, MeetingDossiers())
     sources.register(app, MeetingSearch())
 
@@ -66,9 +69,7 @@ def init_app(app: Flask) -> None:
 
     realtime.set_join_authorizer(access.join_view, room_authorizer=who_may_stay)
     realtime.set_audience_resolver(events.audience_of)
-    if home_section not in core_web.HOME_SECTIONS:
-        core_web.HOME_SECTIONS.append(home_section)
-    from meetings.demo import demo_step
-
-    if demo_step not in demo.DEMO_STEPS:
-        demo.DEMO_STEPS.append(demo_step)
+    if web.home_section not in core_web.HOME_SECTIONS:
+        core_web.HOME_SECTIONS.append(web.home_section)
+    if demo_step not in DEMO_STEPS:
+        DEMO_STEPS.append(demo_step)

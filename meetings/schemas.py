@@ -23,7 +23,7 @@ from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.schemas import LEVELS, shown
-from meetings import access, dossiers
+from meetings import access, dossiers, service
 from meetings.models import AgendaItem, ItemPosition, Meeting, Participant
 
 KINDS = ["regular", "thematic", "extraordinary"]
@@ -125,8 +125,6 @@ def render_meeting(snapshot: MeetingSnapshot, viewer: User) -> dict[str, Any]:
 
     Precondition: ``viewer`` may see the meeting (``access.require_visible``).
     """
-    from meetings import service
-
     meeting = snapshot.meeting
     connection = db.session.connection()
     params = {"user_id": viewer.id, "meeting_id": meeting.id}

@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from ecabinet import add_background_task
 from ecabinet.auth.login_bus import EXTENSION, LoginBus
+from ecabinet.auth.mfa import required_for
 from ecabinet.auth.models import AuthSession, SessionKind, User
 from ecabinet.auth.service import find_session, token_hash
 from ecabinet.database import db, utcnow
 from ecabinet.errors import Forbidden
-from ecabinet.extensions import login_manager
+from ecabinet.extensions import login_manager, socketio
 
 BROWSER_SESSION_KEY = "sid"
 _CACHE_MAX = 20_000
@@ -86,8 +88,6 @@ _OPEN_WHILE_RESTRICTED = {"auth_api.me", "auth_api.revoke_token", "auth_api.chan
 
 
 def _needs_mfa(user: User) -> bool:
-    from ecabinet.auth.mfa import required_for
-
     return required_for(user)
 
 
@@ -172,9 +172,6 @@ def init_app(app: Flask) -> None:
     for the other processes' (until it does, nothing is remembered)."""
     if not app.config["MESSAGE_QUEUE"]:
         return
-    from ecabinet import add_background_task
-    from ecabinet.extensions import socketio
-
     bus = app.extensions[EXTENSION] = LoginBus(app.config["MESSAGE_QUEUE"], app.config["MESSAGE_QUEUE_CHANNEL"])
     add_background_task(app, lambda app: socketio.start_background_task(bus.listen, forget_key))
 

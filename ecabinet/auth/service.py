@@ -15,8 +15,9 @@ from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from ecabinet import audit
+from ecabinet import audit, realtime
 from ecabinet.auth import errors as _errors  # noqa: F401  (the codes' messages)
+from ecabinet.auth import mfa
 from ecabinet.auth.models import AuthSession, Confidentiality, Role, SessionKind, User
 from ecabinet.auth.passwords import check_password, hash_password, validate_new_password
 from ecabinet.database import after_commit, db, utcnow, write_transaction
@@ -139,8 +140,6 @@ def change_password(user: User, *, current: str, new: str, keep: AuthSession | N
 def _end_logins(user: User, *, keep: AuthSession | None = None) -> None:
     """Revoke the user's live logins; their sockets in this process drop after the commit (the
     sweeper drops them in the other processes)."""
-    from ecabinet import realtime
-
     now = utcnow()
     ended = []
     for session in db.session.scalars(select(AuthSession).where(
@@ -191,8 +190,6 @@ def check_credentials(*, username: str, password: str) -> User:
 def check_second_factor(user: User, otp: str | None) -> None:
     """Nothing when the user has no second factor or ``otp`` is a right code (TOTP or an unused recovery
     code); otherwise 401 ``mfa_required`` (no code) or ``mfa_invalid`` (audited)."""
-    from ecabinet.auth import mfa
-
     if not user.has_totp:
         return
     if not otp:
@@ -258,8 +255,6 @@ def _touch(session: AuthSession, now: datetime) -> None:
 
 def logout(session: AuthSession, *, actor: User) -> None:
     """End a session; its token or cookie stops working and its sockets are disconnected."""
-    from ecabinet import realtime
-
     with write_transaction():
         session.revoked_at = utcnow()
         audit.record(actor, "auth.logout", session, {"kind": str(session.kind)})

@@ -21,8 +21,8 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
-    from meetings.live.views import api
-    from meetings.live.web import web
+    # deferred: meetings.events reads meetings.live.models, and these views import meetings.events
+    from meetings.live import views, web
 
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)

@@ -22,8 +22,11 @@ import bagit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
+from ballots.models import Ballot
+from ballots.service import current_revisions
+from documents.models import Document
 from ecabinet import audit, keystore, office, realtime, storage
 from ecabinet.auth.models import Confidentiality, User
 from ecabinet.bags import (
@@ -38,7 +41,7 @@ from ecabinet.bags import (
 )
 from ecabinet.database import db
 from ecabinet.signing import SignatureRejected, certificate_sha256, validate_signed_pdf
-from meetings.live.models import Vote
+from meetings.live.models import SpeakerRequest, Vote
 from meetings.minutes import service
 from meetings.models import Meeting
 
@@ -73,11 +76,6 @@ def _meeting_json(meeting: Meeting, secretary: User) -> dict[str, Any]:
 
 def _ballots(meeting: Meeting, root: Path, document_ids: set[int], withheld: set[int]) -> list[dict[str, Any]]:
     """Ballots that carry one of this meeting's documents and none withheld: their signed slips and reports."""
-    try:
-        from ballots.models import Ballot
-        from ballots.service import current_revisions
-    except ImportError:
-        return []
     listed = []
     for ballot in db.session.scalars(select(Ballot).order_by(Ballot.id)):
         if not document_ids.intersection(ballot.document_ids or []) or withheld.intersection(ballot.document_ids or []):
@@ -106,10 +104,6 @@ def _records_of(meeting: Meeting, documents: list[Any], ballot_ids: list[int], l
     """This meeting's audit records up to ``last_id``: about the meeting, its items, participants, speakers,
     votes, documents and the ballots in the bag. Each keeps ``prev_hash`` and ``hash``, so its place in the
     chain can be checked against the server's (and any record's content against its hash)."""
-    from sqlalchemy import and_, or_
-
-    from meetings.live.models import SpeakerRequest
-
     def ids(rows: Any) -> list[str]:
         return [str(row) for row in rows]
 
@@ -175,8 +169,6 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
     above the reader's clearance are withheld (named, not included); a meeting above it is refused.
 
     Raises ArchiveAboveClearance when ``reader`` is not cleared for the meeting's level."""
-    from documents.models import Document
-
     if not reader.may_read(meeting.confidentiality):
         raise ArchiveAboveClearance()
     minutes = service.get_minutes(meeting)

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from documents.models import Document
 from ecabinet import audit, keystore, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
@@ -52,8 +53,6 @@ def _iso(value: Any) -> str | None:
 
 def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
     """What happened, read from the meeting's rows: the facts a draft is drawn from (JSON-ready)."""
-    from documents.models import Document
-
     # one query per kind of row, not one per participant, vote or item (bench/minutes_pdf.py): the
     # participants' users stay in the identity map, so s.user and row.user below need no query either
     participants = list(db.session.scalars(select(Participant).where(Participant.meeting_id == meeting.id)

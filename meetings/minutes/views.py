@@ -9,6 +9,7 @@ from flask import Response
 from flask_login import current_user, login_required
 
 from ecabinet.errors import Conflict, Forbidden, NotFound
+from meetings.access import MEMBERS, get_meeting_for, viewer_groups
 from meetings.minutes import archive, service
 from meetings.minutes.models import MinutesStatus
 from meetings.minutes.schemas import NarrativeIn, PdfQuery, SignIn
@@ -18,16 +19,12 @@ api = APIBlueprint("minutes_api", __name__, url_prefix="/api/v1", tag="Minutes a
 
 
 def _meeting(meeting_id: int) -> Meeting:
-    from meetings.access import get_meeting_for
-
     return get_meeting_for(current_user, meeting_id)
 
 
 def _record_reader(meeting_id: int) -> Meeting:
     """The meeting when the caller may read its minutes: they record every item, so a guest (invited to
     some items only) may not; the meeting's level is already required to see the meeting at all."""
-    from meetings.access import MEMBERS, viewer_groups
-
     meeting = _meeting(meeting_id)
     if MEMBERS not in viewer_groups(meeting, current_user):
         raise NotFound("minutes_not_found")

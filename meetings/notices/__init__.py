@@ -4,7 +4,14 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from ecabinet import errors
-from meetings.notices import models  # noqa: F401  (tables register with the metadata)
+from ecabinet import web as core_web
+from ecabinet.auth import approvals
+from meetings.notices import (
+    models,  # noqa: F401  (tables register with the metadata)
+    service,
+    views,
+    web,
+)
 
 errors.MESSAGES.update({
     "notice_meeting_not_closed": _l("A conclusion notice can be drawn up only after the session is closed."),
@@ -27,14 +34,8 @@ errors.MESSAGES.update({
 
 def init_app(app: Flask) -> None:
     """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
-    from ecabinet import web as core_web
-    from ecabinet.auth import approvals
-    from meetings.notices import service
-    from meetings.notices.views import api
-    from meetings.notices.web import home_section, web
-
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
     approvals.register("notice.issue", service.issue_approved, may_decide=lambda user: user.is_secretariat)
-    if home_section not in core_web.HOME_SECTIONS:
-        core_web.HOME_SECTIONS.append(home_section)
+    if web.home_section not in core_web.HOME_SECTIONS:
+        core_web.HOME_SECTIONS.append(web.home_section)
