@@ -490,7 +490,9 @@ def _serialize(obj: Any, ref: Callable[[IndirectObject], bytes] | None = None) -
 
 
 def _raw_stream_data(stream: StreamObject) -> bytes:
-    # the stream's bytes as stored (still encoded); pypdf keeps them in ``_data``
+    """The stream's bytes as stored (still encoded): pypdf's ``_data``. The one pypdf internal of the
+    parser child, which runs this file alone and so cannot import ``ecabinet.adapters.pypdf_objects``
+    (the same internal there, pinned by tests/core/test_adapters.py)."""
     return stream._data
 
 

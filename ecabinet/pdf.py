@@ -42,6 +42,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ecabinet.adapters import reportlab_document
 from ecabinet.signing._font import prepared_font
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -378,7 +379,7 @@ def _attaching(attachments: dict[str, bytes]) -> Any:
     the catalog, each name an indirect Flate stream of ``/Type /ECabinetAttachment``.
     """
     def first_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        document = canvas._doc  # type: ignore[attr-defined]  # ReportLab's PDFDocument, private (not in its stubs)
+        document = reportlab_document.pdf_document(canvas)
         catalog = document.Catalog
         entries = {name: document.Reference(PDFStream(
             PDFDictionary({"Type": PDFName("ECabinetAttachment")}), data, filters=[PDFZCompress]))

@@ -34,6 +34,7 @@ from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecabinet.adapters import socketio_pubsub
 from ecabinet.auth.models import SessionKind, User
 from ecabinet.database import Model, UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
@@ -350,7 +351,7 @@ class SequencedDelivery(socketio.Manager):
             engineio_socket = self.server.eio.sockets.get(eio_sid)
             if engineio_socket is not None and frames.write_to(engineio_socket):
                 return
-        self.server._send_eio_packet(eio_sid, item)
+        socketio_pubsub.send_packet(self.server, eio_sid, item)
 
     def replay(self, sid: str, namespace: str, room: str, payloads: list[dict[str, Any]]) -> None:
         eio_sid = self.eio_sid_from_sid(sid, namespace)
@@ -358,7 +359,7 @@ class SequencedDelivery(socketio.Manager):
             return
 
         def send(item: Any) -> None:
-            self.server._send_eio_packet(eio_sid, item)
+            socketio_pubsub.send_packet(self.server, eio_sid, item)
 
         for payload in payloads:
             self.tracker.replayed(sid, room, payload["seq"], self._encode(namespace, payload), send)
@@ -375,14 +376,10 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
             return super().emit(event, data, namespace=namespace or "/", room=room, skip_sid=skip_sid,
                                 callback=callback, to=to, **kwargs)
         # python-socketio serves this process's tablets before it publishes, so the other processes'
-        # tablets would wait for all of this one's: two processes would be no faster than one. The
-        # message is PubSubManager.emit's for a JSON payload without callback; other emits (to one
-        # socket, where nobody else waits) keep the library's order.
-        message = {"method": "emit", "event": event, "data": [data], "binary": False,
-                   "namespace": namespace or "/", "room": to or room, "skip_sid": skip_sid, "callback": None,
-                   "host_id": self.host_id}
-        self._publish(message)
-        self._handle_emit(message)
+        # tablets would wait for all of this one's: two processes would be no faster than one. Other
+        # emits (to one socket, where nobody else waits) keep the library's order.
+        socketio_pubsub.publish_then_deliver(self, socketio_pubsub.emit_message(
+            self, event, data, namespace or "/", to or room, skip_sid))
         return None
 
 

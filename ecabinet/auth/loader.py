@@ -96,7 +96,7 @@ def _refuse_until_done(user: User, request: Request) -> None:
     if not request.path.startswith("/api/") or request.endpoint in _OPEN_WHILE_RESTRICTED:
         return
     # the request knows its user (the refusal is recorded under that name), but the view does not run
-    login_manager._update_request_context_with_user(user)
+    login_manager.set_request_user(user)
     raise Forbidden("password_change_required" if user.must_change_password else "mfa_enrolment_required")
 
 
