@@ -13,7 +13,7 @@ from ballots import service
 from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFound
 from ballots.export import export_bag_zip
 from ballots.models import BallotStatus, Response, ResponseRevision, SlipDraft
-from ballots.schemas import BallotIn, ResponseIn, SlipIn
+from ballots.schemas import BallotIn, ResponseIn, SlipIn, dump_ballot
 from ecabinet import inputs
 from ecabinet.auth.models import User
 from ecabinet.database import db
@@ -38,20 +38,20 @@ def _key() -> str | None:
 def create_ballot(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The secretariat drafts a ballot."""
     ballot = service.create_ballot(actor=current_user, **data)
-    return service.ballot_dict(ballot, current_user), 201
+    return dump_ballot(ballot, current_user), 201
 
 
 @api.get("/ballots")
 @login_required
 def list_ballots() -> dict[str, Any]:
     """The caller's ballots (the secretariat: all)."""
-    return {"ballots": [service.ballot_dict(b, current_user) for b in service.ballots_for(current_user)]}
+    return {"ballots": [dump_ballot(b, current_user) for b in service.ballots_for(current_user)]}
 
 
 @api.get("/ballots/<int:ballot_id>")
 @login_required
 def get_ballot(ballot_id: int) -> dict[str, Any]:
-    return service.ballot_dict(service.get_ballot_for(current_user, ballot_id), current_user)
+    return dump_ballot(service.get_ballot_for(current_user, ballot_id), current_user)
 
 
 @api.post("/ballots/<int:ballot_id>/issue")
@@ -59,7 +59,7 @@ def get_ballot(ballot_id: int) -> dict[str, Any]:
 def issue_ballot(ballot_id: int) -> dict[str, Any]:
     """Send the ballot to its recipients."""
     ballot = service.issue_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
-    return service.ballot_dict(ballot, current_user)
+    return dump_ballot(ballot, current_user)
 
 
 @api.post("/ballots/<int:ballot_id>/responses")
@@ -165,7 +165,7 @@ def list_responses(ballot_id: int) -> dict[str, Any]:
 def close_ballot(ballot_id: int) -> dict[str, Any]:
     """The secretariat closes the ballot: the tally is fixed and the report signed."""
     ballot, level = service.close_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
-    out = {**service.ballot_dict(ballot, current_user), "tally": ballot.tally, "report_level": level}
+    out = {**dump_ballot(ballot, current_user), "tally": ballot.tally, "report_level": level}
     if level == "B-B" and current_app.config.get("TSA_URL"):
         out["notice"] = {"code": "report_not_timestamped", "message": str(MESSAGES["report_not_timestamped"])}
     return out

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ballots import service
 from ballots.models import Ballot, BallotStatus, Response
+from ballots.schemas import dump_ballot
 from documents.models import Document
 from ecabinet import keystore
 from ecabinet.auth.models import Role, User
@@ -124,7 +125,7 @@ def _pin_attempts_left(user: User) -> int | None:
 @login_required
 def ballot_page(ballot_id: int) -> str:
     ballot = service.get_ballot_for(current_user, ballot_id)
-    data = service.ballot_dict(ballot, current_user)
+    data = dump_ballot(ballot, current_user)
     recipient = any(r.user_id == current_user.id for r in ballot.recipients)
     is_open = service.is_open(ballot)
     board = None

@@ -42,11 +42,6 @@ class Result:
     def snippet(self) -> str:
         return text.plain(self.pieces)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "id": self.id, "meeting_id": self.meeting_id,
-                "agenda_item_id": self.agenda_item_id, "title": self.title, "snippet": self.snippet,
-                "url": self.url}
-
 
 def parse_query(query: str) -> text.Terms:
     """The words of a query; an empty, word-less or over-long query is refused (422)."""

@@ -40,9 +40,11 @@ from ecabinet.bags import (
     zip_bag,
 )
 from ecabinet.database import db
+from ecabinet.schemas import iso
 from ecabinet.signing import SignatureRejected, certificate_sha256, validate_signed_pdf
 from meetings.live.models import SpeakerRequest, Vote
 from meetings.minutes import service
+from meetings.minutes.schemas import dump_minutes
 from meetings.models import Meeting
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -62,13 +64,13 @@ def _meeting_json(meeting: Meeting, secretary: User) -> dict[str, Any]:
         "minutes_signers": {"secretary": secretary.username, "chair": meeting.chair.username},
         "id": meeting.id, "title": meeting.title, "kind": meeting.kind, "location": meeting.location,
         "status": meeting.status, "starts_at": meeting.starts_at.isoformat(), "chair_id": meeting.chair_id,
-        "started_at": service._iso(meeting.started_at), "closed_at": service._iso(meeting.closed_at),
+        "started_at": iso(meeting.started_at), "closed_at": iso(meeting.closed_at),
         "agenda": [{"id": i.id, "position": i.position, "title": i.title, "presenter": i.presenter,
                     "duration_minutes": i.duration_minutes, "conclusion": i.conclusion,
                     "adopted_without_discussion": i.adopted_without_discussion} for i in meeting.agenda],
         "participants": [{"user_id": p.user_id, "username": p.user.username, "full_name": p.user.full_name,
                           "title": p.user.title, "role": p.role, "represents_user_id": p.represents_user_id,
-                          "approved_at": service._iso(p.approved_at), "checked_in_at": service._iso(p.checked_in_at),
+                          "approved_at": iso(p.approved_at), "checked_in_at": iso(p.checked_in_at),
                           "absence_reason": p.absence_reason, "agenda_item_ids": p.agenda_item_ids}
                          for p in meeting.participants],
     }
@@ -199,9 +201,9 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
         for draft in minutes.versions:
             (root / "minutes-drafts").mkdir(exist_ok=True)
             (root / f"minutes-drafts/v{draft.version}.pdf").write_bytes(storage.get(draft.sha256))
-        _json(root / "minutes.json", service.minutes_dict(minutes))
+        _json(root / "minutes.json", dump_minutes(minutes))
         votes = [{"id": v.id, "agenda_item_id": v.agenda_item_id, "question": v.question, "secret": v.secret,
-                  "status": v.status, "opened_at": v.opened_at.isoformat(), "closed_at": service._iso(v.closed_at),
+                  "status": v.status, "opened_at": v.opened_at.isoformat(), "closed_at": iso(v.closed_at),
                   "result": v.result}
                  for v in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id))]
         _json(root / "votes.json", votes)
