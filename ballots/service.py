@@ -342,7 +342,7 @@ def _l_rejected(rejected: SignatureRejected) -> str:
     return rejected.message_vi if str(get_locale()) == "vi" else rejected.code.replace("_", " ").capitalize() + "."
 
 
-# built once, run as Core statements: building one cost as much as running it, and the ORM's unit of
+# built once, run as Core statements: building one costs as much as running it, and the ORM's unit of
 # work twice that (the answer's rows are written once and never read back in its request)
 _ballots, _responses, _revisions = Ballot.__table__, Response.__table__, ResponseRevision.__table__
 _STATE: Select[BallotStatus, datetime] = select(_ballots.c.status, _ballots.c.deadline).where(

@@ -237,8 +237,8 @@ def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | N
     if db.session.info.get("in_write_transaction"):
         _write_reads([read])  # joins the caller's transaction, which commits it
     else:
-        # end the request's read transaction first: waiting with it, every queued read held a pooled
-        # connection, and 27 readers at once overflowed the pool (a new connection for each read)
+        # end the request's read transaction first: a read waiting with it would hold a pooled
+        # connection, and a session's readers at once would overflow the pool
         db.session.commit()
         _journal().record(read)
     assert read.issued_at is not None

@@ -51,8 +51,9 @@ def select_locale() -> str:
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie session, without building its signer for a request that brings no cookie:
-    API clients send a bearer token instead, and the signer cost 14 µs of every such request
-    (bench/json_api.py). A session written during the request is signed as before."""
+    API clients send a bearer token instead, and building the signer is a measurable part of every
+    such request (bench/json_api.py measures it). A session written during the request is signed as
+    Flask signs it."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and ("HTTP_COOKIE" not in request.environ

@@ -158,7 +158,7 @@ def append_many(entries: Sequence[Entry]) -> None:
         db.session.connection().execute(_APPEND, rows)
 
 
-# built once: building them cost as much as running them
+# built once: building them costs as much as running them
 _CHAIN_HEAD = select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
 _APPEND = insert(AuditRecord)
 

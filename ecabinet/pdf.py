@@ -374,8 +374,8 @@ def build_document(flowables: Iterable[Flowable], *, page_numbers: bool = True, 
 def _attaching(attachments: dict[str, bytes]) -> Any:
     """A first-page hook that writes ``attachments`` into the catalog ReportLab is about to write.
 
-    The entry is part of the document's only revision, as before (when pypdf rewrote the whole
-    file to add it, a third of the rendering time): ``/ECabinetData`` is a direct dictionary in
+    The entry is part of the document's only revision (rewriting the whole file with pypdf to add
+    it would cost a third of the rendering time): ``/ECabinetData`` is a direct dictionary in
     the catalog, each name an indirect Flate stream of ``/Type /ECabinetAttachment``.
     """
     def first_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:

@@ -56,7 +56,7 @@ def wants_json() -> bool:
 def reset_request_state() -> None:
     """Per-request state must not leak when an app context outlives a request (CLI, tests, sockets).
 
-    A request that pushed its own app context starts with nothing to reset (bench/json_api.py: 15 µs).
+    A request that pushed its own app context starts with nothing to reset, and skips the work.
     """
     state = g._get_current_object().__dict__
     if not state:
@@ -122,7 +122,7 @@ def security_headers(app: APIFlask) -> Callable[[Response], Response]:
 
     The headers a view set itself are replaced (Content-Security-Policy and an API answer's Cache-Control
     are kept); the others are appended after one look at what the response has, not a search of its
-    headers for each (bench/json_api.py: 25 -> 6 µs).
+    headers for each (every response pays for this hook).
     """
     fixed = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
              ("Referrer-Policy", "same-origin"), ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]

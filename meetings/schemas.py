@@ -257,7 +257,7 @@ def meeting_snapshot(meeting_id: int) -> MeetingSnapshot | None:
 @contextmanager
 def _request_connection() -> Iterator[Connection]:
     """The request's own connection when its session has begun; otherwise one taken for this read only and
-    given back before the request goes on (no session made, bench/json_api.py: 30 µs). Either way a request
+    given back before the request goes on (no session is made for it). Either way a request
     never holds two: that could exhaust the pool when many tablets read at once (PostgreSQL under gevent
     yields while a query runs)."""
     if db.session.registry.has() and db.session().in_transaction():

@@ -48,7 +48,7 @@ def current_auth_session() -> AuthSession | None:
     login = g.get("auth_session")
     if isinstance(login, RememberedLogin):
         # made an object of the request's session only when asked for (a logout): most requests never
-        # need it, and building it cost about a tenth of a small JSON answer (bench/json_api.py)
+        # need it, and building it costs about a tenth of a small JSON answer
         user = _attach(login.user)
         session = db.session()
         found = _in_session(session, AuthSession, login.columns["id"])
@@ -139,7 +139,7 @@ def remembered_session(token: str, kind: SessionKind) -> AuthSession | Remembere
         session = _request_session()
         if session is None:
             # no query yet in this request, and perhaps none at all (/me): the user joins the session
-            # when it is made (_session_with_login), not a session made for it (bench/json_api.py: 30 µs)
+            # when it is made (_session_with_login), not a session made for it alone
             make_transient_to_detached(user)
             g.auth_unattached = user
         else:

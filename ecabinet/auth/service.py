@@ -271,7 +271,7 @@ def sessions_ended_since(since: datetime) -> set[int]:
     return set(db.session.scalars(_SESSIONS_ENDED_SINCE, {"since": since}))
 
 
-# built once: the sweeper asks every second, and building it cost as much as running it
+# built once: the sweeper asks every second, and building it costs as much as running it
 _SESSIONS_ENDED_SINCE = (
     select(AuthSession.id).join(User, User.id == AuthSession.user_id)
     .where(AuthSession.expires_at > bindparam("since"),
