@@ -9,8 +9,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ballots.export import verify_bag
+from ecabinet import certificates, keystore, revocation
 from ecabinet.auth.models import User
 from ecabinet.bags import local_trust, trust_options
+from ecabinet.cli import INIT_STEPS, cli
+from ecabinet.database import db
+from ecabinet.errors import AppError
 from ecabinet.signing.ca import KeyType
 
 certs = AppGroup("certs", help="Signing certificates.")
@@ -23,17 +28,12 @@ def register() -> None:
     if _registered:
         return
     _registered = True
-    from ecabinet import keystore
-    from ecabinet.cli import INIT_STEPS, cli
-
     cli.add_command(certs)
     cli.add_command(ballots_group)
     INIT_STEPS.append(keystore.init_ca_step)
 
 
 def _user(username: str) -> User:
-    from ecabinet.database import db
-
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"no user {username!r}")
@@ -52,9 +52,6 @@ def _read_pin(pin_stdin: bool) -> str:
 @click.option("--key-type", default="p256", type=click.Choice(["p256", "rsa2048"]))
 def issue_command(username: str, pin_stdin: bool, key_type: KeyType) -> None:
     """Give a user a signing certificate from the built-in authority, its key under the PIN."""
-    from ecabinet import keystore
-    from ecabinet.errors import AppError
-
     try:
         credential = keystore.issue_credential(_user(username), _read_pin(pin_stdin), actor=None, key_type=key_type)
     except AppError as error:
@@ -72,9 +69,6 @@ def issue_command(username: str, pin_stdin: bool, key_type: KeyType) -> None:
 @click.option("--pin-stdin", is_flag=True, help="Read the file's password, then the new PIN, from stdin.")
 def import_command(username: str, p12: Path | None, cert: Path | None, pin_stdin: bool) -> None:
     """Take an existing PKCS#12, or register the certificate of a member's token."""
-    from ecabinet import certificates, keystore
-    from ecabinet.errors import AppError
-
     if (p12 is None) == (cert is None):
         raise click.UsageError("give either --p12 FILE or --cert FILE")
     try:
@@ -99,8 +93,6 @@ def import_command(username: str, p12: Path | None, cert: Path | None, pin_stdin
 @click.option("--username", default=None)
 def list_command(username: str | None) -> None:
     """One line per certificate: username, serial, kind, subject, valid until, state."""
-    from ecabinet import certificates
-
     for credential, owner in certificates.credentials_of(_user(username) if username else None):
         cert = credential.certificate
         state = ("revoked" if credential.revoked_at else "locked" if credential.locked
@@ -114,9 +106,6 @@ def list_command(username: str | None) -> None:
 @click.option("--reason", default="")
 def revoke_command(username: str, reason: str) -> None:
     """Revoke the member's current certificate: it signs nothing from now on."""
-    from ecabinet import certificates
-    from ecabinet.errors import AppError
-
     try:
         credential = certificates.current_credential(_user(username))
         certificates.revoke(credential, reason=reason, actor=None)
@@ -129,9 +118,6 @@ def revoke_command(username: str, reason: str) -> None:
 @click.option("--username", required=True)
 def unlock_command(username: str) -> None:
     """Clear the wrong-PIN lock of the member's current certificate."""
-    from ecabinet import certificates
-    from ecabinet.errors import AppError
-
     try:
         credential = certificates.current_credential(_user(username))
         certificates.unlock(credential, actor=None)
@@ -144,9 +130,6 @@ def unlock_command(username: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def crl_import_command(file: Path) -> None:
     """Import a CRL (PEM or DER) of a trusted authority; certificates it lists sign nothing from now on."""
-    from ecabinet import revocation
-    from ecabinet.errors import AppError
-
     try:
         imported = revocation.import_crl(file.read_bytes(), actor=None)
     except AppError as error:
@@ -165,8 +148,6 @@ def verify_command(file: Path, office_fingerprint: str | None, office_cert: Path
                    bag_roots: bool) -> None:
     """Check an exported bag: manifest, the office's signed statement, every signature, and the tally recomputed
     from the slips. On the server the pinned office certificate is the anchor; elsewhere give it."""
-    from ballots.export import verify_bag
-
     try:
         trust = local_trust(office_fingerprint, office_cert, bag_roots, roots_file)
     except ValueError as error:

@@ -18,6 +18,7 @@ from flask import current_app
 
 from ballots import pdf, rules
 from ballots.models import Ballot
+from ballots.service import current_revisions
 from ecabinet import audit, keystore, office
 from ecabinet.auth.models import User
 from ecabinet.bags import (
@@ -36,8 +37,6 @@ from ecabinet.signing import SignatureRejected, certificate_sha256, validate_sig
 
 def export_bag_zip(ballot: Ballot) -> bytes:
     """A zipped BagIt bag: data/slips/*.pdf (current signed slips), data/report.pdf, data/ballot.json."""
-    from ballots.service import current_revisions
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / f"ballot-{ballot.id}"
         (root / "slips").mkdir(parents=True)

@@ -20,6 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Table, TableStyle
 
 from ecabinet import audit
+from ecabinet.adapters import pypdf_objects
 from ecabinet.pdf import (
     ATTACHMENT_KEY,
     FONT,
@@ -141,7 +142,7 @@ def _with_signature_field(document: bytes, box: SignatureBoxPlacement) -> bytes:
     """``document`` rewritten (still one revision) with an empty signature field over ``box``."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
     page = writer.pages[box.page_index]
-    field = writer._add_object(DictionaryObject({
+    field = pypdf_objects.add_object(writer, DictionaryObject({
         NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
         NameObject("/FT"): NameObject("/Sig"), NameObject("/T"): TextStringObject(SIGNATURE_FIELD),
         NameObject("/F"): NumberObject(132), NameObject("/P"): page.indirect_reference,

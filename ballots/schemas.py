@@ -1,8 +1,14 @@
 """Request shapes of the ballots API (they also feed the OpenAPI document)."""
 
+from typing import Any
+
 from apiflask import Schema
 from apiflask.fields import AwareDateTime, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
+
+from ballots import service
+from ballots.models import Ballot
+from ecabinet.auth.models import User
 
 
 class BallotIn(Schema):
@@ -28,3 +34,25 @@ class ResponseIn(Schema):
 
 class SlipIn(Schema):
     answers = List(Nested(AnswerIn), required=True)
+
+
+def dump_ballot(ballot: Ballot, user: User) -> dict[str, Any]:
+    """The ballot as the caller sees it; the secretariat also sees who has answered."""
+    out: dict[str, Any] = {
+        "id": ballot.id, "number": ballot.number, "title": ballot.title, "summary": ballot.summary,
+        "status": ballot.status, "deadline": ballot.deadline.isoformat(), "document_ids": ballot.document_ids,
+        "non_answer_policy": ballot.non_answer_policy,
+        "issued_at": ballot.issued_at.isoformat() if ballot.issued_at else None,
+        "closed_at": ballot.closed_at.isoformat() if ballot.closed_at else None,
+        "questions": [{"id": q.id, "position": q.position, "text": q.text} for q in ballot.questions],
+    }
+    responses = service.responses_by_user(ballot)
+    if user.is_secretariat:
+        out["recipients"] = [{"user_id": r.user_id, "status": "answered" if r.user_id in responses else "pending",
+                              "answered_at": responses[r.user_id].answered_at.isoformat()
+                              if r.user_id in responses else None} for r in ballot.recipients]
+    mine = responses.get(user.id)
+    if mine is not None:
+        current = mine.revisions[-1]
+        out["my_response"] = {**current.receipt(), "answers": current.answers}
+    return out

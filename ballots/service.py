@@ -349,7 +349,7 @@ def _l_rejected(rejected: SignatureRejected) -> str:
     return rejected.message_vi if str(get_locale()) == "vi" else rejected.code.replace("_", " ").capitalize() + "."
 
 
-# built once, run as Core statements: building one cost as much as running it, and the ORM's unit of
+# built once, run as Core statements: building one costs as much as running it, and the ORM's unit of
 # work twice that (the answer's rows are written once and never read back in its request)
 _ballots, _responses, _revisions = Ballot.__table__, Response.__table__, ResponseRevision.__table__
 _STATE: Select[BallotStatus, datetime] = select(_ballots.c.status, _ballots.c.deadline).where(
@@ -613,23 +613,6 @@ def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:
     realtime.start_background_task(loop)
 
 
-def ballot_dict(ballot: Ballot, user: User) -> dict[str, Any]:
-    """The ballot as the caller sees it; the secretariat also sees who has answered."""
-    out: dict[str, Any] = {
-        "id": ballot.id, "number": ballot.number, "title": ballot.title, "summary": ballot.summary,
-        "status": ballot.status, "deadline": ballot.deadline.isoformat(), "document_ids": ballot.document_ids,
-        "non_answer_policy": ballot.non_answer_policy,
-        "issued_at": ballot.issued_at.isoformat() if ballot.issued_at else None,
-        "closed_at": ballot.closed_at.isoformat() if ballot.closed_at else None,
-        "questions": [{"id": q.id, "position": q.position, "text": q.text} for q in ballot.questions],
-    }
-    responses = {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}
-    if user.is_secretariat:
-        out["recipients"] = [{"user_id": r.user_id, "status": "answered" if r.user_id in responses else "pending",
-                              "answered_at": responses[r.user_id].answered_at.isoformat()
-                              if r.user_id in responses else None} for r in ballot.recipients]
-    mine = responses.get(user.id)
-    if mine is not None:
-        current = mine.revisions[-1]
-        out["my_response"] = {**current.receipt(), "answers": current.answers}
-    return out
+def responses_by_user(ballot: Ballot) -> dict[int, Response]:
+    """Each recipient's response to ``ballot`` (those who answered), by user id."""
+    return {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}

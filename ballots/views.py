@@ -11,8 +11,9 @@ from flask_login import current_user, login_required
 
 from ballots import service
 from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFound
-from ballots.models import BallotStatus, ResponseRevision, SlipDraft
-from ballots.schemas import BallotIn, ResponseIn, SlipIn
+from ballots.export import export_bag_zip
+from ballots.models import BallotStatus, Response, ResponseRevision, SlipDraft
+from ballots.schemas import BallotIn, ResponseIn, SlipIn, dump_ballot
 from ecabinet import inputs
 from ecabinet.auth.models import User
 from ecabinet.database import db
@@ -37,20 +38,20 @@ def _key() -> str | None:
 def create_ballot(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The secretariat drafts a ballot."""
     ballot = service.create_ballot(actor=current_user, **data)
-    return service.ballot_dict(ballot, current_user), 201
+    return dump_ballot(ballot, current_user), 201
 
 
 @api.get("/ballots")
 @login_required
 def list_ballots() -> dict[str, Any]:
     """The caller's ballots (the secretariat: all)."""
-    return {"ballots": [service.ballot_dict(b, current_user) for b in service.ballots_for(current_user)]}
+    return {"ballots": [dump_ballot(b, current_user) for b in service.ballots_for(current_user)]}
 
 
 @api.get("/ballots/<int:ballot_id>")
 @login_required
 def get_ballot(ballot_id: int) -> dict[str, Any]:
-    return service.ballot_dict(service.get_ballot_for(current_user, ballot_id), current_user)
+    return dump_ballot(service.get_ballot_for(current_user, ballot_id), current_user)
 
 
 @api.post("/ballots/<int:ballot_id>/issue")
@@ -58,7 +59,7 @@ def get_ballot(ballot_id: int) -> dict[str, Any]:
 def issue_ballot(ballot_id: int) -> dict[str, Any]:
     """Send the ballot to its recipients."""
     ballot = service.issue_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
-    return service.ballot_dict(ballot, current_user)
+    return dump_ballot(ballot, current_user)
 
 
 @api.post("/ballots/<int:ballot_id>/responses")
@@ -125,8 +126,6 @@ def upload_signed_slip(ballot_id: int) -> tuple[dict[str, Any], int]:
 def _revision(ballot_id: int, response_id: int) -> ResponseRevision:
     ballot = service.get_ballot_for(current_user, ballot_id)
     version = request.args.get("version", type=int)
-    from ballots.models import Response
-
     response = db.session.get(Response, response_id)
     if response is None or response.ballot_id != ballot.id:
         raise BallotNotFound()
@@ -153,8 +152,6 @@ def list_responses(ballot_id: int) -> dict[str, Any]:
     """Every answer and every version (the secretariat)."""
     ballot = service.get_ballot_for(current_user, ballot_id)
     service.require_secretariat(current_user)
-    from ballots.models import Response
-
     out = []
     for response in db.session.query(Response).filter_by(ballot_id=ballot.id).order_by(Response.user_id):
         out.append({"id": response.id, "user_id": response.user_id, "current_version": response.current_version,
@@ -168,7 +165,7 @@ def list_responses(ballot_id: int) -> dict[str, Any]:
 def close_ballot(ballot_id: int) -> dict[str, Any]:
     """The secretariat closes the ballot: the tally is fixed and the report signed."""
     ballot, level = service.close_ballot(service.get_ballot_for(current_user, ballot_id), actor=current_user)
-    out = {**service.ballot_dict(ballot, current_user), "tally": ballot.tally, "report_level": level}
+    out = {**dump_ballot(ballot, current_user), "tally": ballot.tally, "report_level": level}
     if level == "B-B" and current_app.config.get("TSA_URL"):
         out["notice"] = {"code": "report_not_timestamped", "message": str(MESSAGES["report_not_timestamped"])}
     return out
@@ -208,8 +205,6 @@ def report_pdf(ballot_id: int) -> FlaskResponse:
 @login_required
 def export_zip(ballot_id: int) -> FlaskResponse:
     """A BagIt bag of a closed ballot: signed slips, the report, a manifest (secretariat)."""
-    from ballots.export import export_bag_zip
-
     ballot = service.get_ballot_for(current_user, ballot_id)
     service.require_secretariat(current_user)
     if ballot.status != BallotStatus.CLOSED:

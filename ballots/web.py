@@ -13,11 +13,13 @@ from sqlalchemy import select
 
 from ballots import service
 from ballots.models import Ballot, BallotStatus, Response
+from ballots.schemas import dump_ballot
+from documents.models import Document
 from ecabinet import keystore
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.errors import NotFound
-from ecabinet.web import hanoi, register_labels
+from ecabinet.web import HOME_SECTIONS, hanoi, register_labels
 
 web = Blueprint("ballots_web", __name__)
 
@@ -92,8 +94,6 @@ def home_section(user: User) -> dict[str, Any]:
 
 
 def register_home_section() -> None:
-    from ecabinet.web import HOME_SECTIONS
-
     if home_section not in HOME_SECTIONS:
         HOME_SECTIONS.append(home_section)
 
@@ -108,8 +108,6 @@ def ballots_page() -> str:
 def _documents(ids: list[int]) -> list[Any]:
     if not ids:
         return []
-    from documents.models import Document
-
     found = {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(ids)))}
     return [found[i] for i in ids if i in found]
 
@@ -135,7 +133,7 @@ def _how_to_sign(user: User | None) -> dict[str, bool]:
 @login_required
 def ballot_page(ballot_id: int) -> str:
     ballot = service.get_ballot_for(current_user, ballot_id)
-    data = service.ballot_dict(ballot, current_user)
+    data = dump_ballot(ballot, current_user)
     recipient = any(r.user_id == current_user.id for r in ballot.recipients)
     is_open = service.is_open(ballot)
     board = None
@@ -189,8 +187,6 @@ def own_signature_page(ballot_id: int) -> str:
 def editor() -> str:
     service.require_secretariat(current_user)
     members = db.session.query(User).filter(User.active.is_(True)).order_by(User.id).all()
-    from documents.models import Document
-
     documents = list(db.session.scalars(select(Document).order_by(Document.id.desc()).limit(200)))
     return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles],
                            documents=documents)

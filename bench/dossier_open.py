@@ -96,7 +96,7 @@ def prepare(data_dir: Path, pages: int, versions: int, readers: int) -> dict[str
         db.session.add_all(Participant(meeting_id=meeting.id, user_id=u.id, role=ParticipantRole.MEMBER)
                            for u, _ in people[1:])
         db.session.commit()
-        version = service.upload_document(meeting, item, data=dossier(pages, 1), filename="to-trinh.pdf",
+        version = service.upload_document(meeting.id, item.id, data=dossier(pages, 1), filename="to-trinh.pdf",
                                           title="Tờ trình quy hoạch Thủ đô", doc_type="Tờ trình",
                                           confidentiality="normal", actor=secretary)
         document_id = version.document_id

@@ -81,7 +81,7 @@ def prepare(data_dir: Path) -> dict[str, Any]:
         db.session.commit()
         pdf = valid_pdf(3)
         for n, item in enumerate(items):
-            service.upload_document(meeting, item, data=pdf + b"%% %d\n" % n, filename="to-trinh.pdf",
+            service.upload_document(meeting.id, item.id, data=pdf + b"%% %d\n" % n, filename="to-trinh.pdf",
                                     title=f"Hồ sơ tờ trình số {n + 1}", doc_type="Tờ trình",
                                     confidentiality="normal", actor=secretary)
         out = {"meeting_id": meeting.id, "token": people[2][1]}

@@ -1,4 +1,8 @@
-"""Dossiers: documents of an agenda item, their immutable versions, reads, private page notes and marks."""
+"""Dossiers: documents of an agenda item, their immutable versions, reads, private page notes and marks.
+
+A document is filed under an agenda item of a meeting; the foreign keys name those tables, but the
+models are not imported: meetings uses documents, never the reverse (see ``documents.access``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import Confidentiality
 from ecabinet.database import Model, UTCDateTime, utcnow
-from meetings.models import AgendaItem, Meeting
 
 
 class Document(Model):
@@ -26,8 +29,6 @@ class Document(Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    meeting: Mapped[Meeting] = relationship()
-    agenda_item: Mapped[AgendaItem] = relationship()
     versions: Mapped[list[DocumentVersion]] = relationship(back_populates="document", order_by="DocumentVersion.number",
                                                            cascade="all, delete-orphan")
 

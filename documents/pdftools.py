@@ -490,7 +490,9 @@ def _serialize(obj: Any, ref: Callable[[IndirectObject], bytes] | None = None) -
 
 
 def _raw_stream_data(stream: StreamObject) -> bytes:
-    # the stream's bytes as stored (still encoded); pypdf keeps them in ``_data``
+    """The stream's bytes as stored (still encoded): pypdf's ``_data``. The one pypdf internal of the
+    parser child, which runs this file alone and so cannot import ``ecabinet.adapters.pypdf_objects``
+    (the same internal there, pinned by tests/core/test_adapters.py)."""
     return stream._data
 
 
@@ -649,7 +651,7 @@ def _stamped_resources(page: DictionaryObject, name: str, stamp_ref: bytes) -> b
 
 
 def stamp_text(reader_name: str, when: datetime) -> str:
-    from ecabinet.pdf import format_vn_datetime  # lazy: the isolated child must not load the app
+    from ecabinet.pdf import format_vn_datetime  # deferred: the parser child runs this file alone
 
     name = " ".join(unicodedata.normalize("NFC", reader_name).split())
     return f"Bản của: {name} — {format_vn_datetime(when)} (giờ Hà Nội)"
@@ -665,7 +667,7 @@ def _direct_stamp(text: str) -> tuple[bytes, float] | None:
     """The stamp as ``_stamp_form`` draws it, written directly with the face prepared once per process
     (ReportLab's canvas subsets the font again for every copy): its content and width, or None when
     ``text`` has a letter outside the face."""
-    from ecabinet.pdf import UnsupportedText, prepared_face
+    from ecabinet.pdf import UnsupportedText, prepared_face  # deferred: the parser child runs this file alone
 
     try:
         glyphs, advance = prepared_face().encode(text)
@@ -678,7 +680,7 @@ def _direct_stamp(text: str) -> tuple[bytes, float] | None:
 
 @functools.lru_cache(maxsize=256)
 def _stamp_font_objects(first: int) -> list[bytes]:
-    from ecabinet.pdf import prepared_face
+    from ecabinet.pdf import prepared_face  # deferred: the parser child runs this file alone
 
     return prepared_face().objects(first, _STAMP_FONT_TAG)
 
@@ -690,7 +692,7 @@ def _stamp_form(text: str) -> tuple[bytes, Any, float, float]:
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
-    from ecabinet.pdf import FONT
+    from ecabinet.pdf import FONT  # deferred: the parser child runs this file alone
 
     width = stringWidth(text, FONT, STAMP_FONT_SIZE) + 2 * _STAMP_PAD
     buf = io.BytesIO()

@@ -13,16 +13,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from documents import pdftools
-from documents.access import ReadableVersion, may_list, read_refusal
+from documents import access, pdftools
+from documents.access import ReadableVersion
 from documents.models import Document, DocumentVersion, PageAnnotations, PageNote, ReaderCopy
 from ecabinet import audit, notifications, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import AppError, Forbidden, Invalid
-from meetings.models import AgendaItem, Meeting
-from meetings.service import require_editable
 
 
 def require_cleared_for(actor: User, level: str) -> None:
@@ -53,24 +51,27 @@ def _new_version(document: Document, info: pdftools.PdfInfo, filename: str, acto
 
 
 def notify_readers(document: Document, kind: str, data: dict[str, Any]) -> None:
-    """Tell the participants who may read the dossier (its item's audience, cleared for its level)."""
-    readers = [p.user_id for p in document.meeting.participants
-               if may_list(document, p.user) and read_refusal(document, p.user) is None]
-    notifications.notify(readers, kind, ("document", document.id), path=f"/documents/{document.id}/view",
-                         title=document.title, level=document.confidentiality, data=data)
+    """Tell those who may read the dossier (its record's rules: the item's audience, cleared for its level)."""
+    notifications.notify(access.owner().readers(document), kind, ("document", document.id),
+                         path=f"/documents/{document.id}/view", title=document.title,
+                         level=document.confidentiality, data=data)
 
 
-def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename: str, title: str, doc_type: str,
-                    confidentiality: str, actor: User) -> DocumentVersion:
-    """Vet the PDF (active content neutralised), store it by SHA-256 and attach it to the item."""
+def upload_document(meeting_id: int, agenda_item_id: int, *, data: bytes, filename: str, title: str,
+                    doc_type: str, confidentiality: str, actor: User) -> DocumentVersion:
+    """Vet the PDF (active content neutralised), store it by SHA-256 and attach it to the item.
+
+    Precondition: ``actor`` sees the item (``access.owner().require_upload_target``).
+    """
     require_secretariat(actor)
     if not title.strip():
         raise Invalid(fields={"title": "required"})
     require_cleared_for(actor, confidentiality)
     info = _vet(data)
+    owner = access.owner()
     with write_transaction():
-        require_editable(meeting)
-        document = Document(meeting_id=meeting.id, agenda_item_id=item.id, title=title.strip(),
+        owner.require_editable(meeting_id)
+        document = Document(meeting_id=meeting_id, agenda_item_id=agenda_item_id, title=title.strip(),
                             doc_type=doc_type.strip(), confidentiality=Confidentiality(confidentiality),
                             created_by_id=actor.id)
         db.session.add(document)
@@ -78,9 +79,9 @@ def upload_document(meeting: Meeting, item: AgendaItem, *, data: bytes, filename
         version = _new_version(document, info, filename, actor)
         audit.record(actor, "document.added", document,
                      {"version": 1, "sha256": version.sha256, "pages": version.pages, "removed": info.removed})
-        if meeting.status != "draft":
-            realtime.publish(meeting.id, "document.added",
-                             {"document_id": document.id, "agenda_item_id": item.id, "version": 1})
+        if owner.distributed(meeting_id):
+            realtime.publish(meeting_id, "document.added",
+                             {"document_id": document.id, "agenda_item_id": agenda_item_id, "version": 1})
             notify_readers(document, "document.added", {})
     return version
 
@@ -90,13 +91,14 @@ def add_version(document: Document, *, data: bytes, filename: str, actor: User) 
     require_secretariat(actor)
     require_cleared_for(actor, document.confidentiality)
     info = _vet(data)
+    owner = access.owner()
     with write_transaction():
-        require_editable(document.meeting)
+        owner.require_editable(document.meeting_id)
         version = _new_version(document, info, filename, actor)
         audit.record(actor, "document.versioned", document,
                      {"version": version.number, "sha256": version.sha256, "changed_pages": version.changed_pages,
                       "removed": info.removed})
-        if document.meeting.status != "draft":
+        if owner.distributed(document.meeting_id):
             realtime.publish(document.meeting_id, "document.versioned",
                              {"document_id": document.id, "agenda_item_id": document.agenda_item_id,
                               "version": version.number, "changed_pages": version.changed_pages})
@@ -244,8 +246,8 @@ def read_document(readable: ReadableVersion, *, actor: User, byte_range: str | N
     if db.session.info.get("in_write_transaction"):
         _write_reads([read])  # joins the caller's transaction, which commits it
     else:
-        # end the request's read transaction first: waiting with it, every queued read held a pooled
-        # connection, and 27 readers at once overflowed the pool (a new connection for each read)
+        # end the request's read transaction first: a read waiting with it would hold a pooled
+        # connection, and a session's readers at once would overflow the pool
         db.session.commit()
         _journal().record(read)
     assert read.issued_at is not None
@@ -411,39 +413,3 @@ def badge_after(document: Document, last: int | None) -> dict[str, Any]:
                 pages.update(version.changed_pages)
         return {"state": "changed", "changed_pages": sorted(pages)}
     return {"state": None, "changed_pages": []}
-
-
-def recipients(document: Document) -> list[int]:
-    """Participants the dossier is distributed to: those who see its item and are cleared to read it."""
-    from meetings.access import may_see_item
-
-    meeting = document.meeting
-    users = {p.user for p in meeting.participants
-             if p.role != "delegate" or p.approved_at is not None}
-    users.add(meeting.chair)
-    return sorted(u.id for u in users
-                  if may_see_item(meeting, document.agenda_item_id, u) and u.may_read(document.confidentiality))
-
-
-def paper_saved(meeting: Meeting) -> dict[str, Any]:
-    """Printed pages avoided: pages of each dossier × its recipients, once the meeting was distributed."""
-    documents = []
-    total = 0
-    if meeting.status != "draft":
-        for document in db.session.scalars(select(Document).where(Document.meeting_id == meeting.id)
-                                           .order_by(Document.id)):
-            current = document.current_version
-            pages = current.pages if current else 0
-            count = len(recipients(document))
-            documents.append({"document_id": document.id, "title": document.title, "pages": pages,
-                              "recipients": count, "pages_saved": pages * count})
-            total += pages * count
-    return {"meeting_id": meeting.id, "title": meeting.title, "documents": documents,
-            "dossiers": sum(d["recipients"] for d in documents), "pages_saved": total}
-
-
-def paper_saved_total() -> dict[str, Any]:
-    meetings = [paper_saved(m) for m in db.session.scalars(select(Meeting).where(Meeting.status != "draft")
-                                                           .order_by(Meeting.starts_at))]
-    return {"meetings": [{k: m[k] for k in ("meeting_id", "title", "dossiers", "pages_saved")} for m in meetings],
-            "dossiers": sum(m["dossiers"] for m in meetings), "pages_saved": sum(m["pages_saved"] for m in meetings)}

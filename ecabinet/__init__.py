@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
 from collections.abc import Callable
@@ -10,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Flask, Request, Response, has_request_context, request, session
-from flask.globals import request_ctx
+from flask import Flask, Request, Response, has_request_context, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
-from flask_limiter import Limiter
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
+from ecabinet import audit, notifications, openapi, realtime  # noqa: F401  (audit's models register with the metadata)
+from ecabinet.adapters import limiter_hooks
+from ecabinet.errors import NotAuthenticated
 from ecabinet.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from ecabinet.inputs import IdConverter, guard_input_schemas
 
@@ -26,7 +27,6 @@ DOMAIN_PACKAGES = ("documents", "meetings", "meetings.live", "ballots", "meeting
 LANGUAGES = ("vi", "en")
 # app.extensions key: start functions the server runs in the background (see add_background_task)
 BACKGROUND_TASKS = "ecabinet.background_tasks"
-_LIMITER_CONTEXT = "_limiter_request_context"  # where Flask-Limiter keeps its per-request context
 
 
 def add_background_task(app: Flask, start: Callable[[Flask], None]) -> None:
@@ -42,7 +42,7 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    from ecabinet.auth.loader import BROWSER_SESSION_KEY
+    from ecabinet.auth.loader import BROWSER_SESSION_KEY  # deferred: the loader imports add_background_task
 
     if BROWSER_SESSION_KEY in session or not request.path.startswith("/api/"):
         return "vi"
@@ -51,8 +51,9 @@ def select_locale() -> str:
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie session, without building its signer for a request that brings no cookie:
-    API clients send a bearer token instead, and the signer cost 14 µs of every such request
-    (bench/json_api.py). A session written during the request is signed as before."""
+    API clients send a bearer token instead, and building the signer is a measurable part of every
+    such request (bench/json_api.py measures it). A session written during the request is signed as
+    Flask signs it."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and ("HTTP_COOKIE" not in request.environ
@@ -89,9 +90,7 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Ho_Chi_Minh")
     limiter.init_app(app)
-    skip_idle_limit_check(app, limiter)
-    from ecabinet import realtime
-
+    limiter_hooks.skip_idle_limit_check(app, limiter)
     socketio.init_app(app, async_mode=async_mode or _async_mode(),
                       cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
                       client_manager=realtime.client_manager(app.config["MESSAGE_QUEUE"],
@@ -105,35 +104,6 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
     return app
 
 
-def skip_idle_limit_check(app: APIFlask, app_limiter: Limiter) -> None:
-    """Drop the limiter's check before every request when no limit applies to every request.
-
-    Only the login routes are limited, by decorators that check on their own when the view is called;
-    the hook would look for app-wide, default, meta and blueprint limits on every request, find none, and
-    cost 50 µs of a 300 µs JSON answer (bench/json_api.py). Any such limit configured keeps the hook.
-    """
-    manager = app_limiter.limit_manager
-    if (manager.application_limits or manager.default_limits or app_limiter._meta_limits
-            or manager._blueprint_limits):
-        return
-    app.before_request_funcs[None].remove(app_limiter._check_request_limit)
-    # and its two hooks after the request run only when a limit was checked in it: each built the
-    # limiter's context for the request (about 8 µs) to find nothing to add or release
-    hooks = app.after_request_funcs[None]
-    inject = next(hook for hook in hooks if isinstance(hook, functools.partial) and hook.args == (app_limiter,))
-    hooks[hooks.index(inject)] = functools.update_wrapper(
-        lambda response: inject(response) if _limiter_used() else response, inject.func)
-    teardowns = app.teardown_request_funcs[None]
-    release = app_limiter._Limiter__release_context  # type: ignore[attr-defined]  # Flask-Limiter private
-    teardowns[teardowns.index(release)] = functools.update_wrapper(
-        lambda error=None: release(error) if _limiter_used() else None, release)
-
-
-def _limiter_used() -> bool:
-    """Whether Flask-Limiter made its context for this request, i.e. checked a limit in it."""
-    return hasattr(request_ctx._get_current_object(), _LIMITER_CONTEXT)  # type: ignore[attr-defined]  # a LocalProxy, typed as its object
-
-
 def _async_mode() -> str:
     """gevent when the serving process patched the standard library (see ecabinet.server)."""
     try:
@@ -145,14 +115,9 @@ def _async_mode() -> str:
 
 
 def _register_core(app: APIFlask) -> None:
-    from ecabinet import (  # noqa: F401  (models register with the metadata)
-        audit,
-        notifications,
-        openapi,
-        realtime,
-        security,
-    )
-    from ecabinet.auth import loader, oidc  # (loader registers the request loader)
+    # deferred: these modules import names defined in this package (add_background_task, LANGUAGES, create_app)
+    from ecabinet import security
+    from ecabinet.auth import loader, oidc
     from ecabinet.auth.admin_web import admin_web
     from ecabinet.auth.views import admin_api
     from ecabinet.auth.views import api as auth_api
@@ -177,16 +142,10 @@ def _register_core(app: APIFlask) -> None:
     notifications.init_app(app)
     app.cli.add_command(cli)
     realtime.register_socket_handlers()
-    from flask_babel import get_locale
-
     app.jinja_env.globals.update(app_languages=LANGUAGES, get_locale=get_locale)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
-        from flask import redirect, url_for
-
-        from ecabinet.errors import NotAuthenticated
-
         if security.wants_json() or request.method != "GET":
             raise NotAuthenticated()
         return redirect(url_for("web.login_form", next=request.full_path))

@@ -27,6 +27,7 @@ from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import Connection, ForeignKey, String, Text, event, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ecabinet import office
 from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def append_many(entries: Sequence[Entry]) -> None:
         db.session.connection().execute(_APPEND, rows)
 
 
-# built once: building them cost as much as running them
+# built once: building them costs as much as running them
 _CHAIN_HEAD = select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
 _APPEND = insert(AuditRecord)
 
@@ -301,8 +302,6 @@ def write_checkpoint(connection: Connection | None, data_dir: Path, *, kind: str
                      record_id: int, record_hash: str, **extra: Any) -> str:
     """Insert a checkpoint row on ``connection`` (signed when the office key exists; no row without a
     connection) and return the line to append to the checkpoint file once the transaction committed."""
-    from ecabinet import office
-
     statement = canonical_json({"kind": kind, "epoch": epoch, "first_id": first_id, "record_id": record_id,
                                 "hash": record_hash, "at": utcnow().isoformat(timespec="microseconds"), **extra})
     signer = office.load(data_dir)
@@ -421,8 +420,6 @@ def verify_anchored(data_dir: Path, witness: tuple[Anchor, str] | None = None) -
     signature does not verify with the pinned office certificate, or an unsigned one after the pin.
     """
     from cryptography import x509
-
-    from ecabinet import office
 
     result = AnchoredResult()
     anchors: list[Anchor] = []
@@ -552,8 +549,6 @@ def export_witness() -> dict[str, Any]:
     """Sign a checkpoint of the current head now and return it as a witness to keep elsewhere.
 
     The office key is created if the deployment has none yet."""
-    from ecabinet import office
-
     signer = office.ensure(_data_dir())
     with write_transaction():
         connection = db.session.connection()

@@ -165,7 +165,7 @@ def _run_pg_tool(tool: str, args: list[str], url: URL) -> None:
     if executable is None:
         raise BackupError(f"{tool} not found: install the PostgreSQL client tools matching the server version")
     conninfo, env = _libpq(url)
-    result = subprocess.run([executable, *args, f"--dbname={conninfo}"], env=env,  # noqa: S603
+    result = subprocess.run([executable, *args, f"--dbname={conninfo}"], env=env,  # noqa: S603 (our argv, no shell)
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         message = result.stderr.strip()

@@ -10,10 +10,18 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 
-from ecabinet import audit
+from ecabinet import audit, office
+from ecabinet.audit import AuditRecord
+from ecabinet.auth.mfa import remove_totp
 from ecabinet.auth.models import Confidentiality, Role, User
+from ecabinet.auth.service import create_user, reset_password, update_user
+from ecabinet.backup import BackupError, create_backup, restore_backup, schema_status, verify_backup
+from ecabinet.database import db, write_transaction
+from ecabinet.demo import load_demo
 from ecabinet.errors import AppError
+from ecabinet.server import SERVE_COMMAND
 
 cli = AppGroup("ecabinet", help="e-Cabinet operations.")
 users = AppGroup("users", help="Accounts.")
@@ -53,8 +61,6 @@ def _safe_url(url: str) -> str:
 def create_user_command(username: str, full_name: str, title: str, organisation: str, roles: tuple[str, ...],
                         clearance: str, email: str, password_stdin: bool) -> None:
     """Create an account; the password is read from stdin or prompted, never from the command line."""
-    from ecabinet.auth.service import create_user
-
     password = _read_password(password_stdin)
     try:
         user = create_user(username=username, full_name=full_name, password=password, title=title,
@@ -74,8 +80,6 @@ def _read_password(password_stdin: bool) -> str:
 def _account(username: str) -> User:
     from sqlalchemy import select
 
-    from ecabinet.database import db
-
     user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise click.ClickException(f"not_found: no user {username!r}")
@@ -86,9 +90,6 @@ def _account(username: str) -> User:
 def list_users_command() -> None:
     """One line per account: username, roles, clearance, active or not, second factor or not."""
     from sqlalchemy import select
-
-    from ecabinet.auth.models import User
-    from ecabinet.database import db
 
     for user in db.session.scalars(select(User).order_by(User.username)):
         click.echo("\t".join([user.username, ",".join(user.roles), str(user.clearance),
@@ -105,8 +106,6 @@ def list_users_command() -> None:
 def set_user_command(username: str, roles: tuple[str, ...], clearance: str | None, email: str | None,
                      active: bool | None) -> None:
     """Change an account's roles, clearance, e-mail or activity."""
-    from ecabinet.auth.service import update_user
-
     user = _account(username)
     try:
         changes = update_user(user, actor=None, roles=[Role(r) for r in roles] if roles else None,
@@ -129,8 +128,6 @@ def _shown(value: object) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the temporary password from standard input.")
 def reset_password_command(username: str, password_stdin: bool) -> None:
     """Set a temporary password: the member's logins end and they choose a new one at the next login."""
-    from ecabinet.auth.service import reset_password
-
     user = _account(username)
     try:
         reset_password(user, _read_password(password_stdin), actor=None)
@@ -143,8 +140,6 @@ def reset_password_command(username: str, password_stdin: bool) -> None:
 @click.option("--username", required=True)
 def reset_mfa_command(username: str) -> None:
     """Remove a lost second factor; the member sets up a new one."""
-    from ecabinet.auth.mfa import remove_totp
-
     user = _account(username)
     remove_totp(user, actor=None)
     click.echo(f"{user.username}: second factor removed")
@@ -194,12 +189,6 @@ cli.add_command(office_group)
 
 def pin_office_step() -> None:
     """``init`` step: pin the Government Office certificate (created if missing) once."""
-    from sqlalchemy import func, select
-
-    from ecabinet import office
-    from ecabinet.audit import AuditRecord
-    from ecabinet.database import db, write_transaction
-
     data_dir = Path(current_app.config["DATA_DIR"])
     signer = office.ensure(data_dir)
     pin = office.read_pin(data_dir)
@@ -223,8 +212,6 @@ INIT_STEPS.append(pin_office_step)
 @click.option("--pem", is_flag=True, help="Print the certificate itself (PEM), to publish with its fingerprint.")
 def office_show_command(pem: bool) -> None:
     """The pinned Government Office certificate: give its SHA-256 to whoever verifies archives and ballots."""
-    from ecabinet import office
-
     data_dir = Path(current_app.config["DATA_DIR"])
     try:
         pin = office.read_pin(data_dir)
@@ -248,7 +235,7 @@ def office_show_command(pem: bool) -> None:
 def office_revoke_command(reason: str, yes: bool) -> None:
     """Revoke the Government Office key (it cannot be undone) and pin a new one. The operator's command is
     not under four eyes; through the API one administrator asks and another approves."""
-    from ecabinet import office_revocation
+    from ecabinet import office_revocation  # deferred: it imports approvals, whose import reaches this module
 
     if not yes:
         click.confirm("Revoking the Government Office key cannot be undone. Continue?", abort=True)
@@ -264,16 +251,12 @@ def office_revoke_command(reason: str, yes: bool) -> None:
 def serve_command(host: str, port: int) -> None:
     """Run the real-time server (HTTP and Socket.IO on gevent) in the foreground."""
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
-    from ecabinet.server import SERVE_COMMAND
-
     os.execv(sys.executable, [*SERVE_COMMAND, "--host", host, "--port", str(port)])  # noqa: S606 (our own server)
 
 
 @cli.command("demo")
 def demo_command() -> None:
     """Load a demo Government (members, secretariat, a meeting, a ballot) and print the logins."""
-    from ecabinet.demo import load_demo
-
     for line in load_demo():
         click.echo(line)
 
@@ -296,8 +279,6 @@ cli.add_command(backup_group)
 def backup_create_command(dest: Path) -> None:
     """Write a consistent backup (database, then stored files, keys, manifest) to the new directory DEST
     while the app keeps running. It holds secret keys: store it like them."""
-    from ecabinet.backup import BackupError, create_backup
-
     try:
         summary = create_backup(dest)
     except BackupError as error:
@@ -313,8 +294,6 @@ def backup_create_command(dest: Path) -> None:
 @click.option("--manifest-sha256", default=None, help="The manifest SHA-256 printed when the backup was made.")
 def backup_verify_command(src: Path, manifest_sha256: str | None) -> None:
     """Check every byte of the backup SRC against its manifest; exit 1 on any difference."""
-    from ecabinet.backup import BackupError, verify_backup
-
     try:
         summary = verify_backup(src, manifest_sha256=manifest_sha256)
     except BackupError as error:
@@ -333,8 +312,6 @@ def backup_verify_command(src: Path, manifest_sha256: str | None) -> None:
 @click.option("--manifest-sha256", default=None, help="The manifest SHA-256 printed when the backup was made.")
 def restore_command(src: Path, data_dir: Path, database_url: str | None, manifest_sha256: str | None) -> None:
     """Verify the backup SRC, then restore it into an empty data directory and database."""
-    from ecabinet.backup import BackupError, restore_backup, schema_status
-
     try:
         summary, url, chain = restore_backup(src, data_dir=data_dir, database_url=database_url,
                                              manifest_sha256=manifest_sha256)

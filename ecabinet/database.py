@@ -95,7 +95,7 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")  # it may wait for the lock, and fail as SQLAlchemy's error
     else:
         # a read's BEGIN takes no lock and cannot fail: straight to the driver, not through SQLAlchemy's
-        # statement machinery (20 µs, a tenth of a cached meeting read, bench/json_api.py)
+        # statement machinery, which costs a tenth of a cached meeting read
         connection.connection.driver_connection.execute("BEGIN")
 
 

@@ -32,7 +32,7 @@ from pyhanko.sign import signers
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, and_, case, event, false, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet import audit
+from ecabinet import audit, revocation
 from ecabinet.auth.models import AuthSession, User
 from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
@@ -576,7 +576,7 @@ def office_signer() -> signers.Signer:
     """The Government Office's organisation signer (reports); its key sits next to the CA. A new one is
     made when there is none, also after a revocation retired the old one (ecabinet/office_revocation.py):
     every process sees that at its next signature, by the certificate file's identity."""
-    from ecabinet import office
+    from ecabinet import office  # deferred: office imports this module
 
     directory = ca_directory()
     key_path, cert_path = directory / office.KEY_FILE, directory / office.CERT_FILE
@@ -613,8 +613,6 @@ def is_registered_to(user: User, cert: x509.Certificate) -> bool:
 def is_revoked(cert: x509.Certificate) -> bool:
     """Whether a credential holding ``cert`` was revoked here (whatever CA issued it), or its own
     authority revoked it (an imported CRL, its OCSP responder: ecabinet.revocation)."""
-    from ecabinet import revocation
-
     der = cert.public_bytes(serialization.Encoding.DER)
     return db.session.scalar(select(SigningCredential.id).where(
         SigningCredential.cert_der == der, SigningCredential.revoked_at.is_not(None)).limit(1)) is not None \

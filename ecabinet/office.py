@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from ecabinet import keystore
 from ecabinet.signing import load_private_key
 from ecabinet.signing.keys import SigningKey
 
@@ -117,8 +118,6 @@ def retire(data_dir: Path, office: Office) -> Path:
 
 def ensure(data_dir: Path) -> Office:
     """The office key, created now (with the built-in CA) when missing. Needs the app context."""
-    from ecabinet import keystore
-
     keystore.office_signer()
     office = load(data_dir)
     assert office is not None

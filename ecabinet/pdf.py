@@ -42,6 +42,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ecabinet.adapters import reportlab_document
+from ecabinet.signing._font import prepared_font
+
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "TimesVN"
 FONT_BOLD = "TimesVN-Bold"
@@ -371,12 +374,12 @@ def build_document(flowables: Iterable[Flowable], *, page_numbers: bool = True, 
 def _attaching(attachments: dict[str, bytes]) -> Any:
     """A first-page hook that writes ``attachments`` into the catalog ReportLab is about to write.
 
-    The entry is part of the document's only revision, as before (when pypdf rewrote the whole
-    file to add it, a third of the rendering time): ``/ECabinetData`` is a direct dictionary in
+    The entry is part of the document's only revision (rewriting the whole file with pypdf to add
+    it would cost a third of the rendering time): ``/ECabinetData`` is a direct dictionary in
     the catalog, each name an indirect Flate stream of ``/Type /ECabinetAttachment``.
     """
     def first_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        document = canvas._doc  # type: ignore[attr-defined]  # ReportLab's PDFDocument, private (not in its stubs)
+        document = reportlab_document.pdf_document(canvas)
         catalog = document.Catalog
         entries = {name: document.Reference(PDFStream(
             PDFDictionary({"Type": PDFName("ECabinetAttachment")}), data, filters=[PDFZCompress]))
@@ -421,8 +424,6 @@ class PreparedFace:
     each one (for a one-line stamp, most of its time). Text is shown as Identity-H glyph ids."""
 
     def __init__(self, style: str) -> None:
-        from ecabinet.signing._font import prepared_font  # lazy: fontTools, HarfBuzz and pyHanko
-
         self.prepared = prepared_font(FONT_DIR / f"LiberationSerif-{style}.ttf", FACE_REPERTOIRE)
         tt = self.prepared.tt
         self.style = style

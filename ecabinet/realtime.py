@@ -38,6 +38,8 @@ from socketio import packet
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecabinet.adapters import socketio_pubsub
+from ecabinet.auth.models import SessionKind, User
 from ecabinet.database import Model, UTCDateTime, after_commit, db, utcnow
 from ecabinet.errors import AppError, Invalid, NotAuthenticated, NotFound
 from ecabinet.extensions import socketio as socketio_ext
@@ -197,8 +199,6 @@ def user_events_after(user_id: int, last_seq: int) -> list[dict[str, Any]]:
 
 def secretariat_ids(level: str | None = None) -> list[int]:
     """Active users of the secretariat (cleared for ``level`` when given): whose streams office events go to."""
-    from ecabinet.auth.models import User
-
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
     return [u.id for u in users if u.is_secretariat and (level is None or u.may_read(level))]
 
@@ -374,7 +374,7 @@ class SequencedDelivery(socketio.Manager):
             engineio_socket = self.server.eio.sockets.get(eio_sid)
             if engineio_socket is not None and frames.write_to(engineio_socket):
                 return
-        self.server._send_eio_packet(eio_sid, item)
+        socketio_pubsub.send_packet(self.server, eio_sid, item)
 
     def replay(self, sid: str, namespace: str, room: str, payloads: list[dict[str, Any]]) -> None:
         eio_sid = self.eio_sid_from_sid(sid, namespace)
@@ -382,7 +382,7 @@ class SequencedDelivery(socketio.Manager):
             return
 
         def send(item: Any) -> None:
-            self.server._send_eio_packet(eio_sid, item)
+            socketio_pubsub.send_packet(self.server, eio_sid, item)
 
         for payload in payloads:
             self.tracker.replayed(sid, room, payload["seq"], self._encode(namespace, payload), send)
@@ -399,14 +399,10 @@ class SequencedRedisDelivery(socketio.RedisManager, SequencedDelivery):
             return super().emit(event, data, namespace=namespace or "/", room=room, skip_sid=skip_sid,
                                 callback=callback, to=to, **kwargs)
         # python-socketio serves this process's tablets before it publishes, so the other processes'
-        # tablets would wait for all of this one's: two processes would be no faster than one. The
-        # message is PubSubManager.emit's for a JSON payload without callback; other emits (to one
-        # socket, where nobody else waits) keep the library's order.
-        message = {"method": "emit", "event": event, "data": [data], "binary": False,
-                   "namespace": namespace or "/", "room": to or room, "skip_sid": skip_sid, "callback": None,
-                   "host_id": self.host_id}
-        self._publish(message)
-        self._handle_emit(message)
+        # tablets would wait for all of this one's: two processes would be no faster than one. Other
+        # emits (to one socket, where nobody else waits) keep the library's order.
+        socketio_pubsub.publish_then_deliver(self, socketio_pubsub.emit_message(
+            self, event, data, namespace or "/", to or room, skip_sid))
         return None
 
 
@@ -461,8 +457,8 @@ _connections_lock = threading.Lock()
 
 
 def _authenticate(auth: Any) -> Any:
+    # deferred: ecabinet.auth.service publishes through this module (a cycle at import)
     from ecabinet.auth.loader import BROWSER_SESSION_KEY
-    from ecabinet.auth.models import SessionKind
     from ecabinet.auth.service import find_session
 
     token = auth.get("token") if isinstance(auth, dict) else None
@@ -482,6 +478,7 @@ def socket_user_id(sid: str) -> int | None:
 def _check_unrestricted(user_id: int) -> None:
     """A join is refused, as the API is, while the member must change a reset password or set up the
     second factor their role requires (a role granted after the socket connected counts too)."""
+    # deferred: ecabinet.auth.loader imports the ecabinet package, which imports this module
     from ecabinet.auth.loader import restriction
     from ecabinet.auth.models import User
 
@@ -503,7 +500,7 @@ def register_socket_handlers() -> None:
         """Sent by every client; refused without a valid token, session cookie or display credential,
         and (403, as the API) while the member must change a reset password or set up the second
         factor their role requires."""
-        from ecabinet.auth.loader import restriction
+        from ecabinet.auth.loader import restriction  # deferred: see _check_unrestricted
 
         display_token = auth.get("display_token") if isinstance(auth, dict) else None
         if isinstance(display_token, str) and display_token:
@@ -661,7 +658,7 @@ class Sweeper:
         self.since = utcnow() - self.OVERLAP
 
     def sweep(self) -> None:
-        from ecabinet.auth.service import sessions_ended_since
+        from ecabinet.auth.service import sessions_ended_since  # deferred: auth.service imports this module
 
         started = utcnow()
         self._sweep_displays()

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecabinet import audit
+from ecabinet import audit, keystore
 from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import MESSAGES, Conflict, Invalid
 
@@ -85,8 +85,6 @@ def parse_crl(data: bytes) -> x509.CertificateRevocationList:
 
 def known_authorities() -> list[x509.Certificate]:
     """Certificates that may issue a CRL we accept: the trusted roots and every CA in a registered chain."""
-    from ecabinet import keystore
-
     found = list(keystore.trust_roots())
     for chain_pem in db.session.scalars(select(keystore.SigningCredential.chain_pem).distinct()):
         if chain_pem:
@@ -96,8 +94,6 @@ def known_authorities() -> list[x509.Certificate]:
 
 def import_crl(data: bytes, *, actor: object) -> CrlImport:
     """Keep a CRL verified against its issuer's key, and revoke the registered credentials it lists."""
-    from ecabinet import keystore
-
     crl = parse_crl(data)
     issuers = [cert for cert in known_authorities() if cert.subject == crl.issuer]
     if not issuers:

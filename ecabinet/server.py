@@ -130,7 +130,7 @@ def tune_collector() -> None:
 def listening_socket(host: str, port: int) -> socket.socket:
     """The server's socket with TCP_NODELAY, which accepted connections inherit: pywsgi writes a
     response's headers and body separately, and without it Nagle's algorithm holds the body until
-    the client's delayed ACK, 40 ms on every keep-alive request (bench/json_api.py found it)."""
+    the client's delayed ACK (about 40 ms) on every keep-alive request."""
     listener = socket.create_server((host, port), reuse_port=False, backlog=1024)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return listener

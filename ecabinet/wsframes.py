@@ -25,10 +25,11 @@ from typing import Any
 
 import gevent
 import gevent.lock
-import simple_websocket.ws
 from engineio.async_drivers import gevent as engineio_gevent
 from wsproto.connection import ConnectionState
 from wsproto.extensions import PerMessageDeflate
+
+from ecabinet.adapters import engineio_websocket
 
 _FIN_TEXT = 0x81
 _RSV1 = 0x40
@@ -76,7 +77,7 @@ class EventFrames:
 
     def for_connection(self, connection: Any) -> bytes | None:
         """The frame this wsproto connection expects, or None when it needs its own encoding."""
-        extensions = connection._proto.extensions
+        extensions = engineio_websocket.negotiated_extensions(connection)
         if not extensions:
             return self.plain()
         if len(extensions) == 1 and isinstance(extensions[0], PerMessageDeflate):
@@ -169,7 +170,7 @@ def _end_connection(environ: dict[str, Any]) -> None:
     stream = environ.get("wsgi.input")  # where simple-websocket found the socket it duplicated
     if not hasattr(stream, "raw"):
         stream = getattr(stream, "rfile", None)
-    connection = getattr(getattr(stream, "raw", None), "_sock", None)
+    connection = engineio_websocket.pywsgi_socket(stream)
     if connection is not None:
         with contextlib.suppress(OSError):
             connection.shutdown(socket.SHUT_RDWR)
@@ -177,8 +178,6 @@ def _end_connection(environ: dict[str, Any]) -> None:
 
 def install(socketio_server: Any) -> None:
     """Use broadcast frames on this Socket.IO server (gevent only)."""
-    engineio_server = socketio_server.eio
-    engineio_server._async = {**engineio_server._async, "websocket": FrameWebSocket}
-    # simple-websocket builds its deflate extension by this module-level name on each handshake
-    simple_websocket.ws.PerMessageDeflate = PerMessageDeflateOnItsOwn
+    engineio_websocket.use_websocket_class(socketio_server.eio, FrameWebSocket)
+    engineio_websocket.use_deflate_extension(PerMessageDeflateOnItsOwn)
     socketio_server.manager.frames_of = EventFrames

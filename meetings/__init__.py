@@ -3,8 +3,24 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ecabinet import errors
-from meetings import models  # noqa: F401  (tables register with the metadata)
+from documents.access import set_owner
+from ecabinet import errors, realtime
+from ecabinet import web as core_web
+from ecabinet.database import db
+from ecabinet.demo import DEMO_STEPS
+from ecabinet.notifications import register_kind
+from meetings import (
+    access,
+    events,
+    models,  # noqa: F401  (tables register with the metadata)
+    views,
+    web,
+)
+from meetings.demo import demo_step
+from meetings.dossiers import MeetingDossiers
+from meetings.models import Meeting
+from meetings.searchable import MeetingSearch
+from search import sources
 
 errors.MESSAGES.update({
     "meeting_already_published": _l("The meeting is already published."),
@@ -41,17 +57,12 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
-    """Register the meetings routes, pages, home section, demo step and the socket join rule."""
-    from ecabinet import demo, realtime
-    from ecabinet import web as core_web
-    from ecabinet.database import db
-    from meetings import access, events
-    from meetings.models import Meeting
-    from meetings.views import api
-    from meetings.web import home_section, web
-
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    """Register the meetings routes, pages, home section, demo step, the socket join rule, the rules of the
+    dossiers filed under its items and what search finds in it."""
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
+    set_owner(app, MeetingDossiers())
+    sources.register(app, MeetingSearch())
 
     def who_may_stay(meeting_id: int, user_ids: set[int]) -> set[int]:
         meeting = db.session.get(Meeting, meeting_id)
@@ -59,19 +70,15 @@ def init_app(app: Flask) -> None:
 
     realtime.set_join_authorizer(access.join_view, room_authorizer=who_may_stay)
     realtime.set_audience_resolver(events.audience_of)
-    if home_section not in core_web.HOME_SECTIONS:
-        core_web.HOME_SECTIONS.append(home_section)
+    if web.home_section not in core_web.HOME_SECTIONS:
+        core_web.HOME_SECTIONS.append(web.home_section)
+    if demo_step not in DEMO_STEPS:
+        DEMO_STEPS.append(demo_step)
     register_notification_kinds()
-    from meetings.demo import demo_step
-
-    if demo_step not in demo.DEMO_STEPS:
-        demo.DEMO_STEPS.append(demo_step)
 
 
 def register_notification_kinds() -> None:
     """What participants are told about a meeting (``ecabinet.notifications``)."""
-    from ecabinet.notifications import register_kind
-
     register_kind("meeting.published", label=_l("A meeting I take part in is published"),
                   headline=_l("Invitation to the meeting: %(title)s"), order=10)
     register_kind("meeting.changed", label=_l("A meeting I take part in changes"),

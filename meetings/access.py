@@ -48,7 +48,7 @@ def users_who_may_see_meeting(meeting: Meeting, user_ids: set[int]) -> set[int]:
     so only the others are loaded as users to be checked one by one. The database is asked which of
     the room's users are not participants: the room goes as one parameter (an ``IN`` of N parameters
     is parsed anew each time) and the answer is usually empty. Reading the meeting's participants
-    whole instead cost each process in proportion to the whole meeting, not to its own tablets.
+    whole instead would cost each process in proportion to the whole meeting, not to its own tablets.
     """
     if meeting.status == MeetingStatus.DRAFT:
         others = set(user_ids)

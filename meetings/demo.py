@@ -6,9 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from documents import service as documents
 from ecabinet import pdf
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow
+from ecabinet.demo import CABINET
+from meetings import service
+from meetings.live import service as live
 from meetings.models import Meeting
 
 DEMO_TITLE = "Phiên họp Chính phủ thường kỳ tháng 12 năm 2026"
@@ -50,17 +54,12 @@ def dossier_pdf(title: str, number: str, body: str, when: datetime) -> bytes:
 
 def demo_step() -> list[str]:
     """Create the published regular session once (idempotent), through the services."""
-    from documents import service as documents
-    from meetings import service
-
     if db.session.scalar(select(Meeting).where(Meeting.title == DEMO_TITLE)) is not None:
         return [f"Demo meeting already present: {DEMO_TITLE}"]
     secretary = db.session.scalar(select(User).where(User.username == "vpcp.thuky"))
     chair = db.session.scalar(select(User).where(User.username == "thutuong"))
     if secretary is None or chair is None:
         return []
-    from ecabinet.demo import CABINET
-
     starts = (utcnow() + timedelta(days=3)).replace(hour=1, minute=30, second=0, microsecond=0, tzinfo=UTC)
     meeting = service.create_meeting(title=DEMO_TITLE, kind="regular", starts_at=starts,
                                      location="Phòng họp Chính phủ, Trụ sở Chính phủ, số 1 Hoàng Hoa Thám, Hà Nội",
@@ -82,7 +81,7 @@ def demo_step() -> list[str]:
     for item, (_title, _presenter, _minutes, docs) in zip(items, AGENDA, strict=True):
         for doc_title, doc_type, number, body, level in docs:
             data = dossier_pdf(doc_title, number, body, now)
-            documents.upload_document(meeting, item, data=data, filename=f"{number.replace('/', '-')}.pdf",
+            documents.upload_document(meeting.id, item.id, data=data, filename=f"{number.replace('/', '-')}.pdf",
                                       title=doc_title, doc_type=doc_type, confidentiality=level, actor=secretary)
     service.publish_meeting(meeting, actor=secretary)
     return [f"Demo meeting (published): {DEMO_TITLE} — {len(items)} agenda items with PDF dossiers",
@@ -95,11 +94,6 @@ CLOSED_TITLE = "Phiên họp Chính phủ thường kỳ tháng 11 năm 2026"
 def _closed_meeting(secretary: User, chair: User) -> list[str]:
     """Last month's session, held and closed through the same services: its minutes and conclusion notice
     are still to be drawn up and signed, so the secretariat and the chair can do it from the pages."""
-    from documents import service as documents
-    from ecabinet.demo import CABINET
-    from meetings import service
-    from meetings.live import service as live
-
     starts = (utcnow() - timedelta(days=30)).replace(hour=1, minute=30, second=0, microsecond=0, tzinfo=UTC)
     meeting = service.create_meeting(title=CLOSED_TITLE, kind="regular", starts_at=starts,
                                      location="Phòng họp Chính phủ, Trụ sở Chính phủ, số 1 Hoàng Hoa Thám, Hà Nội",
@@ -111,7 +105,7 @@ def _closed_meeting(secretary: User, chair: User) -> list[str]:
                if u is not None]
     service.add_members(meeting, [u.id for u in members], actor=secretary)
     doc_title, doc_type, number, body, level = docs[0]
-    documents.upload_document(meeting, item, data=dossier_pdf(doc_title, number, body, starts),
+    documents.upload_document(meeting.id, item.id, data=dossier_pdf(doc_title, number, body, starts),
                               filename=f"{number.replace('/', '-')}.pdf", title=doc_title, doc_type=doc_type,
                               confidentiality=level, actor=secretary)
     service.publish_meeting(meeting, actor=secretary)

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from documents.models import Document
 from ecabinet.database import db
 from meetings.access import MEMBERS, STAFF, item_group, user_group
+from meetings.live.models import Vote
 from meetings.models import Participant, ParticipantRole
 
 Audience = frozenset[str] | None
@@ -48,13 +50,9 @@ def audience_of(meeting_id: int, event_type: str, data: dict[str, Any]) -> Audie
     if event_type in SPEAKER_EVENTS:
         return item_audience(data.get("agenda_item_id")) | {user_group(data["user_id"])}
     if event_type == "vote.cast":
-        from meetings.live.models import Vote
-
         vote = db.session.get(Vote, data["vote_id"])
         return item_audience(vote.agenda_item_id if vote is not None else None)
     if event_type == "presentation.moved":
-        from documents.models import Document
-
         document = db.session.get(Document, data["document_id"])
         return item_audience(document.agenda_item_id if document is not None else None)
     if event_type == "attendance.changed":

@@ -7,9 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apiflask import Schema
@@ -20,15 +18,15 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from documents.models import Document, DocumentVersion, ReaderCopy
+from documents.schemas import dump_document
 from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import User
 from ecabinet.database import db
-from meetings import access
+from ecabinet.schemas import LEVELS, shown
+from meetings import access, dossiers, service
 from meetings.models import AgendaItem, ItemPosition, Meeting, Participant
 
-SHOWN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ["regular", "thematic", "extraordinary"]
-LEVELS = ["normal", "confidential", "secret", "top_secret"]
 STANCES = ["agree", "objection", "wish_to_speak"]
 
 
@@ -90,10 +88,6 @@ class PositionIn(Schema):
     stance = String(required=True, validate=OneOf(STANCES))
 
 
-def shown(value: datetime | None) -> str | None:
-    return value.astimezone(SHOWN_ZONE).isoformat() if value else None
-
-
 def user_brief(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
@@ -131,10 +125,6 @@ def render_meeting(snapshot: MeetingSnapshot, viewer: User) -> dict[str, Any]:
 
     Precondition: ``viewer`` may see the meeting (``access.require_visible``).
     """
-    from documents import access as doc_access
-    from documents.views import dump_document
-    from meetings import service
-
     meeting = snapshot.meeting
     connection = db.session.connection()
     params = {"user_id": viewer.id, "meeting_id": meeting.id}
@@ -145,8 +135,9 @@ def render_meeting(snapshot: MeetingSnapshot, viewer: User) -> dict[str, Any]:
     for item, body, documents in snapshot.agenda:
         if not access.may_see_item(meeting, item, viewer):
             continue
-        entry = {**body, "documents": [dump_document(d, viewer, last_opened=last_opened) for d in documents
-                                       if doc_access.may_list(d, viewer)],
+        entry = {**body, "documents": [dump_document(d, viewer, last_opened=last_opened,
+                                                     readable=dossiers.read_refusal(meeting, d, viewer) is None)
+                                       for d in documents if dossiers.may_list(meeting, d, viewer)],
                  "my_position": stances.get(item.id)}
         if see_tally:
             entry["tally"] = service.tally(item)
@@ -217,7 +208,6 @@ def _snapshot(session: Session, meeting: Meeting) -> MeetingSnapshot:
     by_item: dict[int, list[Document]] = defaultdict(list)
     for document in session.scalars(select(Document).where(Document.meeting_id == meeting.id)
                                     .options(selectinload(Document.versions)).order_by(Document.id)):
-        document.meeting  # noqa: B018  (from the identity map; loaded now, so it outlives the session)
         by_item[document.agenda_item_id].append(document)
     return MeetingSnapshot(meeting=meeting, summary=dump_meeting_summary(meeting),
                            participants=[(p, dump_participant(p)) for p in meeting.participants],
@@ -267,7 +257,7 @@ def meeting_snapshot(meeting_id: int) -> MeetingSnapshot | None:
 @contextmanager
 def _request_connection() -> Iterator[Connection]:
     """The request's own connection when its session has begun; otherwise one taken for this read only and
-    given back before the request goes on (no session made, bench/json_api.py: 30 µs). Either way a request
+    given back before the request goes on (no session is made for it). Either way a request
     never holds two: that could exhaust the pool when many tablets read at once (PostgreSQL under gevent
     yields while a query runs)."""
     if db.session.registry.has() and db.session().in_transaction():

@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from documents.models import Document
 from ecabinet import audit, notifications, realtime
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
 from meetings import access
+from meetings.live.models import SpeakerRequest, Vote, VoteParticipation
 from meetings.models import (
     AgendaItem,
     ItemPosition,
@@ -353,8 +355,6 @@ def add_members(meeting: Meeting, user_ids: list[int], *, actor: User) -> list[P
 def remove_participant(meeting: Meeting, participant_id: int, *, actor: User) -> None:
     """Withdraw an invitation before the session; refused once the person took part (a position, the floor,
     a vote, a check-in) or a delegate attends in their place."""
-    from meetings.live.models import SpeakerRequest, Vote, VoteParticipation
-
     require_secretariat(actor)
     with write_transaction():
         participant = db.session.get(Participant, participant_id)
@@ -384,9 +384,6 @@ def remove_participant(meeting: Meeting, participant_id: int, *, actor: User) ->
 def remove_agenda_item(meeting: Meeting, item: AgendaItem, *, actor: User) -> None:
     """Take an item off the agenda before the session and renumber the rest; refused once it has a dossier,
     positions, a vote or a conclusion, or guests are invited to it."""
-    from documents.models import Document
-    from meetings.live.models import SpeakerRequest, Vote
-
     require_secretariat(actor)
     with write_transaction():
         _require_preparing(meeting)

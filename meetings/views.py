@@ -8,9 +8,10 @@ from apiflask import APIBlueprint
 from flask import Response, current_app
 from flask_login import current_user, login_required
 
-from ecabinet.errors import NotFound
+from ecabinet.auth.access import require_secretariat
+from ecabinet.errors import Forbidden, NotFound
 from ecabinet.idempotency import idempotent
-from meetings import access, service
+from meetings import access, dossiers, service
 from meetings.schemas import (
     AgendaItemIn,
     AgendaItemPatch,
@@ -182,8 +183,25 @@ def positions(meeting_id: int) -> dict[str, Any]:
     """The tally per item (chair and secretariat)."""
     meeting = access.get_meeting_for(current_user, meeting_id)
     if not access.may_see_tally(meeting, current_user):
-        from ecabinet.errors import Forbidden
-
         raise Forbidden("chair_or_secretariat_only")
     return {"items": [{"agenda_item_id": item.id, "title": item.title, **service.tally(item)}
                       for item in meeting.agenda]}
+
+
+@api.get("/meetings/<int:meeting_id>/paper-saved")
+@api.doc(tags=["Documents"])
+@login_required
+def meeting_paper_saved(meeting_id: int) -> dict[str, Any]:
+    """Pages × recipients of every dossier distributed in this meeting (secretariat)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    require_secretariat(current_user)
+    return dossiers.paper_saved(meeting)
+
+
+@api.get("/paper-saved")
+@api.doc(tags=["Documents"])
+@login_required
+def total_paper_saved() -> dict[str, Any]:
+    """The figure the Government Office reports: per meeting and in total (secretariat)."""
+    require_secretariat(current_user)
+    return dossiers.paper_saved_total()

@@ -13,10 +13,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ecabinet import keystore
+from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.web import hanoi, label, register_labels
-from meetings import access
+from meetings import access, dossiers
+from meetings.live import rules
+from meetings.live.models import Vote
+from meetings.minutes import archive
+from meetings.minutes import service as minutes_service
+from meetings.minutes.models import MinutesStatus
 from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
@@ -85,11 +91,9 @@ def meeting_page(meeting_id: int) -> str:
     checklist = None
     preparing = current_user.is_secretariat and str(meeting.status) in ("draft", "published")
     if current_user.is_secretariat:
-        from documents.service import paper_saved
-
         users = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
                  if not u.has_role(Role.ADMIN)]
-        paper = paper_saved(meeting)
+        paper = dossiers.paper_saved(meeting)
         if str(meeting.status) == "draft":
             checklist = _publish_checklist(meeting, data, users)
     invited = {p["user_id"] for p in data["participants"]}
@@ -105,8 +109,6 @@ def meeting_page(meeting_id: int) -> str:
 def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) -> list[dict[str, Any]]:
     """What must hold before invitations go out: each item has its dossier, the invited members can reach
     the quorum (two thirds of ALL Government members), the chair is set and invited."""
-    from meetings.live import rules
-
     government = sum(1 for u in users if u.has_role(Role.MEMBER))
     members = sum(1 for p in data["participants"] if p["role"] == "member")
     required = rules.quorum_required(government)
@@ -127,8 +129,6 @@ def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) ->
 
 
 def _votes(meeting: Any) -> dict[int | None, list[Any]]:
-    from meetings.live.models import Vote
-
     out: dict[int | None, list[Any]] = {}
     for vote in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id)):
         out.setdefault(vote.agenda_item_id, []).append(vote)
@@ -138,8 +138,6 @@ def _votes(meeting: Any) -> dict[int | None, list[Any]]:
 def _status_reason(meeting: Any) -> dict[str, Any] | None:
     """The reason given when the meeting was cancelled or last postponed (kept in the audit record)."""
     import json
-
-    from ecabinet.audit import AuditRecord
 
     record = db.session.scalar(select(AuditRecord).where(
         AuditRecord.object_type == "meetings", AuditRecord.object_id == str(meeting.id),
@@ -151,8 +149,6 @@ def _status_reason(meeting: Any) -> dict[str, Any] | None:
 
 def _postponed(meetings: list[Any]) -> set[int]:
     """The published meetings whose last change of date was a postponement (the status stays "published")."""
-    from ecabinet.audit import AuditRecord
-
     published = {str(m.id): m.id for m in meetings if str(m.status) == "published"}
     if not published:
         return set()
@@ -165,8 +161,6 @@ def _postponed(meetings: list[Any]) -> set[int]:
 
 
 def _minutes_state(meeting: Any) -> Any:
-    from meetings.minutes import service as minutes_service
-
     return minutes_service.minutes_of(meeting) if str(meeting.status) in ("closed", "archived") else None
 
 
@@ -180,9 +174,6 @@ def _changes(before: str, after: str) -> list[tuple[str, str]]:
 @login_required
 def minutes_page(meeting_id: int) -> str:
     """Minutes: draw up from the record, edit the narrative (versions and changes), sign, the archive."""
-    from meetings.minutes import service as minutes_service
-    from meetings.minutes.models import MinutesStatus
-
     meeting = access.get_meeting_for(current_user, meeting_id)
     minutes = minutes_service.minutes_of(meeting)
     may_drafts = current_user.is_secretariat or meeting.chair_id == current_user.id
@@ -216,8 +207,6 @@ def _verify_archive(meeting: Any) -> Any:
     """What `archive verify` says of the bag this user's download gives, checked against the pinned office."""
     import tempfile
     from pathlib import Path
-
-    from meetings.minutes import archive
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"meeting-{meeting.id}.zip"

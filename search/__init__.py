@@ -4,7 +4,15 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from ecabinet import errors
-from search import models  # noqa: F401  (tables register with the metadata)
+from ecabinet.cli import INIT_STEPS
+from ecabinet.cli import cli as ecabinet_cli
+from search import (
+    index,
+    models,  # noqa: F401  (tables register with the metadata)
+    views,
+    web,
+)
+from search.cli import fill_if_empty, search_group
 
 errors.MESSAGES.update({
     "search_query_empty": _l("Enter at least one word to search for."),
@@ -17,17 +25,10 @@ _registered = False
 def init_app(app: Flask) -> None:
     """Register the search API and page, the index listener, and the ``search`` command group."""
     global _registered
-    from search import index
-    from search.views import api
-    from search.web import web
-
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
     index.install()
     if not _registered:
-        from ecabinet.cli import INIT_STEPS, cli
-        from search.cli import fill_if_empty, search_group
-
-        cli.add_command(search_group)
+        ecabinet_cli.add_command(search_group)
         INIT_STEPS.append(fill_if_empty)
         _registered = True

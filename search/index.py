@@ -1,36 +1,31 @@
 """Keeping the index current: rows are rewritten in the flush that changes their source.
 
-An ``after_flush`` listener looks at what the flush wrote (meetings, agenda items, documents and
-their versions, ballots and their questions) and rewrites the matching rows with Core statements on
-the same connection, so the index commits or rolls back with the change itself. Other domains'
-services stay unaware of search.
+An ``after_flush`` listener (installed by ``search.init_app``) asks the registered sources
+(``search.sources``) which of their things the flush wrote and has them rewrite their entries with
+Core statements on the same connection, so the index commits or rolls back with the change itself.
+The domains' services stay unaware of search.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Hashable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
-from ballots.models import Ballot, Question
-from documents.models import Document, DocumentVersion
 from ecabinet import storage
 from ecabinet.auth.models import Confidentiality
 from ecabinet.database import utcnow
-from meetings.models import AgendaItem, Meeting
 from search import text
 from search.models import FTS_TABLE, EntryKind, SearchEntry
+from search.sources import SearchSource, sources
 
-_entries = SearchEntry.__table__
-_WATCHED = {Meeting: ("title", "location"), AgendaItem: ("title", "presenter", "conclusion"),
-            Document: ("title", "doc_type", "confidentiality", "agenda_item_id"), DocumentVersion: (),
-            Ballot: ("title", "summary"), Question: ("text",)}
+entries = SearchEntry.__table__
 
 
 def _changed(obj: Any, names: tuple[str, ...]) -> bool:
@@ -38,75 +33,34 @@ def _changed(obj: Any, names: tuple[str, ...]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-class _Work:
-    """What one flush asks of the index."""
-
-    def __init__(self) -> None:
-        self.meetings: set[int] = set()
-        self.items: set[int] = set()
-        self.documents: set[int] = set()
-        self.ballots: set[int] = set()
-        self.gone: list[sa.ColumnElement[bool]] = []
-
-    def collect(self, session: Session) -> None:
+def _after_flush(session: Session, flush_context: Any) -> None:
+    if not has_app_context():
+        return
+    registered = sources()
+    things: dict[SearchSource, set[Hashable]] = {}
+    gone: list[sa.ColumnElement[bool]] = []
+    for source in registered:
         for obj in session.deleted:
-            self._deleted(obj)
+            if type(obj) in source.watched:
+                condition = source.gone(obj)
+                if condition is not None:
+                    gone.append(condition)
+                elif (thing := source.touched(obj)) is not None:
+                    things.setdefault(source, set()).add(thing)
         for obj in list(session.new) + list(session.dirty):
-            names = _WATCHED.get(type(obj))
+            names = source.watched.get(type(obj))
             if names is None or (obj not in session.new and not _changed(obj, names)):
                 continue
-            if isinstance(obj, Meeting):
-                self.meetings.add(obj.id)
-            elif isinstance(obj, AgendaItem):
-                self.items.add(obj.id)
-            elif isinstance(obj, Document):
-                self.documents.add(obj.id)
-            elif isinstance(obj, DocumentVersion):
-                self.documents.add(obj.document_id)
-            elif isinstance(obj, Ballot):
-                self.ballots.add(obj.id)
-            elif isinstance(obj, Question):
-                self.ballots.add(obj.ballot_id)
-
-    def _deleted(self, obj: Any) -> None:
-        kind_of = {Document: [EntryKind.DOCUMENT], Ballot: [EntryKind.BALLOT],
-                   AgendaItem: [EntryKind.AGENDA_ITEM, EntryKind.CONCLUSION]}
-        if isinstance(obj, Meeting):
-            self.gone.append(_entries.c.meeting_id == obj.id)
-        elif type(obj) in kind_of:
-            self.gone.append(_entries.c.kind.in_([str(k) for k in kind_of[type(obj)]])
-                             & (_entries.c.object_id == obj.id))
-        elif isinstance(obj, Question):
-            self.ballots.add(obj.ballot_id)
-
-    def __bool__(self) -> bool:
-        return bool(self.meetings or self.items or self.documents or self.ballots or self.gone)
-
-
-def _after_flush(session: Session, flush_context: Any) -> None:
-    work = _Work()
-    work.collect(session)
-    if not work:
+            if (thing := source.touched(obj)) is not None:
+                things.setdefault(source, set()).add(thing)
+    if not (gone or things):
         return
     connection = session.connection()
-    for condition in work.gone:
-        _delete(connection, condition)
-    for meeting_id in work.meetings:
-        meeting = session.get(Meeting, meeting_id)
-        if meeting is not None:
-            write_meeting(connection, meeting)
-    for item_id in work.items:
-        item = session.get(AgendaItem, item_id)
-        if item is not None:
-            write_item(connection, item)
-    for document_id in work.documents:
-        document = session.get(Document, document_id)
-        if document is not None:
-            write_document(connection, session, document)
-    for ballot_id in work.ballots:
-        ballot = session.get(Ballot, ballot_id)
-        if ballot is not None:
-            write_ballot(connection, session, ballot)
+    for condition in gone:
+        delete(connection, condition)
+    for source, keys in things.items():
+        for thing in keys:
+            source.write(connection, session, thing)
 
 
 def install() -> None:
@@ -115,37 +69,9 @@ def install() -> None:
         event.listen(Session, "after_flush", _after_flush)
 
 
-def write_meeting(connection: sa.Connection, meeting: Meeting) -> None:
-    _put(connection, EntryKind.MEETING, meeting.id, meeting_id=meeting.id, title=meeting.title,
-         body=meeting.location or "")
-
-
-def write_item(connection: sa.Connection, item: AgendaItem) -> None:
-    """The item (title, presenter) and, once set, its conclusion ("kết luận")."""
-    _put(connection, EntryKind.AGENDA_ITEM, item.id, meeting_id=item.meeting_id, agenda_item_id=item.id,
-         title=item.title, body=item.presenter or "")
-    if (item.conclusion or "").strip():
-        _put(connection, EntryKind.CONCLUSION, item.id, meeting_id=item.meeting_id, agenda_item_id=item.id,
-             title=item.title, body=item.conclusion or "")
-    else:
-        _delete(connection, (_entries.c.kind == str(EntryKind.CONCLUSION)) & (_entries.c.object_id == item.id))
-
-
-def write_document(connection: sa.Connection, session: Session, document: Document) -> None:
-    """Title, type and the text of the current (highest) version: a new version replaces the old text."""
-    sha256 = session.scalar(select(DocumentVersion.sha256).where(DocumentVersion.document_id == document.id)
-                            .order_by(DocumentVersion.number.desc()).limit(1))
-    body = _stored_pdf_text(str(current_app.config["DATA_DIR"]), sha256) if sha256 else ""
-    _put(connection, EntryKind.DOCUMENT, document.id, meeting_id=document.meeting_id,
-         agenda_item_id=document.agenda_item_id, confidentiality=document.confidentiality,
-         title=document.title, body="\n".join(part for part in (document.doc_type, body) if part))
-
-
-def write_ballot(connection: sa.Connection, session: Session, ballot: Ballot) -> None:
-    questions = session.scalars(select(Question.text).where(Question.ballot_id == ballot.id)
-                                .order_by(Question.position))
-    _put(connection, EntryKind.BALLOT, ballot.id, title=ballot.title,
-         body="\n".join([ballot.summary or "", *questions]).strip())
+def pdf_text(sha256: str) -> str:
+    """The text of a stored PDF, for a source indexing files."""
+    return _stored_pdf_text(str(current_app.config["DATA_DIR"]), sha256)
 
 
 @functools.lru_cache(maxsize=64)
@@ -158,7 +84,7 @@ def _stored_pdf_text(data_dir: str, sha256: str) -> str:
     return text.pdf_text(data)
 
 
-def _put(connection: sa.Connection, kind: EntryKind, object_id: int, *, title: str, body: str,
+def put(connection: sa.Connection, kind: EntryKind, object_id: int, *, title: str, body: str,
          meeting_id: int | None = None, agenda_item_id: int | None = None,
          confidentiality: Confidentiality | str = Confidentiality.NORMAL) -> None:
     """Insert or rewrite the row of (kind, object_id) and its engine-specific text index."""
@@ -174,52 +100,42 @@ def _put(connection: sa.Connection, kind: EntryKind, object_id: int, *, title: s
         values["vector"] = (sa.func.setweight(sa.func.to_tsvector(simple, folded_title), sa.literal_column("'A'"))
                             .op("||")(sa.func.setweight(sa.func.to_tsvector(simple, folded_body),
                                                         sa.literal_column("'B'"))))
-    key = (_entries.c.kind == str(kind)) & (_entries.c.object_id == object_id)
-    entry_id = connection.scalar(select(_entries.c.id).where(key))
+    key = (entries.c.kind == str(kind)) & (entries.c.object_id == object_id)
+    entry_id = connection.scalar(select(entries.c.id).where(key))
     if entry_id is None:
-        entry_id = connection.scalar(_entries.insert().values(kind=str(kind), object_id=object_id, **values)
-                                     .returning(_entries.c.id))
+        entry_id = connection.scalar(entries.insert().values(kind=str(kind), object_id=object_id, **values)
+                                     .returning(entries.c.id))
     else:
-        connection.execute(_entries.update().where(_entries.c.id == entry_id).values(**values))
+        connection.execute(entries.update().where(entries.c.id == entry_id).values(**values))
     if not postgres:
-        connection.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": entry_id})  # noqa: S608
-        connection.execute(sa.text(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"),  # noqa: S608
+        connection.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": entry_id})  # noqa: S608 (the table name is our constant)
+        connection.execute(sa.text(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"),  # noqa: S608 (the table name is our constant)
                            {"id": entry_id, "title": folded_title, "body": folded_body})
 
 
-def _delete(connection: sa.Connection, condition: sa.ColumnElement[bool]) -> None:
-    ids: list[int] = list(connection.scalars(select(_entries.c.id).where(condition)))
+def delete(connection: sa.Connection, condition: sa.ColumnElement[bool]) -> None:
+    ids: list[int] = list(connection.scalars(select(entries.c.id).where(condition)))
     if not ids:
         return
-    connection.execute(_entries.delete().where(_entries.c.id.in_(ids)))
+    connection.execute(entries.delete().where(entries.c.id.in_(ids)))
     if connection.dialect.name != "postgresql":
-        connection.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids")  # noqa: S608
+        connection.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids")  # noqa: S608 (the table name is our constant)
                            .bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids})
 
 
 def rebuild(session: Session) -> int:
-    """Empty the index and fill it again from every meeting, item, document and ballot; the row count.
+    """Empty the index and fill it again from every registered source; the row count.
 
     Precondition: inside ``write_transaction()``.
     """
     connection = session.connection()
-    connection.execute(_entries.delete())
+    connection.execute(entries.delete())
     if connection.dialect.name != "postgresql":
-        connection.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608
-    for meeting in _all(session, Meeting):
-        write_meeting(connection, meeting)
-    for item in _all(session, AgendaItem):
-        write_item(connection, item)
-    for document in _all(session, Document):
-        write_document(connection, session, document)
-    for ballot in _all(session, Ballot):
-        write_ballot(connection, session, ballot)
-    return int(connection.scalar(select(sa.func.count()).select_from(_entries)) or 0)
-
-
-def _all(session: Session, model: type[Any]) -> Iterable[Any]:
-    return session.scalars(select(model).order_by(model.id)).all()
+        connection.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608 (the table name is our constant)
+    for source in sources():
+        source.rebuild(connection, session)
+    return int(connection.scalar(select(sa.func.count()).select_from(entries)) or 0)
 
 
 def is_empty(session: Session) -> bool:
-    return session.scalar(select(_entries.c.id).limit(1)) is None
+    return session.scalar(select(entries.c.id).limit(1)) is None

@@ -7,7 +7,7 @@ from apiflask.fields import Integer, List, Nested, String
 from apiflask.validators import OneOf, Range
 
 from search.models import EntryKind
-from search.service import MAX_QUERY_CHARS, MAX_RESULTS
+from search.service import MAX_QUERY_CHARS, MAX_RESULTS, Result
 
 KINDS = [str(kind) for kind in EntryKind]
 
@@ -34,3 +34,9 @@ class SearchResultOut(Schema):
 
 class SearchOut(Schema):
     results = List(Nested(SearchResultOut))
+
+
+def dump_result(result: Result) -> dict[str, object]:
+    return {"kind": result.kind, "id": result.id, "meeting_id": result.meeting_id,
+            "agenda_item_id": result.agenda_item_id, "title": result.title, "snippet": result.snippet,
+            "url": result.url}

@@ -168,7 +168,7 @@ def pdf_text(data: bytes) -> str:
         log.warning("pdftotext (poppler-utils) is not installed: documents are indexed by title only")
         return ""
     try:
-        result = subprocess.run([executable, "-q", "-enc", "UTF-8", "-l", str(PDFTOTEXT_MAX_PAGES), "-", "-"],  # noqa: S603
+        result = subprocess.run([executable, "-q", "-enc", "UTF-8", "-l", str(PDFTOTEXT_MAX_PAGES), "-", "-"],  # noqa: S603 (our argv)
                                 input=data, capture_output=True, timeout=PDFTOTEXT_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         log.warning("pdftotext took over %ss: document indexed by title only", PDFTOTEXT_TIMEOUT_S)

@@ -8,7 +8,7 @@ from apiflask import APIBlueprint
 from flask_login import current_user, login_required
 
 from search import service
-from search.schemas import SearchOut, SearchQuery
+from search.schemas import SearchOut, SearchQuery, dump_result
 
 api = APIBlueprint("search_api", __name__, url_prefix="/api/v1", tag="Search")
 
@@ -21,4 +21,4 @@ api = APIBlueprint("search_api", __name__, url_prefix="/api/v1", tag="Search")
 def search(params: dict[str, Any]) -> dict[str, Any]:
     """Meetings, agenda items, dossiers (their text), conclusions and opinion ballots the caller may see, best first."""
     results = service.search(current_user, params["q"], kind=params["kind"], limit=params["limit"])
-    return {"results": [result.as_dict() for result in results]}
+    return {"results": [dump_result(result) for result in results]}

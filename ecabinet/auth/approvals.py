@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit
 from ecabinet.auth.models import Confidentiality, Role, User
+from ecabinet.auth.service import create_user, update_user
 from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
 from ecabinet.errors import MESSAGES, Conflict, Forbidden, NotFound
 
@@ -163,8 +164,6 @@ def create_account(*, actor: User, roles: list[Role], clearance: Confidentiality
         User, ApprovalRequest | None]:
     """Create an account; what of it is under four eyes (the secretariat or administrator role, a clearance
     above normal) is left out and asked for in a request another administrator approves."""
-    from ecabinet.auth.service import create_user
-
     kinds = guarded([*(["clearance.raise"] if Confidentiality(clearance) != Confidentiality.NORMAL else []),
                      *(f"role.{role}" for role in (Role.SECRETARY, Role.ADMIN) if role in roles)])
     held_roles = {Role.SECRETARY: "role.secretary", Role.ADMIN: "role.admin"}
@@ -180,8 +179,6 @@ def create_account(*, actor: User, roles: list[Role], clearance: Confidentiality
 
 
 def _apply_account_change(request: ApprovalRequest, approver: User) -> object:
-    from ecabinet.auth.service import update_user
-
     user = db.session.get(User, request.target_id)
     if user is None:
         raise NotFound()

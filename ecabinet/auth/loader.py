@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from ecabinet import add_background_task
 from ecabinet.auth.login_bus import EXTENSION, LoginBus
+from ecabinet.auth.mfa import required_for
 from ecabinet.auth.models import AuthSession, SessionKind, User
 from ecabinet.auth.service import find_session, token_hash
 from ecabinet.database import db, utcnow
 from ecabinet.errors import Forbidden
-from ecabinet.extensions import login_manager
+from ecabinet.extensions import login_manager, socketio
 
 BROWSER_SESSION_KEY = "sid"
 _CACHE_MAX = 20_000
@@ -46,7 +48,7 @@ def current_auth_session() -> AuthSession | None:
     login = g.get("auth_session")
     if isinstance(login, RememberedLogin):
         # made an object of the request's session only when asked for (a logout): most requests never
-        # need it, and building it cost about a tenth of a small JSON answer (bench/json_api.py)
+        # need it, and building it costs about a tenth of a small JSON answer
         user = _attach(login.user)
         session = db.session()
         found = _in_session(session, AuthSession, login.columns["id"])
@@ -86,8 +88,6 @@ _OPEN_WHILE_RESTRICTED = {"auth_api.me", "auth_api.revoke_token", "auth_api.chan
 
 
 def _needs_mfa(user: User) -> bool:
-    from ecabinet.auth.mfa import required_for
-
     return required_for(user)
 
 
@@ -107,7 +107,7 @@ def _refuse_until_done(user: User, request: Request) -> None:
     if refusal is None or not request.path.startswith("/api/") or request.endpoint in _OPEN_WHILE_RESTRICTED:
         return
     # the request knows its user (the refusal is recorded under that name), but the view does not run
-    login_manager._update_request_context_with_user(user)
+    login_manager.set_request_user(user)
     raise refusal
 
 
@@ -150,7 +150,7 @@ def remembered_session(token: str, kind: SessionKind) -> AuthSession | Remembere
         session = _request_session()
         if session is None:
             # no query yet in this request, and perhaps none at all (/me): the user joins the session
-            # when it is made (_session_with_login), not a session made for it (bench/json_api.py: 30 µs)
+            # when it is made (_session_with_login), not a session made for it alone
             make_transient_to_detached(user)
             g.auth_unattached = user
         else:
@@ -183,9 +183,6 @@ def init_app(app: Flask) -> None:
     for the other processes' (until it does, nothing is remembered)."""
     if not app.config["MESSAGE_QUEUE"]:
         return
-    from ecabinet import add_background_task
-    from ecabinet.extensions import socketio
-
     bus = app.extensions[EXTENSION] = LoginBus(app.config["MESSAGE_QUEUE"], app.config["MESSAGE_QUEUE_CHANNEL"])
     add_background_task(app, lambda app: socketio.start_background_task(bus.listen, forget_key))
 

@@ -26,7 +26,7 @@ class Confidentiality(enum.StrEnum):
     NORMAL = "normal"
     CONFIDENTIAL = "confidential"
     SECRET = "secret"  # noqa: S105 (a confidentiality level, not a password)
-    TOP_SECRET = "top_secret"  # noqa: S105
+    TOP_SECRET = "top_secret"  # noqa: S105 (a confidentiality level, not a password)
 
     @property
     def rank(self) -> int:

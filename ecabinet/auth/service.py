@@ -15,8 +15,9 @@ from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from ecabinet import audit
+from ecabinet import audit, realtime
 from ecabinet.auth import errors as _errors  # noqa: F401  (the codes' messages)
+from ecabinet.auth import mfa
 from ecabinet.auth.models import AuthSession, Confidentiality, Role, SessionKind, User
 from ecabinet.auth.passwords import check_password, hash_password, validate_new_password
 from ecabinet.database import after_commit, db, utcnow, write_transaction
@@ -139,8 +140,6 @@ def change_password(user: User, *, current: str, new: str, keep: AuthSession | N
 def _end_logins(user: User, *, keep: AuthSession | None = None) -> None:
     """Revoke the user's live logins; their sockets in this process drop after the commit (the
     sweeper drops them in the other processes)."""
-    from ecabinet import realtime
-
     now = utcnow()
     ended = []
     for session in db.session.scalars(select(AuthSession).where(
@@ -191,8 +190,6 @@ def check_credentials(*, username: str, password: str) -> User:
 def check_second_factor(user: User, otp: str | None) -> None:
     """Nothing when the user has no second factor or ``otp`` is a right code (TOTP or an unused recovery
     code); otherwise 401 ``mfa_required`` (no code) or ``mfa_invalid`` (audited)."""
-    from ecabinet.auth import mfa
-
     if not user.has_totp:
         return
     if not otp:
@@ -259,8 +256,6 @@ def _touch(session: AuthSession, now: datetime) -> None:
 
 def logout(session: AuthSession, *, actor: User) -> None:
     """End a session; its token or cookie stops working and its sockets are disconnected."""
-    from ecabinet import realtime
-
     with write_transaction():
         session.revoked_at = utcnow()
         audit.record(actor, "auth.logout", session, {"kind": str(session.kind)})
@@ -274,7 +269,7 @@ def end_login(session: AuthSession, *, actor: User, reason: str) -> None:
 
     Precondition: inside the caller's ``write_transaction()``, which records why.
     """
-    from ecabinet import realtime
+    from ecabinet import realtime  # deferred: realtime imports this module
 
     if session.revoked_at is not None:
         return
@@ -293,7 +288,7 @@ def sessions_ended_since(since: datetime) -> set[int]:
     return set(db.session.scalars(_SESSIONS_ENDED_SINCE, {"since": since}))
 
 
-# built once: the sweeper asks every second, and building it cost as much as running it
+# built once: the sweeper asks every second, and building it costs as much as running it
 _SESSIONS_ENDED_SINCE = (
     select(AuthSession.id).join(User, User.id == AuthSession.user_id)
     .where(AuthSession.expires_at > bindparam("since"),

@@ -7,6 +7,7 @@ their periodic sweeps); the core names no domain. See docs/NOTIFICATIONS.md.
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from ecabinet.notifications.kinds import register_kind
 from ecabinet.notifications.outbox import register_sweep
@@ -16,8 +17,7 @@ __all__ = ["already_sent", "init_app", "is_classified", "notify", "register_kind
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
+    # deferred: these import the ecabinet package (add_background_task, LANGUAGES), which imports this one
     from ecabinet import add_background_task
     from ecabinet.notifications import views, web
     from ecabinet.notifications.outbox import DEACTIVATED, start_worker

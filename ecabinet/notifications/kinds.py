@@ -37,6 +37,7 @@ DETAILS: dict[str, tuple[Any, bool]] = {
 
 
 def register_kind(code: str, *, label: Any, headline: Any, order: int = 50) -> None:
+    # deferred: ecabinet.web imports the ecabinet package, which imports this one
     from ecabinet.web import register_labels
 
     KINDS[code] = Kind(code=code, label=label, headline=headline, order=order)

@@ -76,7 +76,7 @@ def link(path: str) -> str:
 
 def details(notification: Notification) -> list[tuple[str, str]]:
     """(label, value) lines a mail or the list shows under the headline; none for a classified subject."""
-    from ecabinet.web import hanoi
+    from ecabinet.web import hanoi  # deferred: ecabinet.web imports the ecabinet package, which imports this one
 
     if notification.classified:
         return []

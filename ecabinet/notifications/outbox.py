@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import and_, func, or_, select, update
 
+from ecabinet import realtime
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.notifications import mail
 from ecabinet.notifications.models import MailState, OutboxMail
@@ -173,8 +174,6 @@ class Worker:
                 db.session.remove()
 
     def loop(self) -> None:
-        from ecabinet import realtime
-
         while True:
             try:
                 self.run_once()
@@ -186,8 +185,6 @@ class Worker:
 
 
 def start_worker(app: Flask) -> None:
-    from ecabinet import realtime
-
     realtime.start_background_task(Worker(app).loop)
 
 

@@ -107,7 +107,7 @@ def preferences(user: User) -> dict[str, Any]:
 def set_preferences(user: User, *, channels: dict[str, str] | None = None, language: str | None = None,
                     actor: User) -> dict[str, Any]:
     """Change the person's channels (only the kinds given) and mail language; audited with what changed."""
-    from ecabinet import LANGUAGES
+    from ecabinet import LANGUAGES  # deferred: the ecabinet package imports this one
 
     channels = channels or {}
     unknown = sorted(k for k in channels if k not in KINDS)

@@ -2,9 +2,15 @@
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from ecabinet import errors
-from meetings.briefcase import models  # noqa: F401  (tables register with the metadata)
+from meetings.briefcase import (
+    models,  # noqa: F401  (tables register with the metadata)
+    service,
+    views,
+    web,
+)
 
 errors.MESSAGES.update({
     "briefcase_level_too_high": _l("Documents above Mật are never taken offline."),
@@ -17,12 +23,6 @@ errors.MESSAGES.update({
 
 def init_app(app: Flask) -> None:
     """Register the briefcase API, the offline pages and the service worker."""
-    from flask_login import current_user
-
-    from meetings.briefcase import service
-    from meetings.briefcase.views import api
-    from meetings.briefcase.web import web
-
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
     app.jinja_env.globals["briefcase_refusal"] = lambda meeting: service.offline_refusal(meeting, current_user)

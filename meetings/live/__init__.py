@@ -3,7 +3,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ecabinet import errors
+from ecabinet import errors, realtime
 from meetings.live import models  # noqa: F401  (tables register with the metadata)
 
 # the session rules' refusals (Law on Government Organization; Government working regulation)
@@ -21,11 +21,9 @@ errors.MESSAGES.update({
 
 
 def init_app(app: Flask) -> None:
-    from ecabinet import realtime
-    from meetings.live import hall
-    from meetings.live.views import api
-    from meetings.live.web import web
+    # deferred: meetings.events reads meetings.live.models, and these views import meetings.events
+    from meetings.live import hall, views, web
 
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
     realtime.set_display_authenticator(hall.socket_login, still_valid=hall.still_valid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from documents.models import Document
 from ecabinet.database import db
 from meetings.access import MEMBERS, may_see_audience, user_group, viewer_groups
 from meetings.events import item_audience
@@ -26,8 +27,6 @@ def sees_attendance(groups: frozenset[str], row: dict[str, Any]) -> bool:
 
 
 def _presentation_item(presentation: dict[str, Any] | None) -> int | None:
-    from documents.models import Document
-
     document = db.session.get(Document, presentation["document_id"]) if presentation else None
     return document.agenda_item_id if document is not None else None
 

@@ -14,14 +14,15 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ecabinet import audit, realtime
+from documents.models import Document
+from ecabinet import audit, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.auth.service import token_hash
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from meetings.live.models import HallDisplay, SpeakerRequest, SpeakerStatus, Vote, VoteStatus
-from meetings.live.service import quorum
+from meetings.live.service import member_participants, quorum
 from meetings.models import AgendaItem, Meeting
 
 
@@ -128,8 +129,6 @@ def projector_state(meeting: Meeting) -> dict[str, Any]:
 
 
 def _presentation(meeting: Meeting) -> dict[str, Any] | None:
-    from documents.models import Document
-
     if not meeting.presentation:
         return None
     document = db.session.get(Document, meeting.presentation.get("document_id"))
@@ -146,9 +145,6 @@ def presented_page(display: HallDisplay) -> bytes:
     import io
 
     from pypdf import PdfReader, PdfWriter
-
-    from documents.models import Document
-    from ecabinet import storage
 
     meeting = db.session.get(Meeting, display.meeting_id)
     presentation = meeting.presentation if meeting else None
@@ -174,8 +170,6 @@ def presented_page(display: HallDisplay) -> bytes:
 
 
 def _vote(vote: Vote, meeting: Meeting) -> dict[str, Any]:
-    from meetings.live.service import member_participants
-
     entitled = vote.entitled_user_ids if vote.entitled_user_ids is not None \
         else [p.user_id for p in member_participants(meeting)]
     return {"id": vote.id, "question": vote.question, "secret": vote.secret, "status": str(vote.status),

@@ -14,12 +14,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from documents.models import Document
 from ecabinet import audit, realtime
 from ecabinet.audit import canonical_json
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotFound
+from meetings.access import may_see_item
 from meetings.live import rules
 from meetings.live.models import SpeakerRequest, SpeakerStatus, Vote, VoteChoice, VoteParticipation, VoteStatus
 from meetings.models import AgendaItem, ItemPosition, Meeting, MeetingStatus, Participant, ParticipantRole, Stance
@@ -254,8 +256,6 @@ def consent_block(meeting: Meeting) -> ConsentBlock:
 
 def consent_preview(meeting: Meeting, viewer: User) -> dict[str, Any]:
     """What the chair is shown before adopting: exactly the items adoption would adopt, and the quorum."""
-    from meetings.access import may_see_item
-
     block = consent_block(meeting)
     items = [item for item in block.items if may_see_item(meeting, item, viewer)]
     return {"meeting_id": meeting.id, "status": str(meeting.status), "agenda_item_ids": [item.id for item in items],
@@ -331,8 +331,6 @@ def present_document(meeting: Meeting, document_id: int, page: int, *, actor: Us
 
 
 def _require_document_of_meeting(meeting: Meeting, document_id: int, page: int) -> None:
-    from documents.models import Document
-
     document = db.session.get(Document, document_id)
     if document is None or document.meeting_id != meeting.id:
         raise NotFound()

@@ -13,6 +13,7 @@ from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.errors import Invalid, NotFound
 from meetings import access
+from meetings.access import get_item_for
 from meetings.live import hall, rules, service
 from meetings.live.audience import live_state_for, sees_item, sees_speaker
 from meetings.live.models import Vote
@@ -144,8 +145,6 @@ def consent_block(meeting_id: int, body: dict[str, list[int]]) -> dict[str, Any]
 @login_required
 def consent_objection(meeting_id: int, item_id: int, body: dict[str, str]) -> tuple[dict[str, Any], int]:
     """A member objects to an item of the consent block, or wishes to speak on it: the item leaves the block."""
-    from meetings.access import get_item_for
-
     meeting = _meeting(meeting_id)
     item = service.withdraw_from_consent_block(meeting, get_item_for(current_user, meeting, item_id),
                                                body["reason"], actor=current_user)

@@ -7,6 +7,10 @@ from typing import Any
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
+from meetings.access import get_meeting_for
+from meetings.live.service import participant
+from meetings.models import ParticipantRole
+
 web = Blueprint("live_web", __name__)
 
 
@@ -20,9 +24,6 @@ def _screen_for(meeting) -> str:
 
 def _abilities(meeting) -> dict[str, Any]:
     """What this person may do in the room, so the page shows only the controls that apply."""
-    from meetings.live.service import participant
-    from meetings.models import ParticipantRole
-
     entry = participant(meeting, current_user)
     role = str(entry.role) if entry else None
     delegates_vote = current_app.config.get("DELEGATES_VOTE", False)
@@ -39,8 +40,6 @@ def _abilities(meeting) -> dict[str, Any]:
 @web.get("/meetings/<int:meeting_id>/live")
 @login_required
 def live(meeting_id: int) -> str:
-    from meetings.access import get_meeting_for
-
     meeting = get_meeting_for(current_user, meeting_id)
     return render_template("live/live.html", meeting=meeting, screen=_screen_for(meeting), **_abilities(meeting))
 
@@ -49,8 +48,6 @@ def live(meeting_id: int) -> str:
 @login_required
 def room(meeting_id: int) -> str:
     """The hall screen for a logged-in operator (the projector itself uses a display credential at /hall)."""
-    from meetings.access import get_meeting_for
-
     meeting = get_meeting_for(current_user, meeting_id)
     return render_template("hall/hall.html", meeting=meeting)
 

@@ -4,7 +4,11 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from ecabinet import errors
+from ecabinet.cli import cli as ecabinet_cli
+from ecabinet.notifications import register_kind
 from meetings.minutes import models  # noqa: F401  (tables register with the metadata)
+from meetings.minutes.cli import archive_group
+from meetings.minutes.views import api
 
 errors.MESSAGES.update({
     "meeting_not_closed": _l("Minutes can be drawn up only after the session is closed."),
@@ -23,16 +27,9 @@ _registered = False
 def init_app(app: Flask) -> None:
     """Register the minutes routes and the ``archive`` command group."""
     global _registered
-    from meetings.minutes.views import api
-
     app.register_blueprint(api)
-    from ecabinet.notifications import register_kind
-
     register_kind("minutes.awaiting_signature", label=_l("Minutes wait for my signature"),
                   headline=_l("Minutes awaiting your signature: %(title)s"), order=40)
     if not _registered:
-        from ecabinet.cli import cli
-        from meetings.minutes.cli import archive_group
-
-        cli.add_command(archive_group)
+        ecabinet_cli.add_command(archive_group)
         _registered = True

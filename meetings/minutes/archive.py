@@ -22,8 +22,11 @@ import bagit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
+from ballots.models import Ballot
+from ballots.service import current_revisions
+from documents.models import Document
 from ecabinet import audit, keystore, office, realtime, storage
 from ecabinet.auth.models import Confidentiality, User
 from ecabinet.bags import (
@@ -37,9 +40,11 @@ from ecabinet.bags import (
     zip_bag,
 )
 from ecabinet.database import db
+from ecabinet.schemas import iso
 from ecabinet.signing import SignatureRejected, certificate_sha256, validate_signed_pdf
-from meetings.live.models import Vote
+from meetings.live.models import SpeakerRequest, Vote
 from meetings.minutes import service
+from meetings.minutes.schemas import dump_minutes
 from meetings.models import Meeting
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -59,13 +64,13 @@ def _meeting_json(meeting: Meeting, secretary: User) -> dict[str, Any]:
         "minutes_signers": {"secretary": secretary.username, "chair": meeting.chair.username},
         "id": meeting.id, "title": meeting.title, "kind": meeting.kind, "location": meeting.location,
         "status": meeting.status, "starts_at": meeting.starts_at.isoformat(), "chair_id": meeting.chair_id,
-        "started_at": service._iso(meeting.started_at), "closed_at": service._iso(meeting.closed_at),
+        "started_at": iso(meeting.started_at), "closed_at": iso(meeting.closed_at),
         "agenda": [{"id": i.id, "position": i.position, "title": i.title, "presenter": i.presenter,
                     "duration_minutes": i.duration_minutes, "conclusion": i.conclusion,
                     "adopted_without_discussion": i.adopted_without_discussion} for i in meeting.agenda],
         "participants": [{"user_id": p.user_id, "username": p.user.username, "full_name": p.user.full_name,
                           "title": p.user.title, "role": p.role, "represents_user_id": p.represents_user_id,
-                          "approved_at": service._iso(p.approved_at), "checked_in_at": service._iso(p.checked_in_at),
+                          "approved_at": iso(p.approved_at), "checked_in_at": iso(p.checked_in_at),
                           "absence_reason": p.absence_reason, "agenda_item_ids": p.agenda_item_ids}
                          for p in meeting.participants],
     }
@@ -73,11 +78,6 @@ def _meeting_json(meeting: Meeting, secretary: User) -> dict[str, Any]:
 
 def _ballots(meeting: Meeting, root: Path, document_ids: set[int], withheld: set[int]) -> list[dict[str, Any]]:
     """Ballots that carry one of this meeting's documents and none withheld: their signed slips and reports."""
-    try:
-        from ballots.models import Ballot
-        from ballots.service import current_revisions
-    except ImportError:
-        return []
     listed = []
     for ballot in db.session.scalars(select(Ballot).order_by(Ballot.id)):
         if not document_ids.intersection(ballot.document_ids or []) or withheld.intersection(ballot.document_ids or []):
@@ -106,10 +106,6 @@ def _records_of(meeting: Meeting, documents: list[Any], ballot_ids: list[int], l
     """This meeting's audit records up to ``last_id``: about the meeting, its items, participants, speakers,
     votes, documents and the ballots in the bag. Each keeps ``prev_hash`` and ``hash``, so its place in the
     chain can be checked against the server's (and any record's content against its hash)."""
-    from sqlalchemy import and_, or_
-
-    from meetings.live.models import SpeakerRequest
-
     def ids(rows: Any) -> list[str]:
         return [str(row) for row in rows]
 
@@ -175,8 +171,6 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
     above the reader's clearance are withheld (named, not included); a meeting above it is refused.
 
     Raises ArchiveAboveClearance when ``reader`` is not cleared for the meeting's level."""
-    from documents.models import Document
-
     if not reader.may_read(meeting.confidentiality):
         raise ArchiveAboveClearance()
     minutes = service.get_minutes(meeting)
@@ -207,9 +201,9 @@ def export_bag_zip(meeting: Meeting, *, reader: User) -> bytes:
         for draft in minutes.versions:
             (root / "minutes-drafts").mkdir(exist_ok=True)
             (root / f"minutes-drafts/v{draft.version}.pdf").write_bytes(storage.get(draft.sha256))
-        _json(root / "minutes.json", service.minutes_dict(minutes))
+        _json(root / "minutes.json", dump_minutes(minutes))
         votes = [{"id": v.id, "agenda_item_id": v.agenda_item_id, "question": v.question, "secret": v.secret,
-                  "status": v.status, "opened_at": v.opened_at.isoformat(), "closed_at": service._iso(v.closed_at),
+                  "status": v.status, "opened_at": v.opened_at.isoformat(), "closed_at": iso(v.closed_at),
                   "result": v.result}
                  for v in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id))]
         _json(root / "votes.json", votes)

@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from ecabinet.bags import local_trust, trust_options
+from meetings.minutes.archive import verify_bag
 
 archive_group = AppGroup("archive", help="Meeting archives.")
 
@@ -21,8 +22,6 @@ def verify_command(file: Path, office_fingerprint: str | None, office_cert: Path
     """Check an archived meeting's bag: manifests, the office's signed statement, both minutes signatures by the
     signers it names, ballot signatures, the audit excerpt. On the server the pinned office certificate is the
     anchor; elsewhere give it (--office-fingerprint or --office-cert)."""
-    from meetings.minutes.archive import verify_bag
-
     try:
         trust = local_trust(office_fingerprint, office_cert, bag_roots, roots_file)
     except ValueError as error:

@@ -14,11 +14,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from documents.models import Document
 from ecabinet import audit, keystore, notifications, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, NotFound
+from ecabinet.schemas import iso
 from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
 from meetings.live.models import SpeakerRequest, Vote, VoteParticipation
 from meetings.minutes import pdf
@@ -46,14 +48,8 @@ def get_minutes(meeting: Meeting) -> Minutes:
     return minutes
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
     """What happened, read from the meeting's rows: the facts a draft is drawn from (JSON-ready)."""
-    from documents.models import Document
-
     # one query per kind of row, not one per participant, vote or item (bench/minutes_pdf.py): the
     # participants' users stay in the identity map, so s.user and row.user below need no query either
     participants = list(db.session.scalars(select(Participant).where(Participant.meeting_id == meeting.id)
@@ -99,7 +95,7 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
 
     def speaker_rows(item_id: int | None) -> list[dict[str, Any]]:
         return [{"user_id": s.user_id, "full_name": s.user.full_name, "title": s.user.title,
-                 "granted_at": _iso(s.granted_at), "finished_at": _iso(s.finished_at),
+                 "granted_at": iso(s.granted_at), "finished_at": iso(s.finished_at),
                  "seconds_spoken": s.seconds_spoken} for s in speakers if s.agenda_item_id == item_id]
 
     def vote_rows(item_id: int | None) -> list[dict[str, Any]]:
@@ -109,7 +105,7 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
                 continue
             names = [] if vote.secret else named[vote.id]
             rows.append({"id": vote.id, "question": vote.question, "secret": vote.secret, "status": vote.status,
-                         "opened_at": _iso(vote.opened_at), "closed_at": _iso(vote.closed_at),
+                         "opened_at": iso(vote.opened_at), "closed_at": iso(vote.closed_at),
                          "result": vote.result, "names": names})
         return rows
 
@@ -124,8 +120,8 @@ def session_record(meeting: Meeting, secretary: User) -> dict[str, Any]:
             "speakers": speaker_rows(item.id), "votes": vote_rows(item.id)})
     return {
         "meeting": {"id": meeting.id, "title": meeting.title, "kind": meeting.kind, "location": meeting.location,
-                    "starts_at": _iso(meeting.starts_at), "started_at": _iso(meeting.started_at),
-                    "closed_at": _iso(meeting.closed_at), "confidentiality": str(meeting.confidentiality)},
+                    "starts_at": iso(meeting.starts_at), "started_at": iso(meeting.started_at),
+                    "closed_at": iso(meeting.closed_at), "confidentiality": str(meeting.confidentiality)},
         "chair": {"user_id": meeting.chair_id, "full_name": meeting.chair.full_name, "title": meeting.chair.title},
         "secretary": {"user_id": secretary.id, "full_name": secretary.full_name, "title": secretary.title},
         "present": present, "absent": absent, "guests": guests, "items": items,
@@ -280,15 +276,3 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
             realtime.publish(meeting.id, "minutes.signed", {"minutes_id": minutes.id, "sha256": sha,
                                                             "signed_at": now.isoformat(), "status": "archived"})
     return minutes
-
-
-def minutes_dict(minutes: Minutes) -> dict[str, Any]:
-    return {
-        "id": minutes.id, "meeting_id": minutes.meeting_id, "status": minutes.status,
-        "current_version": minutes.current_version, "secretary_id": minutes.secretary_id,
-        "secretary_signed_at": _iso(minutes.secretary_signed_at), "signed_at": _iso(minutes.signed_at),
-        "sha256": minutes.signed_sha256 or minutes.secretary_signed_sha256 or minutes.current.sha256,
-        "narrative": minutes.current.narrative, "content": minutes.current.content,
-        "versions": [{"version": v.version, "sha256": v.sha256, "created_by_id": v.created_by_id,
-                      "created_at": _iso(v.created_at)} for v in minutes.versions],
-    }

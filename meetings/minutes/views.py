@@ -9,25 +9,22 @@ from flask import Response
 from flask_login import current_user, login_required
 
 from ecabinet.errors import Conflict, Forbidden, NotFound
+from meetings.access import MEMBERS, get_meeting_for, viewer_groups
 from meetings.minutes import archive, service
 from meetings.minutes.models import MinutesStatus
-from meetings.minutes.schemas import NarrativeIn, PdfQuery, SignIn
+from meetings.minutes.schemas import NarrativeIn, PdfQuery, SignIn, dump_minutes
 from meetings.models import Meeting, MeetingStatus
 
 api = APIBlueprint("minutes_api", __name__, url_prefix="/api/v1", tag="Minutes and archive")
 
 
 def _meeting(meeting_id: int) -> Meeting:
-    from meetings.access import get_meeting_for
-
     return get_meeting_for(current_user, meeting_id)
 
 
 def _record_reader(meeting_id: int) -> Meeting:
     """The meeting when the caller may read its minutes: they record every item, so a guest (invited to
     some items only) may not; the meeting's level is already required to see the meeting at all."""
-    from meetings.access import MEMBERS, viewer_groups
-
     meeting = _meeting(meeting_id)
     if MEMBERS not in viewer_groups(meeting, current_user):
         raise NotFound("minutes_not_found")
@@ -42,7 +39,7 @@ def _may_read_drafts(meeting: Meeting) -> bool:
 @login_required
 def generate(meeting_id: int) -> tuple[dict[str, Any], int]:
     """The secretariat draws up the minutes from the session record (a new draft version each time)."""
-    return service.minutes_dict(service.generate_minutes(_meeting(meeting_id), actor=current_user)), 201
+    return dump_minutes(service.generate_minutes(_meeting(meeting_id), actor=current_user)), 201
 
 
 @api.patch("/meetings/<int:meeting_id>/minutes")
@@ -50,7 +47,7 @@ def generate(meeting_id: int) -> tuple[dict[str, Any], int]:
 @login_required
 def edit(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The secretariat edits the narrative part (a new draft version; earlier ones stay)."""
-    return service.minutes_dict(service.edit_narrative(_meeting(meeting_id), body["narrative"], actor=current_user))
+    return dump_minutes(service.edit_narrative(_meeting(meeting_id), body["narrative"], actor=current_user))
 
 
 @api.get("/meetings/<int:meeting_id>/minutes")
@@ -61,7 +58,7 @@ def show(meeting_id: int) -> dict[str, Any]:
     minutes = service.get_minutes(meeting)
     if minutes.status != MinutesStatus.SIGNED and not _may_read_drafts(meeting):
         raise NotFound("minutes_not_found")
-    return service.minutes_dict(minutes)
+    return dump_minutes(minutes)
 
 
 @api.get("/meetings/<int:meeting_id>/minutes.pdf")
@@ -83,7 +80,7 @@ def minutes_pdf(meeting_id: int, query: dict[str, Any]) -> Response:
 @login_required
 def sign(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The secretary signs first, then the chair; the chair's signature archives the meeting."""
-    return service.minutes_dict(service.sign_minutes(_meeting(meeting_id), pin=body["pin"], actor=current_user))
+    return dump_minutes(service.sign_minutes(_meeting(meeting_id), pin=body["pin"], actor=current_user))
 
 
 @api.get("/meetings/<int:meeting_id>/archive.zip")

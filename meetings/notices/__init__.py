@@ -3,8 +3,15 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ecabinet import errors
-from meetings.notices import models  # noqa: F401  (tables register with the metadata)
+from ecabinet import errors, notifications
+from ecabinet import web as core_web
+from ecabinet.auth import approvals
+from meetings.notices import (
+    models,  # noqa: F401  (tables register with the metadata)
+    service,
+    views,
+    web,
+)
 
 errors.MESSAGES.update({
     "notice_meeting_not_closed": _l("A conclusion notice can be drawn up only after the session is closed."),
@@ -27,31 +34,22 @@ errors.MESSAGES.update({
 
 def init_app(app: Flask) -> None:
     """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
-    from ecabinet import notifications
-    from ecabinet import web as core_web
-    from ecabinet.auth import approvals
-    from meetings.notices import service
-    from meetings.notices.views import api
-    from meetings.notices.web import home_section, web
-
-    app.register_blueprint(api)
-    app.register_blueprint(web)
+    app.register_blueprint(views.api)
+    app.register_blueprint(web.web)
     approvals.register("notice.issue", service.issue_approved, may_decide=lambda user: user.is_secretariat)
     register_notification_kinds()
     notifications.register_sweep(service.sweep_task_deadlines)
-    if home_section not in core_web.HOME_SECTIONS:
-        core_web.HOME_SECTIONS.append(home_section)
+    if web.home_section not in core_web.HOME_SECTIONS:
+        core_web.HOME_SECTIONS.append(web.home_section)
 
 
 def register_notification_kinds() -> None:
     """What is told about notices and their tasks (``ecabinet.notifications``)."""
-    from ecabinet.notifications import register_kind
-
-    register_kind("notice.issued", label=_l("A conclusion notice of my meeting is issued"),
-                  headline=_l("Conclusion notice issued: %(title)s"), order=50)
-    register_kind("task.assigned", label=_l("A task is assigned to me"),
-                  headline=_l("Task assigned to you: %(title)s"), order=51)
-    register_kind("task.due_soon", label=_l("A task of mine falls due soon"),
-                  headline=_l("Task due soon: %(title)s"), order=52)
-    register_kind("task.overdue", label=_l("A task of mine is overdue"),
-                  headline=_l("Task overdue: %(title)s"), order=53)
+    notifications.register_kind("notice.issued", label=_l("A conclusion notice of my meeting is issued"),
+                                headline=_l("Conclusion notice issued: %(title)s"), order=50)
+    notifications.register_kind("task.assigned", label=_l("A task is assigned to me"),
+                                headline=_l("Task assigned to you: %(title)s"), order=51)
+    notifications.register_kind("task.due_soon", label=_l("A task of mine falls due soon"),
+                                headline=_l("Task due soon: %(title)s"), order=52)
+    notifications.register_kind("task.overdue", label=_l("A task of mine is overdue"),
+                                headline=_l("Task overdue: %(title)s"), order=53)

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from ecabinet import audit, keystore, notifications, realtime, storage
+from ecabinet.auth import approvals
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow, write_transaction
@@ -362,8 +363,6 @@ def sweep_task_deadlines(now: datetime) -> int:
 def request_issue(notice: ConclusionNotice, *, actor: User) -> Any:
     """Under four eyes (``ECABINET_FOUR_EYES`` has ``notice.issue``): record the request for another member
     of the secretariat to approve, and issue nothing yet; None when issuing needs no second person."""
-    from ecabinet.auth import approvals
-
     if not approvals.guarded(["notice.issue"]):
         return None
     require_secretariat(actor)

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from ecabinet import skip_idle_limit_check
+from ecabinet.adapters.limiter_hooks import skip_idle_limit_check
 from tests.conftest import TEST_PASSWORD, assert_error, audit_actions
 
 
@@ -90,7 +90,7 @@ def _limited_app(**limiter_options: object) -> tuple[Flask, Limiter]:
 def test_a_limit_on_its_own_route_holds_without_the_check_before_every_request():
     app, idle = _limited_app()
     app.get("/login")(idle.limit("2 per minute")(lambda: "ok"))
-    skip_idle_limit_check(app, idle)  # type: ignore[arg-type]
+    skip_idle_limit_check(app, idle)
     client = app.test_client()
     assert [client.get("/login").status_code for _ in range(3)] == [200, 200, 429]
 
@@ -98,7 +98,7 @@ def test_a_limit_on_its_own_route_holds_without_the_check_before_every_request()
 def test_a_limit_on_every_route_keeps_the_check_before_every_request():
     app, every = _limited_app(default_limits=["2 per minute"])
     app.get("/ping")(lambda: "pong")
-    skip_idle_limit_check(app, every)  # type: ignore[arg-type]
+    skip_idle_limit_check(app, every)
     client = app.test_client()
     assert [client.get("/ping").status_code for _ in range(3)] == [200, 200, 429]
 
