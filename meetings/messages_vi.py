@@ -231,4 +231,21 @@ VI = {
     'As it should read on the agenda, e.g. “Tờ trình số 398/TTr-BTC”.':
         'Như sẽ hiển thị trong chương trình họp, ví dụ “Tờ trình số 398/TTr-BTC”.',
     'Title of %(file)s': 'Tên tài liệu của tệp %(file)s',
+    'A group with this name already exists.': 'Đã có một nhóm mang tên này.',
+    'Saved groups': 'Nhóm đã lưu',
+    '%(n)s members': '%(n)s thành viên',
+    '%(n)s not yet invited': '%(n)s người chưa được mời',
+    'Invite the group %(name)s': 'Mời nhóm %(name)s',
+    'Delete the group %(name)s': 'Xóa nhóm %(name)s',
+    'No saved group yet.': 'Chưa có nhóm nào được lưu.',
+    "Save this meeting's members as a group": 'Lưu thành viên của phiên họp này thành một nhóm',
+    'The %(n)s members invited now, under a name, to invite them together to another meeting.':
+        '%(n)s thành viên đang được mời, lưu dưới một tên để mời cùng lúc vào phiên họp khác.',
+    'e.g. Government members and the Party Committee': 'ví dụ: Thành viên Chính phủ và Ban cán sự đảng',
+    'Save the group': 'Lưu nhóm',
+    'Delete': 'Xóa',
+    'Invite the group %(name)s?': 'Mời nhóm %(name)s?',
+    'Delete the group %(name)s?': 'Xóa nhóm %(name)s?',
+    'The group is forgotten; meetings keep the people it invited. This is recorded in the audit log.':
+        'Nhóm bị xóa; các phiên họp vẫn giữ những người đã được mời qua nhóm. Thao tác được ghi vào nhật ký kiểm tra.',
 }

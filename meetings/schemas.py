@@ -24,7 +24,7 @@ from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import User
 from ecabinet.database import db
 from meetings import access
-from meetings.models import AgendaItem, ItemPosition, Meeting, Participant
+from meetings.models import AgendaItem, ItemPosition, Meeting, Participant, ParticipantGroup
 
 SHOWN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ["regular", "thematic", "extraordinary"]
@@ -59,6 +59,15 @@ class ParticipantIn(Schema):
 
 class MembersIn(Schema):
     user_ids = List(Integer(), required=True, validate=Length(1, 500))
+
+
+class GroupIn(Schema):
+    name = String(required=True, validate=Length(1, 200))
+    user_ids = List(Integer(), required=True, validate=Length(1, 500))
+
+
+class GroupInviteIn(Schema):
+    group_id = Integer(required=True)
 
 
 class CancelIn(Schema):
@@ -106,6 +115,11 @@ def dump_participant(participant: Participant) -> dict[str, Any]:
             "represents_user_id": participant.represents_user_id, "represents": user_brief(participant.represents),
             "approved": participant.approved_at is not None, "approved_at": shown(participant.approved_at),
             "agenda_item_ids": list(participant.agenda_item_ids or [])}
+
+
+def dump_group(group: ParticipantGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "user_ids": [m.user_id for m in group.members],
+            "members": [user_brief(m.user) for m in group.members], "updated_at": shown(group.updated_at)}
 
 
 def dump_item(item: AgendaItem) -> dict[str, Any]:

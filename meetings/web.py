@@ -16,7 +16,7 @@ from ecabinet import keystore
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.web import hanoi, label, register_labels
-from meetings import access
+from meetings import access, service
 from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
@@ -96,10 +96,23 @@ def meeting_page(meeting_id: int) -> str:
     candidates = [u for u in users if u.id not in invited]
     return render_template("meetings/meeting.html", meeting=meeting, data=data, paper=paper, candidates=candidates,
                            member_candidates=[u for u in candidates if u.has_role(Role.MEMBER)],
+                           groups=_groups(invited) if preparing else [],
+                           invited_members=[p.user_id for p in meeting.participants
+                                            if str(p.role) == "member" and p.user.has_role(Role.MEMBER)],
                            checklist=checklist, preparing=preparing,
                            votes=_votes(meeting) if str(meeting.status) in ("in_session", "closed", "archived") else {},
                            reason=_status_reason(meeting), minutes=_minutes_state(meeting),
                            may_position=access.may_take_position(meeting, current_user))
+
+
+def _groups(invited: set[int]) -> list[dict[str, Any]]:
+    """The saved groups, each with its active members and how many of them are not yet invited."""
+    out = []
+    for group in service.list_groups(actor=current_user):
+        people = [m.user for m in group.members if m.user.active]
+        out.append({"id": group.id, "name": group.name, "people": people,
+                    "pending": sum(1 for u in people if u.id not in invited)})
+    return out
 
 
 def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) -> list[dict[str, Any]]:
