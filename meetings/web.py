@@ -225,6 +225,29 @@ def minutes_page(meeting_id: int) -> str:
                            secretary=db.session.get(User, minutes.secretary_id) if minutes else None)
 
 
+@web.get("/meetings/<int:meeting_id>/minutes/view")
+@login_required
+def minutes_viewer(meeting_id: int) -> str:
+    """The minutes in our own viewer, not the browser's PDF reader; read under the same rule as minutes.pdf
+    (the signed state for members, drafts for the secretariat and the chair, never guests)."""
+    from types import SimpleNamespace
+
+    from meetings.minutes.access import readable_minutes
+
+    version = request.args.get("version", type=int)
+    meeting, minutes = readable_minutes(current_user, meeting_id, draft_version=version is not None)
+    title = _("Minutes of the session") + f" · {meeting.title}"
+    if version is not None:
+        title = _("Version %(n)s", n=version) + f" · {title}"
+    # a negative id: the viewer keeps its last-read page per meeting's minutes, apart from any dossier's
+    shown_as = SimpleNamespace(id=-meeting.id, meeting_id=meeting.id, title=title,
+                               current_version=SimpleNamespace(pages="", changed_pages=[]))
+    return render_template("documents/viewer.html", document=shown_as, no_notes=True,
+                           content_url=url_for("minutes_api.minutes_pdf", meeting_id=meeting.id, version=version),
+                           back_url=url_for("meetings_web.minutes_page", meeting_id=meeting.id),
+                           back_label=_("Back to the minutes"))
+
+
 def _verify_archive(meeting: Any) -> Any:
     """What `archive verify` says of the bag this user's download gives, checked against the pinned office."""
     import tempfile

@@ -8,9 +8,9 @@ from apiflask import APIBlueprint
 from flask import Response
 from flask_login import current_user, login_required
 
-from ecabinet.errors import Conflict, Forbidden, NotFound
+from ecabinet.errors import Conflict, Forbidden
 from meetings.minutes import archive, service
-from meetings.minutes.models import MinutesStatus
+from meetings.minutes.access import may_read_drafts, readable_minutes
 from meetings.minutes.schemas import NarrativeIn, PdfQuery, SignIn
 from meetings.models import Meeting, MeetingStatus
 
@@ -21,21 +21,6 @@ def _meeting(meeting_id: int) -> Meeting:
     from meetings.access import get_meeting_for
 
     return get_meeting_for(current_user, meeting_id)
-
-
-def _record_reader(meeting_id: int) -> Meeting:
-    """The meeting when the caller may read its minutes: they record every item, so a guest (invited to
-    some items only) may not; the meeting's level is already required to see the meeting at all."""
-    from meetings.access import MEMBERS, viewer_groups
-
-    meeting = _meeting(meeting_id)
-    if MEMBERS not in viewer_groups(meeting, current_user):
-        raise NotFound("minutes_not_found")
-    return meeting
-
-
-def _may_read_drafts(meeting: Meeting) -> bool:
-    return current_user.is_secretariat or meeting.chair_id == current_user.id
 
 
 @api.post("/meetings/<int:meeting_id>/minutes")
@@ -57,11 +42,7 @@ def edit(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def show(meeting_id: int) -> dict[str, Any]:
     """The minutes with their versions (drafts: the secretariat and the chair only; never guests)."""
-    meeting = _record_reader(meeting_id)
-    minutes = service.get_minutes(meeting)
-    if minutes.status != MinutesStatus.SIGNED and not _may_read_drafts(meeting):
-        raise NotFound("minutes_not_found")
-    return service.minutes_dict(minutes)
+    return service.minutes_dict(readable_minutes(current_user, meeting_id)[1])
 
 
 @api.get("/meetings/<int:meeting_id>/minutes.pdf")
@@ -69,10 +50,7 @@ def show(meeting_id: int) -> dict[str, Any]:
 @login_required
 def minutes_pdf(meeting_id: int, query: dict[str, Any]) -> Response:
     """The latest signed state of the minutes, or a draft version (``?version=N``); never to guests."""
-    meeting = _record_reader(meeting_id)
-    minutes = service.get_minutes(meeting)
-    if (minutes.status != MinutesStatus.SIGNED or query.get("version")) and not _may_read_drafts(meeting):
-        raise NotFound("minutes_not_found")
+    meeting, minutes = readable_minutes(current_user, meeting_id, draft_version=bool(query.get("version")))
     data = service.current_pdf(minutes, query.get("version"))
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="bien-ban-{meeting.id}.pdf"'})
@@ -91,7 +69,7 @@ def sign(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def archive_zip(meeting_id: int) -> Response:
     """The BagIt bag of an archived meeting (the secretariat and the chair)."""
     meeting = _meeting(meeting_id)
-    if not _may_read_drafts(meeting):
+    if not may_read_drafts(current_user, meeting):
         raise Forbidden("chair_or_secretariat_only")
     if meeting.status != MeetingStatus.ARCHIVED:
         raise Conflict("meeting_not_archived")

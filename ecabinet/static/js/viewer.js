@@ -8,6 +8,8 @@ const root = document.getElementById("viewer");
 const documentId = Number(root.dataset.documentId);
 const meetingId = Number(root.dataset.meetingId);
 const userId = Number(root.dataset.userId);
+// a dossier has the reader's private notes; a page without a notes URL (the signed minutes) has none
+const hasNotes = Boolean(root.dataset.notesUrl);
 pdfjsLib.GlobalWorkerOptions.workerSrc = root.dataset.workerUrl;
 const changed = new Set((root.dataset.changedPages || "").split(",").filter(Boolean).map(Number));
 const $ = (id) => document.getElementById(id);
@@ -382,7 +384,7 @@ async function joinMeeting() {
 
 async function start() {
   try {
-    const answer = await apiCall("GET", `/documents/${documentId}/notes`);
+    const answer = hasNotes ? await apiCall("GET", `/documents/${documentId}/notes`) : { notes: [] };
     for (const n of answer.notes) notes[n.page] = n.text;
   } catch (error) { /* notes are optional to reading */ }
   pdf = await pdfjsLib.getDocument({ url: root.dataset.contentUrl, withCredentials: true,
@@ -390,7 +392,7 @@ async function start() {
   const fromHash = Number(new URLSearchParams(window.location.hash.slice(1)).get("page"));
   const remembered = Number(localStorage.getItem(LAST_PAGE));
   page = Math.min(pdf.numPages, Math.max(1, fromHash || remembered || 1));
-  if (window.innerWidth > 900 && !localStorage.getItem(`ecabinet:notes-closed:${userId}`)) {
+  if (hasNotes && window.innerWidth > 900 && !localStorage.getItem(`ecabinet:notes-closed:${userId}`)) {
     $("notes").hidden = false;
     $("toggle-notes").setAttribute("aria-pressed", "true");
   }
