@@ -246,6 +246,9 @@ VI = {
     'e.g. Government members and the Party Committee': 'ví dụ: Thành viên Chính phủ và Ban cán sự đảng',
     'Save the group': 'Lưu nhóm',
     'Delete': 'Xóa',
+    'Not invited to this meeting, not cleared for its level: %(names)s':
+        'Không mời vào phiên họp này vì chưa được cấp quyền tiếp cận ở độ mật của phiên họp: %(names)s',
+    "Not cleared for this meeting's level: %(names)s": 'Chưa được cấp quyền tiếp cận ở độ mật của phiên họp: %(names)s',
     'Invite the group %(name)s?': 'Mời nhóm %(name)s?',
     'Delete the group %(name)s?': 'Xóa nhóm %(name)s?',
     'The group is forgotten; meetings keep the people it invited. This is recorded in the audit log.':

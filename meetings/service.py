@@ -352,15 +352,31 @@ def _invite_members(meeting: Meeting, users: list[User], *, actor: User,
     return added
 
 
-def add_group(meeting: Meeting, group: ParticipantGroup, *, actor: User) -> list[Participant]:
-    """Invite a saved group's active members as members of the meeting; those already invited are skipped."""
+def group_skips(meeting: Meeting, group: ParticipantGroup) -> dict[int, str]:
+    """Why a group's people would not be invited to ``meeting``: ``inactive``, ``not_a_member`` (a role
+    changed since the group was saved) or ``not_cleared`` for the meeting's level; keyed by user id."""
+    skips = {}
+    for user in (m.user for m in group.members):
+        if not user.active:
+            skips[user.id] = "inactive"
+        elif not user.has_role(Role.MEMBER):
+            skips[user.id] = "not_a_member"
+        elif not user.may_read(meeting.confidentiality):
+            skips[user.id] = "not_cleared"
+    return skips
+
+
+def add_group(meeting: Meeting, group: ParticipantGroup, *, actor: User) -> tuple[list[Participant], dict[int, str]]:
+    """Invite a saved group's members to the meeting; those already invited are skipped, and so are those
+    ``group_skips`` names (returned with the reason): a group saved for ordinary meetings still serves a Mật one."""
     require_secretariat(actor)
     with write_transaction():
         require_editable(meeting)
-        users = [m.user for m in group.members if m.user.active]
+        skips = group_skips(meeting, group)
+        users = [m.user for m in group.members if m.user_id not in skips]
         added = _invite_members(meeting, users, actor=actor, audit_data={"group_id": group.id})
     db.session.refresh(meeting)
-    return added
+    return added, skips
 
 
 def _group_members(user_ids: list[int]) -> list[User]:

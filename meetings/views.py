@@ -108,11 +108,13 @@ def add_members(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], 
 @login_required
 @idempotent
 def add_group(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Invite a saved group's members; those already invited are skipped: ``{"added": [participants]}``."""
+    """Invite a saved group's members: ``{"added": [participants], "skipped": [{"user_id", "reason"}]}``
+    (already invited people are neither; inactive, no longer members or not cleared for the level are skipped)."""
     meeting = access.get_meeting_for(current_user, meeting_id)
     group = service.get_group(body["group_id"], actor=current_user)
-    added = service.add_group(meeting, group, actor=current_user)
-    return {"added": [dump_participant(p) for p in added]}, 201
+    added, skips = service.add_group(meeting, group, actor=current_user)
+    return {"added": [dump_participant(p) for p in added],
+            "skipped": [{"user_id": user_id, "reason": reason} for user_id, reason in skips.items()]}, 201
 
 
 @api.get("/participant-groups")

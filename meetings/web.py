@@ -93,10 +93,13 @@ def meeting_page(meeting_id: int) -> str:
         if str(meeting.status) == "draft":
             checklist = _publish_checklist(meeting, data, users)
     invited = {p["user_id"] for p in data["participants"]}
-    candidates = [u for u in users if u.id not in invited]
+    # people not cleared for the meeting's level are not offered: the server would refuse them
+    candidates = [u for u in users if u.id not in invited and u.may_read(meeting.confidentiality)]
+    not_cleared = [u for u in users if u.id not in invited and not u.may_read(meeting.confidentiality)
+                   and u.has_role(Role.MEMBER)]
     return render_template("meetings/meeting.html", meeting=meeting, data=data, paper=paper, candidates=candidates,
                            member_candidates=[u for u in candidates if u.has_role(Role.MEMBER)],
-                           groups=_groups(invited) if preparing else [],
+                           not_cleared=not_cleared, groups=_groups(meeting, invited) if preparing else [],
                            invited_members=[p.user_id for p in meeting.participants
                                             if str(p.role) == "member" and p.user.has_role(Role.MEMBER)],
                            checklist=checklist, preparing=preparing,
@@ -105,13 +108,15 @@ def meeting_page(meeting_id: int) -> str:
                            may_position=access.may_take_position(meeting, current_user))
 
 
-def _groups(invited: set[int]) -> list[dict[str, Any]]:
-    """The saved groups, each with its active members and how many of them are not yet invited."""
+def _groups(meeting: Any, invited: set[int]) -> list[dict[str, Any]]:
+    """The saved groups: who inviting each would bring (not yet invited), and who it would leave out, and why."""
     out = []
     for group in service.list_groups(actor=current_user):
+        skips = service.group_skips(meeting, group)
         people = [m.user for m in group.members if m.user.active]
         out.append({"id": group.id, "name": group.name, "people": people,
-                    "pending": sum(1 for u in people if u.id not in invited)})
+                    "pending": sum(1 for u in people if u.id not in invited and u.id not in skips),
+                    "not_cleared": [m.user for m in group.members if skips.get(m.user_id) == "not_cleared"]})
     return out
 
 
