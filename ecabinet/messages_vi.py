@@ -61,4 +61,6 @@ VI = {
     'There is a problem': 'Có lỗi cần sửa',
     'None.': 'Không có.',
     "Chosen: %(when)s, Hà Nội time": "Đã chọn: %(when)s, giờ Hà Nội",
+    "Chosen: %(when)s": "Đã chọn: %(when)s",
+    "day/month/year": "ngày/tháng/năm",
 }

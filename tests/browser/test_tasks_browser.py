@@ -31,7 +31,9 @@ def _add_task(page, description: str, owner_id: int, days: int, *, item: bool) -
     if item:
         page.select_option(f"{form} select[name=agenda_item_id]", index=1)
     page.select_option(f"{form} select[name=owner_user_id]", str(owner_id))
-    page.fill(f"{form} input[name=deadline]", (service.today() + timedelta(days=days)).isoformat())
+    deadline = service.today() + timedelta(days=days)
+    page.fill(f"{form} input[name=deadline]", deadline.isoformat())
+    assert page.inner_text(f"{form} .dt-echo") == f"Đã chọn: {deadline:%d/%m/%Y}"  # whatever the browser draws
     page.click(f"{form} button[type=submit]")
     page.wait_for_selector(f"#notice-tasks li:has-text('{description}')")
 
