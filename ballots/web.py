@@ -16,7 +16,7 @@ from ballots.models import Ballot, BallotStatus, Response
 from ballots.schemas import dump_ballot
 from documents.models import Document
 from ecabinet import keystore
-from ecabinet.auth.models import Role, User
+from ecabinet.auth.models import Confidentiality, Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.errors import NotFound
 from ecabinet.web import HOME_SECTIONS, hanoi, register_labels
@@ -187,6 +187,9 @@ def own_signature_page(ballot_id: int) -> str:
 def editor() -> str:
     service.require_secretariat(current_user)
     members = db.session.query(User).filter(User.active.is_(True)).order_by(User.id).all()
-    documents = list(db.session.scalars(select(Document).order_by(Document.id.desc()).limit(200)))
+    # a dossier above the secretary's clearance is not offered: its title alone may be classified
+    readable = [level for level in Confidentiality if current_user.may_read(level)]
+    documents = list(db.session.scalars(select(Document).where(Document.confidentiality.in_(readable))
+                                        .order_by(Document.id.desc()).limit(200)))
     return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles],
                            documents=documents)

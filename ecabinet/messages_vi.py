@@ -104,4 +104,6 @@ VI = {
     'Failed': 'Không gửi được',
     'The account has no e-mail address.': 'Tài khoản chưa có địa chỉ thư điện tử.',
     'The account was deactivated before the mail was sent.': 'Tài khoản đã bị vô hiệu hóa trước khi thư được gửi.',
+    "Chosen: %(when)s": "Đã chọn: %(when)s",
+    "day/month/year": "ngày/tháng/năm",
 }

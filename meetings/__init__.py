@@ -52,6 +52,7 @@ errors.MESSAGES.update({
     "reason_required": _l("Give the reason."),
     "starts_at_past": _l("The new time must be in the future."),
     "chair_not_member": _l("The chair of a meeting must be one of its members, not a guest or a delegate."),
+    "group_name_taken": _l("A group with this name already exists."),
     "consent_block_frozen": _l("The consent block is fixed once the session has started."),
 })
 

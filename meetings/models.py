@@ -131,3 +131,29 @@ class ItemPosition(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     stance: Mapped[Stance] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ParticipantGroup(Model):
+    """A named set of members the secretariat invites together (e.g. "Thành viên Chính phủ và Ban cán sự")."""
+
+    __tablename__ = "participant_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    members: Mapped[list[ParticipantGroupMember]] = relationship(cascade="all, delete-orphan",
+                                                                 order_by="ParticipantGroupMember.id")
+
+
+class ParticipantGroupMember(Model):
+    __tablename__ = "participant_group_members"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("participant_groups.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship()

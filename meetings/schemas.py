@@ -24,7 +24,7 @@ from ecabinet.auth.models import User
 from ecabinet.database import db
 from ecabinet.schemas import LEVELS, shown
 from meetings import access, dossiers, service
-from meetings.models import AgendaItem, ItemPosition, Meeting, Participant
+from meetings.models import AgendaItem, ItemPosition, Meeting, Participant, ParticipantGroup
 
 KINDS = ["regular", "thematic", "extraordinary"]
 STANCES = ["agree", "objection", "wish_to_speak"]
@@ -57,6 +57,15 @@ class ParticipantIn(Schema):
 
 class MembersIn(Schema):
     user_ids = List(Integer(), required=True, validate=Length(1, 500))
+
+
+class GroupIn(Schema):
+    name = String(required=True, validate=Length(1, 200))
+    user_ids = List(Integer(), required=True, validate=Length(1, 500))
+
+
+class GroupInviteIn(Schema):
+    group_id = Integer(required=True)
 
 
 class CancelIn(Schema):
@@ -100,6 +109,11 @@ def dump_participant(participant: Participant) -> dict[str, Any]:
             "represents_user_id": participant.represents_user_id, "represents": user_brief(participant.represents),
             "approved": participant.approved_at is not None, "approved_at": shown(participant.approved_at),
             "agenda_item_ids": list(participant.agenda_item_ids or [])}
+
+
+def dump_group(group: ParticipantGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "user_ids": [m.user_id for m in group.members],
+            "members": [user_brief(m.user) for m in group.members], "updated_at": shown(group.updated_at)}
 
 
 def dump_item(item: AgendaItem) -> dict[str, Any]:

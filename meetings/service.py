@@ -26,6 +26,8 @@ from meetings.models import (
     MeetingKind,
     MeetingStatus,
     Participant,
+    ParticipantGroup,
+    ParticipantGroupMember,
     ParticipantRole,
     Stance,
 )
@@ -333,23 +335,131 @@ def add_members(meeting: Meeting, user_ids: list[int], *, actor: User) -> list[P
     require_secretariat(actor)
     with write_transaction():
         require_editable(meeting)
-        present = {p.user_id for p in meeting.participants}
-        users = [_user(user_id, "user_ids") for user_id in dict.fromkeys(user_ids) if user_id not in present]
-        if any(not u.has_role(Role.MEMBER) for u in users):
-            raise Invalid(fields={"user_ids": "members only"})
-        added = []
-        for user in users:
-            participant = Participant(meeting_id=meeting.id, user_id=user.id, role=ParticipantRole.MEMBER,
-                                      agenda_item_ids=[])
-            db.session.add(participant)
-            db.session.flush()
-            audit.record(actor, "participant.added", meeting, {"user_id": user.id, "role": "member",
-                                                               "represents_user_id": None, "agenda_item_ids": []})
-            _publish_if_distributed(meeting, "participant.added",
-                                    {"participant_id": participant.id, "user_id": user.id, "role": "member"})
-            added.append(participant)
+        users = [_user(user_id, "user_ids") for user_id in dict.fromkeys(user_ids)]
+        added = _invite_members(meeting, users, actor=actor, audit_data={})
     db.session.refresh(meeting)
     return added
+
+
+def _invite_members(meeting: Meeting, users: list[User], *, actor: User,
+                    audit_data: dict[str, Any]) -> list[Participant]:
+    """Seat ``users`` as members, skipping those already invited; all or none (each must be a member cleared
+    for the meeting's level). Precondition: inside ``write_transaction()``."""
+    present = {p.user_id for p in meeting.participants}
+    users = [u for u in users if u.id not in present]
+    if any(not u.has_role(Role.MEMBER) for u in users):
+        raise Invalid(fields={"user_ids": "members only"})
+    for user in users:
+        require_cleared(user, meeting.confidentiality, "user_ids")
+    added = []
+    for user in users:
+        participant = Participant(meeting_id=meeting.id, user_id=user.id, role=ParticipantRole.MEMBER,
+                                  agenda_item_ids=[])
+        db.session.add(participant)
+        db.session.flush()
+        audit.record(actor, "participant.added", meeting, {"user_id": user.id, "role": "member",
+                                                           "represents_user_id": None, "agenda_item_ids": [],
+                                                           **audit_data})
+        _publish_if_distributed(meeting, "participant.added",
+                                {"participant_id": participant.id, "user_id": user.id, "role": "member"})
+        added.append(participant)
+    return added
+
+
+def group_skips(meeting: Meeting, group: ParticipantGroup) -> dict[int, str]:
+    """Why a group's people would not be invited to ``meeting``: ``inactive``, ``not_a_member`` (a role
+    changed since the group was saved) or ``not_cleared`` for the meeting's level; keyed by user id."""
+    skips = {}
+    for user in (m.user for m in group.members):
+        if not user.active:
+            skips[user.id] = "inactive"
+        elif not user.has_role(Role.MEMBER):
+            skips[user.id] = "not_a_member"
+        elif not user.may_read(meeting.confidentiality):
+            skips[user.id] = "not_cleared"
+    return skips
+
+
+def add_group(meeting: Meeting, group: ParticipantGroup, *, actor: User) -> tuple[list[Participant], dict[int, str]]:
+    """Invite a saved group's members to the meeting; those already invited are skipped, and so are those
+    ``group_skips`` names (returned with the reason): a group saved for ordinary meetings still serves a Mật one."""
+    require_secretariat(actor)
+    with write_transaction():
+        require_editable(meeting)
+        skips = group_skips(meeting, group)
+        users = [m.user for m in group.members if m.user_id not in skips]
+        added = _invite_members(meeting, users, actor=actor, audit_data={"group_id": group.id})
+    db.session.refresh(meeting)
+    return added, skips
+
+
+def _group_members(user_ids: list[int]) -> list[User]:
+    users = [_user(user_id, "user_ids") for user_id in dict.fromkeys(user_ids)]
+    if any(not u.has_role(Role.MEMBER) for u in users):
+        raise Invalid(fields={"user_ids": "members only"})
+    return users
+
+
+def _require_free_name(name: str, *, other_than: int | None = None) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise Invalid(fields={"name": "required"})
+    taken = db.session.scalar(select(ParticipantGroup.id).where(ParticipantGroup.name == name))
+    if taken is not None and taken != other_than:
+        raise Conflict("group_name_taken")
+    return name
+
+
+def create_group(*, name: str, user_ids: list[int], actor: User) -> ParticipantGroup:
+    """Save a set of members under a name, for inviting them together to later meetings."""
+    require_secretariat(actor)
+    with write_transaction():
+        users = _group_members(user_ids)
+        group = ParticipantGroup(name=_require_free_name(name), created_by_id=actor.id,
+                                 members=[ParticipantGroupMember(user_id=u.id) for u in users])
+        db.session.add(group)
+        db.session.flush()
+        audit.record(actor, "participant_group.created", group, {"name": group.name, "user_ids": [u.id for u in users]})
+    return group
+
+
+def update_group(group: ParticipantGroup, *, name: str, user_ids: list[int], actor: User) -> ParticipantGroup:
+    """Rename a group and replace its members; meetings it was used for keep their participants."""
+    require_secretariat(actor)
+    with write_transaction():
+        users = _group_members(user_ids)
+        group.name = _require_free_name(name, other_than=group.id)
+        wanted = {u.id for u in users}
+        kept = [m for m in group.members if m.user_id in wanted]
+        have = {m.user_id for m in kept}
+        group.members = kept + [ParticipantGroupMember(user_id=u.id) for u in users if u.id not in have]
+        group.updated_at = utcnow()
+        audit.record(actor, "participant_group.updated", group, {"name": group.name, "user_ids": sorted(wanted)})
+    return group
+
+
+def delete_group(group: ParticipantGroup, *, actor: User) -> None:
+    """Forget a saved group; meetings it was used for keep their participants."""
+    require_secretariat(actor)
+    with write_transaction():
+        data = {"name": group.name, "user_ids": [m.user_id for m in group.members]}
+        audit.record(actor, "participant_group.deleted", group, data)
+        db.session.delete(group)
+
+
+def get_group(group_id: int, *, actor: User) -> ParticipantGroup:
+    """A saved group (the secretariat's own tool: anyone else gets 403)."""
+    require_secretariat(actor)
+    group = db.session.get(ParticipantGroup, group_id)
+    if group is None:
+        raise NotFound()
+    return group
+
+
+def list_groups(*, actor: User) -> list[ParticipantGroup]:
+    """Every saved group, by name."""
+    require_secretariat(actor)
+    return list(db.session.scalars(select(ParticipantGroup).order_by(ParticipantGroup.name)))
 
 
 def remove_participant(meeting: Meeting, participant_id: int, *, actor: User) -> None:

@@ -16,12 +16,15 @@ from meetings.schemas import (
     AgendaItemIn,
     AgendaItemPatch,
     CancelIn,
+    GroupIn,
+    GroupInviteIn,
     MeetingIn,
     MeetingPatch,
     MembersIn,
     ParticipantIn,
     PositionIn,
     PostponeIn,
+    dump_group,
     dump_item,
     dump_meeting,
     dump_meeting_summary,
@@ -98,6 +101,58 @@ def add_members(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], 
     meeting = access.get_meeting_for(current_user, meeting_id)
     added = service.add_members(meeting, body["user_ids"], actor=current_user)
     return {"added": [dump_participant(p) for p in added]}, 201
+
+
+@api.post("/meetings/<int:meeting_id>/participants/group")
+@api.input(GroupInviteIn, arg_name="body")
+@api.doc(responses={201: "the members invited", 403: "secretariat only", 404: "unknown group"})
+@login_required
+@idempotent
+def add_group(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Invite a saved group's members: ``{"added": [participants], "skipped": [{"user_id", "reason"}]}``
+    (already invited people are neither; inactive, no longer members or not cleared for the level are skipped)."""
+    meeting = access.get_meeting_for(current_user, meeting_id)
+    group = service.get_group(body["group_id"], actor=current_user)
+    added, skips = service.add_group(meeting, group, actor=current_user)
+    return {"added": [dump_participant(p) for p in added],
+            "skipped": [{"user_id": user_id, "reason": reason} for user_id, reason in skips.items()]}, 201
+
+
+@api.get("/participant-groups")
+@api.doc(responses={403: "secretariat only"})
+@login_required
+def list_groups() -> dict[str, Any]:
+    """The secretariat's saved groups of members, by name."""
+    return {"groups": [dump_group(g) for g in service.list_groups(actor=current_user)]}
+
+
+@api.post("/participant-groups")
+@api.input(GroupIn, arg_name="body")
+@api.doc(responses={201: "the group", 403: "secretariat only", 409: "name taken"})
+@login_required
+@idempotent
+def create_group(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Save a set of members under a name (members only; each at most once)."""
+    return dump_group(service.create_group(**body, actor=current_user)), 201
+
+
+@api.put("/participant-groups/<int:group_id>")
+@api.input(GroupIn, arg_name="body")
+@api.doc(responses={403: "secretariat only", 409: "name taken"})
+@login_required
+def update_group(group_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Rename a group and replace its members."""
+    group = service.get_group(group_id, actor=current_user)
+    return dump_group(service.update_group(group, **body, actor=current_user))
+
+
+@api.delete("/participant-groups/<int:group_id>")
+@api.doc(responses={204: "forgotten", 403: "secretariat only"})
+@login_required
+def delete_group(group_id: int) -> tuple[str, int]:
+    """Forget a saved group (meetings keep the participants it brought)."""
+    service.delete_group(service.get_group(group_id, actor=current_user), actor=current_user)
+    return "", 204
 
 
 @api.delete("/meetings/<int:meeting_id>/participants/<int:participant_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import UTC, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
@@ -17,11 +18,12 @@ from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import Role, User
 from ecabinet.database import db, utcnow
 from ecabinet.web import hanoi, label, register_labels
-from meetings import access, dossiers
+from meetings import access, dossiers, service
 from meetings.live import rules
 from meetings.live.models import Vote
 from meetings.minutes import archive
 from meetings.minutes import service as minutes_service
+from meetings.minutes.access import readable_minutes
 from meetings.minutes.models import MinutesStatus
 from meetings.schemas import dump_meeting, shown
 
@@ -97,13 +99,31 @@ def meeting_page(meeting_id: int) -> str:
         if str(meeting.status) == "draft":
             checklist = _publish_checklist(meeting, data, users)
     invited = {p["user_id"] for p in data["participants"]}
-    candidates = [u for u in users if u.id not in invited]
+    # people not cleared for the meeting's level are not offered: the server would refuse them
+    candidates = [u for u in users if u.id not in invited and u.may_read(meeting.confidentiality)]
+    not_cleared = [u for u in users if u.id not in invited and not u.may_read(meeting.confidentiality)
+                   and u.has_role(Role.MEMBER)]
     return render_template("meetings/meeting.html", meeting=meeting, data=data, paper=paper, candidates=candidates,
                            member_candidates=[u for u in candidates if u.has_role(Role.MEMBER)],
+                           not_cleared=not_cleared, groups=_groups(meeting, invited) if preparing else [],
+                           invited_members=[p.user_id for p in meeting.participants
+                                            if str(p.role) == "member" and p.user.has_role(Role.MEMBER)],
                            checklist=checklist, preparing=preparing,
                            votes=_votes(meeting) if str(meeting.status) in ("in_session", "closed", "archived") else {},
                            reason=_status_reason(meeting), minutes=_minutes_state(meeting),
                            may_position=access.may_take_position(meeting, current_user))
+
+
+def _groups(meeting: Any, invited: set[int]) -> list[dict[str, Any]]:
+    """The saved groups: who inviting each would bring (not yet invited), and who it would leave out, and why."""
+    out = []
+    for group in service.list_groups(actor=current_user):
+        skips = service.group_skips(meeting, group)
+        people = [m.user for m in group.members if m.user.active]
+        out.append({"id": group.id, "name": group.name, "people": people,
+                    "pending": sum(1 for u in people if u.id not in invited and u.id not in skips),
+                    "not_cleared": [m.user for m in group.members if skips.get(m.user_id) == "not_cleared"]})
+    return out
 
 
 def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) -> list[dict[str, Any]]:
@@ -201,6 +221,25 @@ def minutes_page(meeting_id: int) -> str:
                            may_drafts=may_drafts, sign_as=sign_as, verification=verification,
                            has_credential=keystore.active_credential(current_user) is not None,
                            secretary=db.session.get(User, minutes.secretary_id) if minutes else None)
+
+
+@web.get("/meetings/<int:meeting_id>/minutes/view")
+@login_required
+def minutes_viewer(meeting_id: int) -> str:
+    """The minutes in our own viewer, not the browser's PDF reader; read under the same rule as minutes.pdf
+    (the signed state for members, drafts for the secretariat and the chair, never guests)."""
+    version = request.args.get("version", type=int)
+    meeting, minutes = readable_minutes(current_user, meeting_id, draft_version=version is not None)
+    title = _("Minutes of the session") + f" · {meeting.title}"
+    if version is not None:
+        title = _("Version %(n)s", n=version) + f" · {title}"
+    # a negative id: the viewer keeps its last-read page per meeting's minutes, apart from any dossier's
+    shown_as = SimpleNamespace(id=-meeting.id, meeting_id=meeting.id, title=title,
+                               current_version=SimpleNamespace(pages="", changed_pages=[]))
+    return render_template("documents/viewer.html", document=shown_as, no_notes=True,
+                           content_url=url_for("minutes_api.minutes_pdf", meeting_id=meeting.id, version=version),
+                           back_url=url_for("meetings_web.minutes_page", meeting_id=meeting.id),
+                           back_label=_("Back to the minutes"))
 
 
 def _verify_archive(meeting: Any) -> Any:

@@ -8,10 +8,10 @@ from apiflask import APIBlueprint
 from flask import Response
 from flask_login import current_user, login_required
 
-from ecabinet.errors import Conflict, Forbidden, NotFound
-from meetings.access import MEMBERS, get_meeting_for, viewer_groups
+from ecabinet.errors import Conflict, Forbidden
+from meetings.access import get_meeting_for
 from meetings.minutes import archive, service
-from meetings.minutes.models import MinutesStatus
+from meetings.minutes.access import may_read_drafts, readable_minutes
 from meetings.minutes.schemas import NarrativeIn, PdfQuery, SignIn, dump_minutes
 from meetings.models import Meeting, MeetingStatus
 
@@ -20,19 +20,6 @@ api = APIBlueprint("minutes_api", __name__, url_prefix="/api/v1", tag="Minutes a
 
 def _meeting(meeting_id: int) -> Meeting:
     return get_meeting_for(current_user, meeting_id)
-
-
-def _record_reader(meeting_id: int) -> Meeting:
-    """The meeting when the caller may read its minutes: they record every item, so a guest (invited to
-    some items only) may not; the meeting's level is already required to see the meeting at all."""
-    meeting = _meeting(meeting_id)
-    if MEMBERS not in viewer_groups(meeting, current_user):
-        raise NotFound("minutes_not_found")
-    return meeting
-
-
-def _may_read_drafts(meeting: Meeting) -> bool:
-    return current_user.is_secretariat or meeting.chair_id == current_user.id
 
 
 @api.post("/meetings/<int:meeting_id>/minutes")
@@ -54,11 +41,7 @@ def edit(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def show(meeting_id: int) -> dict[str, Any]:
     """The minutes with their versions (drafts: the secretariat and the chair only; never guests)."""
-    meeting = _record_reader(meeting_id)
-    minutes = service.get_minutes(meeting)
-    if minutes.status != MinutesStatus.SIGNED and not _may_read_drafts(meeting):
-        raise NotFound("minutes_not_found")
-    return dump_minutes(minutes)
+    return dump_minutes(readable_minutes(current_user, meeting_id)[1])
 
 
 @api.get("/meetings/<int:meeting_id>/minutes.pdf")
@@ -66,10 +49,7 @@ def show(meeting_id: int) -> dict[str, Any]:
 @login_required
 def minutes_pdf(meeting_id: int, query: dict[str, Any]) -> Response:
     """The latest signed state of the minutes, or a draft version (``?version=N``); never to guests."""
-    meeting = _record_reader(meeting_id)
-    minutes = service.get_minutes(meeting)
-    if (minutes.status != MinutesStatus.SIGNED or query.get("version")) and not _may_read_drafts(meeting):
-        raise NotFound("minutes_not_found")
+    meeting, minutes = readable_minutes(current_user, meeting_id, draft_version=bool(query.get("version")))
     data = service.current_pdf(minutes, query.get("version"))
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="bien-ban-{meeting.id}.pdf"'})
@@ -88,7 +68,7 @@ def sign(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def archive_zip(meeting_id: int) -> Response:
     """The BagIt bag of an archived meeting (the secretariat and the chair)."""
     meeting = _meeting(meeting_id)
-    if not _may_read_drafts(meeting):
+    if not may_read_drafts(current_user, meeting):
         raise Forbidden("chair_or_secretariat_only")
     if meeting.status != MeetingStatus.ARCHIVED:
         raise Conflict("meeting_not_archived")

@@ -95,3 +95,20 @@ def test_the_answer_form_links_the_dossier_and_the_pin_error_has_its_place(
     step = page[page.index('id="step-answer"'):page.index('id="step-review"')]
     assert f'href="/documents/{document_id}/view"' in step
     assert 'id="pin-error"' in page and 'aria-describedby="pin-error pin-hint"' in page
+
+
+def test_the_editor_offers_only_dossiers_within_the_secretarys_clearance(app: Any, api: Any, cast: Any) -> None:
+    from ecabinet.auth.models import Confidentiality, Role
+    from tests.conftest import make_user
+    from tests.meetings.factories import create_meeting, upload
+
+    make_user("sec_low", roles=[Role.SECRETARY], clearance=Confidentiality.CONFIDENTIAL)
+    sec = api(cast.secretary)
+    meeting_id = create_meeting(sec, cast, confidentiality="secret")["id"]
+    item = sec.post(f"/meetings/{meeting_id}/agenda", json={"title": "Quốc phòng"}).get_json()
+    assert upload(sec, meeting_id, item["id"], title="Đề án tuyệt mật A", confidentiality="secret").status_code == 201
+    assert upload(sec, meeting_id, item["id"], title="Báo cáo thường B").status_code == 201
+    high = _login(app, "secretary").get("/ballots/new").get_data(as_text=True)
+    assert "Đề án tuyệt mật A" in high and "Báo cáo thường B" in high
+    low = _login(app, "sec_low").get("/ballots/new").get_data(as_text=True)
+    assert "Đề án tuyệt mật A" not in low and "Báo cáo thường B" in low

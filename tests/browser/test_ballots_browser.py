@@ -1,18 +1,22 @@
 """Opinion ballots walked through the pages at the three screen sizes: a member answers (errors summarised,
 a review before signing, a wrong PIN with the attempts left, the receipt and the signed slip); the secretariat's
-board counts, reminds and closes with a confirmation; the chair follows the progress."""
+board counts, reminds and closes with a confirmation; the chair follows the progress; the secretariat writes a
+ballot with a dossier attached in the editor and issues it after a confirmation."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import signal
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
 
 from ballots import service
+from ballots.models import Ballot
 from ecabinet import keystore
 from ecabinet.audit import AuditRecord
 from ecabinet.database import db, utcnow
@@ -20,9 +24,11 @@ from tests.browser.conftest import login
 from tests.browser.screens import SIZES, Screens, open_section
 from tests.conftest import TEST_PASSWORD
 from tests.live.harness import ServerProcess
+from tests.meetings.factories import prepared_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PIN = "135792"
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 COMMENT = "Đề nghị lùi hiệu lực đến ngày 01/7/2027 để các bộ chuẩn bị."
 
 
@@ -154,3 +160,61 @@ def _secretariat_reminds_and_closes(browser, url: str, size: str, ballot_id: int
     assert page.locator("#tally tbody tr").count() == 2 and "Kết thúc lúc" in page.inner_text("#ballot")
     chair.check(page, "chair's progress view")
     chair.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_secretariat_writes_a_ballot_with_a_dossier_and_issues_it(app, api, cast, database_url, tmp_path,
+                                                                       browser, size):
+    document = prepared_meeting(api, cast)["docs"][0]
+    title = f"Dự thảo Nghị định về dữ liệu mở ({size})"
+    deadline = (utcnow() + timedelta(days=3)).astimezone(HANOI).strftime("%Y-%m-%dT%H:%M")
+    server = ServerProcess(tmp_path, database_url).start()
+    try:
+        screens = Screens(browser, "ballot-editor", size)
+        page = screens.page()
+        login(page, server.url, "secretary", TEST_PASSWORD)
+        open_section(page, "/ballots")
+        screens.check(page, "the secretariat's ballot list")
+        page.click("a[href='/ballots/new']")
+        screens.check(page, "empty editor")
+        page.fill("#ballot-editor input[name=title]", title)
+        page.fill("#ballot-editor textarea[name=summary]", "Văn phòng Chính phủ xin ý kiến thành viên Chính phủ.")
+        page.fill("#ballot-editor textarea[name=questions]", "Đồng ý ban hành Nghị định?\n\nĐồng ý hiệu lực từ 01/7/2027?")
+        page.fill("#ballot-editor input[name=deadline]", deadline)
+        page.click(f"#ballot-editor label.check:has(input[name=document][value='{document['id']}'])")
+        assert page.is_checked(f"input[name=document][value='{document['id']}']")
+        page.click("#select-all-recipients")  # none, then only the two ministers this ballot is for
+        for user in (cast.member_a, cast.member_b):
+            page.click(f"#ballot-editor label.check:has(input[name=recipient][value='{user.id}'])")
+        screens.check(page, "editor filled in")
+        page.click("#ballot-editor button[type=submit]")
+        page.wait_for_url(re.compile(r"/ballots/\d+$"))
+        ballot_id = int(page.url.rsplit("/", 1)[1])
+        assert page.inner_text("#ballot-status") == "Dự thảo"
+        assert page.locator(f"#ballot a[href='/documents/{document['id']}/view']").count() == 1
+        screens.check(page, "draft with its dossier")
+
+        page.click("[data-action=issue]")
+        page.wait_for_selector("dialog[open]")
+        assert "Không thể sửa câu hỏi sau khi phát hành" in page.inner_text("dialog[open]")
+        screens.check(page, "confirm issuing")
+        page.click("dialog[open] .btn-primary")
+        page.wait_for_selector("#ballot-status:text-is('Đang lấy ý kiến')")
+        assert page.inner_text("#count-pending") == "2"
+        screens.check(page, "issued")
+        screens.close()
+
+        member = Screens(browser, "ballot-editor-recipient", size)
+        page = member.page()
+        login(page, server.url, "member_a", TEST_PASSWORD)
+        page.goto(f"{server.url}/ballots/{ballot_id}")
+        assert page.locator(f"#answer-dossiers a[href='/documents/{document['id']}/view']").count() == 1
+        member.check(page, "the recipient sees the dossier to read")
+        member.close()
+    finally:
+        server.stop(signal.SIGKILL)
+    db.session.rollback()  # see what the server process wrote
+    ballot = db.session.get(Ballot, ballot_id)
+    assert (ballot.title, ballot.status, ballot.document_ids) == (title, "issued", [document["id"]])
+    assert [q.text for q in ballot.questions] == ["Đồng ý ban hành Nghị định?", "Đồng ý hiệu lực từ 01/7/2027?"]
+    assert sorted(r.user_id for r in ballot.recipients) == sorted([cast.member_a.id, cast.member_b.id])

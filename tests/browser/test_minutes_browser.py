@@ -1,6 +1,7 @@
 """Minutes from the pages alone, at each screen size: the secretary draws them up from the record, edits the
 narrative (a new version, the change shown), signs with the PIN; the chair signs and the meeting is archived;
-the archive downloads and verifies; a member reads the closed meeting's conclusions, votes and minutes."""
+the archive downloads and verifies; a member reads the closed meeting's conclusions, votes and minutes, the
+signed minutes in the app's own viewer."""
 
 from __future__ import annotations
 
@@ -81,6 +82,14 @@ def test_minutes_are_drawn_up_signed_and_archived_from_the_pages(closed_session,
         page.click(f"a.btn[href='/meetings/{meeting_id}/minutes']")
         assert page.locator(".versions").count() == 0  # drafts stay with the secretariat and the chair
         member.check(page, "signed minutes for a member")
+        page.click("#open-minutes")  # our viewer, not the browser's PDF reader
+        page.wait_for_selector("#page-canvas[data-rendered-page='1']")
+        assert page.url.endswith(f"/meetings/{meeting_id}/minutes/view")
+        assert page.inner_text("#page-label").startswith("/ ") and page.is_hidden("#toggle-notes")
+        assert page.is_hidden("#notes")
+        member.check(page, "signed minutes in the viewer")
+        page.click(f".pdf-toolbar a[href='/meetings/{meeting_id}/minutes']")
+        page.wait_for_selector("#open-minutes")
         member.close()
     finally:
         server.stop(signal.SIGKILL)

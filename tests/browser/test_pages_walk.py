@@ -18,7 +18,7 @@ from tests.live.harness import ServerProcess
 from tests.meetings.factories import prepared_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROLES = ["chair", "member_a", "guest", "admin"]
+ROLES = ["secretary", "chair", "member_a", "delegate", "guest", "admin"]
 VIETNAMESE_STATUSES = ["Đã phát hành", "Đang lấy ý kiến", "Thành viên", "Đại biểu mời", "Cần trả lời"]
 
 
@@ -28,11 +28,16 @@ def test_every_role_walks_its_pages(app, api, cast, tmp_path, database_url, brow
                                    questions=["Đồng ý ban hành?"], recipient_ids=[cast.chair.id, cast.member_a.id],
                                    deadline=utcnow() + timedelta(days=2), actor=cast.secretary)
     ballots.issue_ballot(ballot, actor=cast.secretary)
-    pages = {"chair": ["/", "/meetings", f"/meetings/{meeting['id']}", "/ballots", f"/ballots/{ballot.id}",
+    mid = meeting["id"]
+    pages = {"secretary": ["/", "/meetings", f"/meetings/{mid}", f"/meetings/{mid}/minutes", f"/meetings/{mid}/notice",
+                           "/ballots", "/ballots/new", f"/ballots/{ballot.id}", "/notices", "/tasks",
+                           "/search?q=nghi+dinh"],
+             "delegate": ["/", "/meetings", f"/meetings/{mid}", "/ballots", "/tasks"],
+             "chair": ["/", "/meetings", f"/meetings/{meeting['id']}", "/ballots", f"/ballots/{ballot.id}",
                        "/notices", "/tasks", "/search?q=nghi+dinh"],
              "member_a": ["/", f"/meetings/{meeting['id']}", "/ballots", f"/ballots/{ballot.id}", "/tasks"],
              "guest": ["/", "/meetings", f"/meetings/{meeting['id']}", "/ballots", "/search?q=bao+cao"],
-             "admin": ["/", "/meetings", "/ballots", "/notices", "/tasks"]}
+             "admin": ["/", "/meetings", "/ballots", "/notices", "/tasks", "/admin/users"]}
     server = ServerProcess(tmp_path, database_url).start()
     try:
         for size in SIZES:

@@ -81,6 +81,22 @@ if (root) {
     if (!(await confirmAction({ title: t("invite_all_title"), body: fill(t("invite_all_body"), { n: ids.length }), confirmLabel: t("invite_confirm") }))) return;
     send("POST", `${api}/participants/members`, { user_ids: ids }).then(reload, (e) => show(e.message));
   });
+  document.querySelectorAll(".invite-group").forEach((btn) => btn.addEventListener("click", async () => {
+    const groupId = Number(btn.closest("[data-group-id]").dataset.groupId);
+    if (!(await confirmAction({ title: fill(t("invite_group_title"), { name: btn.dataset.name }),
+      body: fill(t("invite_all_body"), { n: btn.dataset.pending }), confirmLabel: t("invite_confirm") }))) return;
+    send("POST", `${api}/participants/group`, { group_id: groupId }).then(reload, (e) => show(e.message));
+  }));
+  document.querySelectorAll(".delete-group").forEach((btn) => btn.addEventListener("click", async () => {
+    const groupId = btn.closest("[data-group-id]").dataset.groupId;
+    if (!(await confirmAction({ title: fill(t("delete_group_title"), { name: btn.dataset.name }),
+      body: t("delete_group_body"), confirmLabel: t("delete_confirm"), danger: true }))) return;
+    send("DELETE", `/api/v1/participant-groups/${groupId}`).then(reload, (e) => show(e.message));
+  }));
+  onSubmit("group-form", async (form) => {
+    const ids = JSON.parse(form.dataset.ids || "[]");
+    await send("POST", "/api/v1/participant-groups", { name: form.elements.name.value, user_ids: ids }); reload();
+  });
   const search = document.getElementById("people-search");
   if (search) search.addEventListener("input", () => {
     const words = search.value.trim().toLowerCase().normalize("NFD").replace(/\p{Diacritic}/gu, "").split(/\s+/);

@@ -19,11 +19,11 @@ if (toggle && nav) {
   });
 }
 
-// A datetime-local field draws the browser's own format (mm/dd/yyyy and AM/PM in an American browser);
-// the hint says the one we mean and the choice is echoed in it, dd/mm/yyyy HH:mm in Hà Nội time.
+// A datetime-local or date field draws the browser's own format (mm/dd/yyyy and AM/PM in an American
+// browser); the hint says the one we mean and the choice is echoed in it, dd/mm/yyyy HH:mm in Hà Nội time.
 const strings = {};
 document.querySelectorAll('script[type="application/json"][data-i18n]').forEach((node) => Object.assign(strings, JSON.parse(node.textContent || "{}")));
-document.querySelectorAll('input[type="datetime-local"]').forEach((input, index) => {
+document.querySelectorAll('input[type="datetime-local"], input[type="date"]').forEach((input, index) => {
   const echo = document.createElement("span");
   echo.className = "dt-echo";
   echo.id = `dt-echo-${index}`;
@@ -31,8 +31,10 @@ document.querySelectorAll('input[type="datetime-local"]').forEach((input, index)
   (input.closest("label") || input).after(echo);
   input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), echo.id].filter(Boolean).join(" "));
   const update = () => {
-    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(input.value);
-    echo.textContent = m ? (strings.chosen_time || "%(when)s").replace("%(when)s", `${m[3]}/${m[2]}/${m[1]} ${m[4]}:${m[5]}`) : "";
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(input.value);
+    const day = m ? `${m[3]}/${m[2]}/${m[1]}` : "";
+    const text = m && m[4] ? strings.chosen_time : strings.chosen_date;
+    echo.textContent = m ? (text || "%(when)s").replace("%(when)s", m[4] ? `${day} ${m[4]}:${m[5]}` : day) : "";
     echo.hidden = !m;
   };
   input.addEventListener("input", update);

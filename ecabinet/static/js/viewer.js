@@ -10,6 +10,8 @@ const root = document.getElementById("viewer");
 const documentId = Number(root.dataset.documentId);
 const meetingId = Number(root.dataset.meetingId);
 const userId = Number(root.dataset.userId);
+// a dossier has the reader's private notes and marks; a page without a notes URL (the signed minutes) has none
+const hasNotes = Boolean(root.dataset.notesUrl);
 pdfjsLib.GlobalWorkerOptions.workerSrc = root.dataset.workerUrl;
 const changed = new Set((root.dataset.changedPages || "").split(",").filter(Boolean).map(Number));
 const $ = (id) => document.getElementById(id);
@@ -28,7 +30,7 @@ let notes = {};
 let rendering = null;
 let dirty = false;
 const READABLE_SCALE = 0.9;
-const annotations = setupAnnotations({ documentId, canvas });
+const annotations = hasNotes ? setupAnnotations({ documentId, canvas }) : null;
 
 // --- drawing -------------------------------------------------------------------------------------
 
@@ -66,7 +68,7 @@ async function render() {
   $("next").disabled = page >= pdf.numPages;
   $("changed-hint").hidden = !changed.has(page);
   markThumb();
-  annotations.show(page);
+  annotations?.show(page);
 }
 
 /** The unsaved-note question: "save", "discard" (and move on) or null (stay), as confirmAction's dialog. */
@@ -386,14 +388,14 @@ async function joinMeeting() {
 
 async function start() {
   try {
-    for (const n of await readerNotes(documentId)) notes[n.page] = n.text;
+    if (hasNotes) for (const n of await readerNotes(documentId)) notes[n.page] = n.text;
   } catch (error) { /* notes are optional to reading */ }
   pdf = await pdfjsLib.getDocument({ ...(await readerPdf(documentId, root.dataset.contentUrl)), withCredentials: true,
     disableRange: true, disableStream: true, isEvalSupported: false }).promise;
   const fromHash = Number(new URLSearchParams(window.location.hash.slice(1)).get("page"));
   const remembered = Number(localStorage.getItem(LAST_PAGE));
   page = Math.min(pdf.numPages, Math.max(1, fromHash || remembered || 1));
-  if (window.innerWidth > 900 && !localStorage.getItem(`ecabinet:notes-closed:${userId}`)) {
+  if (hasNotes && window.innerWidth > 900 && !localStorage.getItem(`ecabinet:notes-closed:${userId}`)) {
     $("notes").hidden = false;
     $("toggle-notes").setAttribute("aria-pressed", "true");
   }

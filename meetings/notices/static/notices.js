@@ -48,14 +48,6 @@
       li.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click",
         () => act(call("POST", `/tasks/${id}/${b.dataset.action}`, {}))));
     });
-    const filter = document.getElementById("task-filter");
-    if (filter) {
-      filter.elements.status.value = new URLSearchParams(location.search).get("status") || "";
-      filter.addEventListener("change", () => {
-        const status = filter.elements.status.value;
-        location.search = status ? `?status=${encodeURIComponent(status)}` : "";
-      });
-    }
     if (window.io) {
       // this user's own stream carries task.updated for their tasks (every task to the secretariat)
       const socket = window.io();
