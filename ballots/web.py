@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ballots import service
 from ballots.models import Ballot, BallotStatus, Response
 from ballots.schemas import dump_ballot
+from documents import access as documents_access
 from documents.models import Document
 from ecabinet import keystore
 from ecabinet.auth.models import Confidentiality, Role, User
@@ -192,4 +193,4 @@ def editor() -> str:
     documents = list(db.session.scalars(select(Document).where(Document.confidentiality.in_(readable))
                                         .order_by(Document.id.desc()).limit(200)))
     return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles],
-                           documents=documents)
+                           documents=documents, filed_under=documents_access.filed_under(documents))

@@ -61,6 +61,9 @@ class DossierOwner(Protocol):
     def readers(self, document: Document) -> list[int]:
         """The users who may list and open the document (those told when it is added or changed)."""
 
+    def filed_under(self, documents: list[Document]) -> dict[int, str]:
+        """Document id -> the title of the record each is filed under (shown beside a dossier's title)."""
+
 
 def set_owner(app: Flask, owner: DossierOwner) -> None:
     """Give documents the rules of the record dossiers are filed under (once, from ``init_app``)."""
@@ -80,6 +83,10 @@ def may_list(document: Document, user: User) -> bool:
 
 def read_refusal(document: Document, user: User) -> str | None:
     return owner().read_refusal(document, user)
+
+
+def filed_under(documents: list[Document]) -> dict[int, str]:
+    return owner().filed_under(documents) if documents else {}
 
 
 def get_document_for(user: User, document_id: int) -> Document:

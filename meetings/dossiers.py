@@ -76,6 +76,11 @@ class MeetingDossiers:
     def distributed(self, meeting_id: int) -> bool:
         return db.session.scalar(select(Meeting.status).where(Meeting.id == meeting_id)) != MeetingStatus.DRAFT
 
+    def filed_under(self, documents: list[Document]) -> dict[int, str]:
+        titles = dict(db.session.execute(select(Meeting.id, Meeting.title).where(
+            Meeting.id.in_({document.meeting_id for document in documents}))).all())
+        return {document.id: titles.get(document.meeting_id, "") for document in documents}
+
     def readers(self, document: Document) -> list[int]:
         meeting = _meeting_of(document)
         return [p.user_id for p in meeting.participants
