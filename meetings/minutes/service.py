@@ -29,7 +29,7 @@ from meetings.models import Meeting, MeetingStatus, Participant, ParticipantRole
 
 log = logging.getLogger(__name__)
 
-FIELD_NAMES = {"secretary": "ThuKy", "chair": "ChuToa"}
+FIELD_NAMES = pdf.FIELD_NAMES
 
 
 class SigningFailed(AppError):
