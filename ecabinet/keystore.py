@@ -636,9 +636,14 @@ def validate_upload(data: bytes, user: User, *, expected_first_revision_sha256: 
 
     The last signature must be made with a certificate registered here to ``user`` (their token's
     certificate, imported alone), trusted, valid when it signed and not revoked, by this server or by
-    its authority (the CRLs are chosen once the signer is read from the file).
+    its authority (the CRLs are chosen once the signer is read from the file). Earlier signatures
+    (the secretary's, under minutes the chair uploads) were checked for revocation when they were
+    made: their authority's CRLs are not required of them again.
     """
-    report = validate_signed_pdf(data, trust_roots=trust_roots(), crls=crls_for,
+    def crls_of_the_user(cert: x509.Certificate) -> list[bytes]:
+        return crls_for(cert) if is_registered_to(user, cert) else []
+
+    report = validate_signed_pdf(data, trust_roots=trust_roots(), crls=crls_of_the_user,
                                  expected_signer=lambda info: is_registered_to(user, info.certificate),
                                  expected_first_revision_sha256=expected_first_revision_sha256,
                                  allow_later_signatures=allow_later_signatures)
