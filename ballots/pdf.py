@@ -132,8 +132,8 @@ def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: d
         built = build_document(story, metadata_attachments={ANSWERS_FILE: payload}, **meta)
         if supersedes is None:
             return built
-        field = {SIGNATURE_FIELD: built.signature_boxes["member"]}
-        return replace(built, pdf=with_signature_fields(built.pdf, field))
+        boxes = {SIGNATURE_FIELD: built.signature_boxes["member"]}
+        return replace(built, pdf=with_signature_fields(built.pdf, boxes))
 
 
 def read_slip_answers(pdf_bytes: bytes) -> dict[str, Any] | None:

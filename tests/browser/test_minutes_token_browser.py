@@ -37,8 +37,8 @@ def chair_token(closed_session, cast):  # noqa: F811
     return build_signer(key, cert, ca.chain)
 
 
-def test_a_chair_with_a_token_uploads_the_minutes_signed_with_their_own_tool(  # noqa: F811
-        closed_session, chair_token, database_url, tmp_path, browser):
+def test_a_chair_with_a_token_uploads_the_minutes_signed_with_their_own_tool(
+        closed_session, chair_token, database_url, tmp_path, browser):  # noqa: F811
     meeting_id = closed_session.meeting_id
     server = ServerProcess(tmp_path, database_url).start()
     try:
