@@ -20,6 +20,7 @@ from ecabinet.database import db
 from ecabinet.signing import BuiltinCA, build_signer
 from ecabinet.signing.signer import PYHANKO_LOCK
 from meetings.minutes.models import Minutes
+from meetings.models import Meeting
 from tests.conftest import TEST_PASSWORD, assert_error, audit_actions
 from tests.identity.test_mfa import csrf_of
 from tests.minutes.conftest import PIN
@@ -127,7 +128,7 @@ def test_the_upload_is_refused_out_of_turn_by_another_key_or_with_changed_conten
     # signed in the secretary's box, or over an earlier draft: not the file prepared for the chair
     assert_error(_upload(clients["chair"], meeting_id, _sign(draft, chair_token, "ThuKy")), 422,
                  "first_revision_mismatch")
-    credential = keystore.active_credential(closed_session_chair(closed_session))
+    credential = keystore.active_credential(_chair_of(closed_session))
     keystore.revoke_credential(credential, actor=None)
     assert_error(_upload(clients["chair"], meeting_id, _sign(prepared, chair_token, "ChuToa")), 422,
                  "certificate_revoked")
@@ -135,9 +136,7 @@ def test_the_upload_is_refused_out_of_turn_by_another_key_or_with_changed_conten
     assert _status(meeting_id) == "closed"
 
 
-def closed_session_chair(session: Any) -> Any:
-    from meetings.models import Meeting
-
+def _chair_of(session: Any) -> Any:
     meeting = db.session.get(Meeting, session.meeting_id)
     assert meeting is not None
     return meeting.chair
@@ -154,3 +153,31 @@ def test_the_minutes_page_offers_the_chair_with_a_token_the_upload_instead_of_th
     assert 'id="sign"' not in page
     assert 'id="own-signature"' in page and 'id="download-prepared"' in page
     assert "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn: tải biên bản về" in page
+
+
+def test_a_secretary_with_a_token_signs_first_and_a_shadow_of_the_draft_is_refused(app, closed_session, cipher_ca,
+                                                                                   tmp_path):
+    clients, meeting_id = closed_session.clients, closed_session.meeting_id
+    signer, cert = _token(cipher_ca, "secretary")
+    path = tmp_path / "secretary.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    assert app.test_cli_runner().invoke(args=["ecabinet", "certs", "import", "--username", "secretary",
+                                              "--cert", str(path)]).exit_code == 0
+    assert clients["secretary"].post(f"/meetings/{meeting_id}/minutes").status_code == 201
+    draft = clients["secretary"].get(f"/meetings/{meeting_id}/minutes/sign/prepared.pdf").data
+    minutes = db.session.query(Minutes).one()
+    assert draft == storage.get(minutes.current.sha256)
+    assert_error(_upload(clients["secretary"], meeting_id, _sign(draft, signer, "ThuKy", tamper=True)), 422,
+                 "signed_revision_modified")
+    # signed in the chair's field: not the secretary's box
+    assert_error(_upload(clients["secretary"], meeting_id, _sign(draft, signer, "ChuToa")), 422,
+                 "signed_revision_modified")
+    assert_error(_upload(clients["secretary"], meeting_id, b"not a PDF"), 415, "unsupported_media_type")
+    accepted = _upload(clients["secretary"], meeting_id, _sign(draft, signer, "ThuKy"))
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["status"] == "signed_by_secretary"
+    assert _status(meeting_id) == "closed"
+    assert audit_actions()[-1] == "minutes.signed"
+    # the chair, who signs with a PIN, now signs after the secretary's token signature
+    assert clients["chair"].post(f"/meetings/{meeting_id}/minutes/sign", json={"pin": PIN}).status_code == 200
+    assert _status(meeting_id) == "archived"
