@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zlib
 from collections.abc import Sequence
@@ -12,15 +11,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Table, TableStyle
 
 from ecabinet import audit
-from ecabinet.adapters import pypdf_objects
 from ecabinet.pdf import (
     ATTACHMENT_KEY,
     FONT,
@@ -50,6 +46,7 @@ from ecabinet.pdf import (
     secrecy_mark,
     signature_blocks,
     title_block,
+    with_signature_fields,
 )
 
 ISSUING_BODY = ["CHÍNH PHỦ", "VĂN PHÒNG CHÍNH PHỦ"]
@@ -135,23 +132,8 @@ def render_slip(ballot: Any, user: Any, answers: Sequence[dict[str, Any]], at: d
         built = build_document(story, metadata_attachments={ANSWERS_FILE: payload}, **meta)
         if supersedes is None:
             return built
-        return replace(built, pdf=_with_signature_field(built.pdf, built.signature_boxes["member"]))
-
-
-def _with_signature_field(document: bytes, box: SignatureBoxPlacement) -> bytes:
-    """``document`` rewritten (still one revision) with an empty signature field over ``box``."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
-    page = writer.pages[box.page_index]
-    field = pypdf_objects.add_object(writer, DictionaryObject({
-        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
-        NameObject("/FT"): NameObject("/Sig"), NameObject("/T"): TextStringObject(SIGNATURE_FIELD),
-        NameObject("/F"): NumberObject(132), NameObject("/P"): page.indirect_reference,
-        NameObject("/Rect"): ArrayObject([FloatObject(round(value, 2)) for value in box.rect])}))
-    page[NameObject("/Annots")] = ArrayObject([field])
-    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject([field])})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+        boxes = {SIGNATURE_FIELD: built.signature_boxes["member"]}
+        return replace(built, pdf=with_signature_fields(built.pdf, boxes))
 
 
 def read_slip_answers(pdf_bytes: bytes) -> dict[str, Any] | None:

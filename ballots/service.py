@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -43,11 +43,9 @@ from ecabinet.errors import Conflict, NotFound
 from ecabinet.pdf import BuiltDocument
 from ecabinet.signing import (
     SignatureRejected,
-    only_signature_added,
     sign_pdf,
     signer_certificate_sha256,
     validate_own_signature,
-    validate_signed_pdf,
 )
 from ecabinet.signing import TimestampUnavailable as NoTimestamp
 
@@ -195,12 +193,6 @@ def _existing_receipt(ballot_id: int, user_id: int, key: str | None) -> Response
         ResponseRevision.idempotency_key == key))
 
 
-def _is_member_cert(user: User) -> Callable[[Any], bool]:
-    def check(info: Any) -> bool:
-        return keystore.is_registered_to(user, info.certificate)
-    return check
-
-
 def submit_response(ballot: Ballot, *, answers: Sequence[dict[str, Any]], pin: str, idempotency_key: str | None,
                     actor: User) -> tuple[ResponseRevision, bool]:
     """Render the slip, sign it with the member's key, validate it, then record it (fail closed).
@@ -315,14 +307,9 @@ def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | No
         return previous, False
     _check_open(ballot, actor, "upload")
     try:
-        # the signer is known only once the file is read: the CRLs are chosen for it, in one pass
-        report = validate_signed_pdf(data, trust_roots=keystore.trust_roots(), expected_signer=_is_member_cert(actor),
-                                     crls=keystore.crls_for)
+        report = keystore.validate_upload(data, actor)
     except SignatureRejected as rejected:
-        raise BallotInvalid(rejected.code, _l_rejected(rejected)) from None
-    cert = report.certificate
-    if keystore.is_revoked(cert):
-        raise BallotInvalid("certificate_revoked", _l_rejected(SignatureRejected("certificate_revoked")))
+        raise BallotInvalid(rejected.code, keystore.rejected_message(rejected)) from None
     draft = db.session.scalar(select(SlipDraft).where(
         SlipDraft.ballot_id == ballot.id, SlipDraft.user_id == actor.id,
         SlipDraft.sha256 == (report.first_revision_sha256 or "")))
@@ -331,22 +318,14 @@ def upload_signed_slip(ballot: Ballot, *, data: bytes, idempotency_key: str | No
     if draft.signature_rect is None:
         raise BallotConflict("slip_superseded")  # prepared before drafts were bound to an answer version
     try:
-        widget = only_signature_added(data, unsigned=draft.pdf)
+        keystore.check_signature_added(data, prepared=draft.pdf, page=draft.signature_page, box=draft.signature_rect)
+        embedded = pdf.read_slip_answers(data) or {}
+        if embedded.get("answers") != draft.answers or embedded.get("supersedes_version") != draft.base_version:
+            raise SignatureRejected("signed_revision_modified")
     except SignatureRejected as rejected:
-        raise BallotInvalid(rejected.code, _l_rejected(rejected)) from None
-    embedded = pdf.read_slip_answers(data) or {}
-    if (not widget.within(draft.signature_page, draft.signature_rect) or embedded.get("answers") != draft.answers
-            or embedded.get("supersedes_version") != draft.base_version):
-        modified = SignatureRejected("signed_revision_modified")
-        raise BallotInvalid(modified.code, _l_rejected(modified))
+        raise BallotInvalid(rejected.code, keystore.rejected_message(rejected)) from None
     return _record(ballot, actor, draft.answers, data, draft.sha256, report, "upload", idempotency_key,
                    supersedes=draft.base_version), True
-
-
-def _l_rejected(rejected: SignatureRejected) -> str:
-    from flask_babel import get_locale
-
-    return rejected.message_vi if str(get_locale()) == "vi" else rejected.code.replace("_", " ").capitalize() + "."
 
 
 # built once, run as Core statements: building one costs as much as running it, and the ORM's unit of

@@ -17,7 +17,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,12 +39,16 @@ from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
 from ecabinet.signing import (
     BuiltinCA,
     InvalidKeyFile,
+    SignatureRejected,
+    ValidationReport,
     WrongPin,
     build_signer,
     encrypt_private_key,
     import_pkcs12,
     load_private_key,
+    only_signature_added,
     open_pkcs11_signer,
+    validate_signed_pdf,
 )
 from ecabinet.signing.ca import KeyType, locked_directory, write_private, write_public
 from ecabinet.signing.keys import PIN_KDF_ROUNDS
@@ -617,3 +621,42 @@ def is_revoked(cert: x509.Certificate) -> bool:
     return db.session.scalar(select(SigningCredential.id).where(
         SigningCredential.cert_der == der, SigningCredential.revoked_at.is_not(None)).limit(1)) is not None \
         or revocation.is_revoked_elsewhere(cert)
+
+
+def rejected_message(rejected: SignatureRejected) -> str:
+    """What the user reads when a file they signed is refused: Vietnamese, or the code in English."""
+    from flask_babel import get_locale
+
+    return rejected.message_vi if str(get_locale()) == "vi" else rejected.code.replace("_", " ").capitalize() + "."
+
+
+def validate_upload(data: bytes, user: User, *, expected_first_revision_sha256: str | None = None,
+                    allow_later_signatures: bool = False) -> ValidationReport:
+    """Validate a file ``user`` signed with their own tool, or raise :class:`SignatureRejected`.
+
+    The last signature must be made with a certificate registered here to ``user`` (their token's
+    certificate, imported alone), trusted, valid when it signed and not revoked, by this server or by
+    its authority (the CRLs are chosen once the signer is read from the file). Earlier signatures
+    (the secretary's, under minutes the chair uploads) were checked for revocation when they were
+    made: their authority's CRLs are not required of them again.
+    """
+    def crls_of_the_user(cert: x509.Certificate) -> list[bytes]:
+        return crls_for(cert) if is_registered_to(user, cert) else []
+
+    report = validate_signed_pdf(data, trust_roots=trust_roots(), crls=crls_of_the_user,
+                                 expected_signer=lambda info: is_registered_to(user, info.certificate),
+                                 expected_first_revision_sha256=expected_first_revision_sha256,
+                                 allow_later_signatures=allow_later_signatures)
+    if is_revoked(report.certificate):
+        raise SignatureRejected("certificate_revoked")
+    return report
+
+
+def check_signature_added(data: bytes, *, prepared: bytes, page: int, box: Sequence[float],
+                          field: str | None = None) -> None:
+    """Refuse (:class:`SignatureRejected`) a signed file that is not exactly ``prepared`` with one
+    signature added, shown nowhere but in ``box`` of page ``page`` (and in ``field`` when named):
+    what was signed is what this server prepared, not a shadow of it."""
+    widget = only_signature_added(data, unsigned=prepared)
+    if not widget.within(page, box) or (field is not None and widget.field_name != field):
+        raise SignatureRejected("signed_revision_modified")

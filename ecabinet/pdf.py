@@ -22,8 +22,16 @@ from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pypdf import PdfReader
-from pypdf.generic import DictionaryObject, StreamObject
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -42,7 +50,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ecabinet.adapters import reportlab_document
+from ecabinet.adapters import pypdf_objects, reportlab_document
 from ecabinet.signing._font import prepared_font
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -338,6 +346,30 @@ def _no_decoration(canvas: Canvas, doc: SimpleDocTemplate) -> None:
 # ReportLab's TrueType subsetting shares per-face state between documents: two threads rendering
 # at once corrupt each other's subset (IndexError in makeSubset), so renders take turns.
 _RENDER_LOCK = threading.Lock()
+
+
+def with_signature_fields(document: bytes, fields: dict[str, SignatureBoxPlacement]) -> bytes:
+    """``document`` rewritten (still one revision) with an empty signature field over each box.
+
+    A document prepared for signing with the signer's own tool carries its fields: the tool signs
+    into the named one, and the upload check holds the signature to that field's rectangle.
+    """
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
+    made = []
+    for name, box in fields.items():
+        page = writer.pages[box.page_index]
+        field = pypdf_objects.add_object(writer, DictionaryObject({
+            NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Sig"), NameObject("/T"): TextStringObject(name),
+            NameObject("/F"): NumberObject(132), NameObject("/P"): page.indirect_reference,
+            NameObject("/Rect"): ArrayObject([FloatObject(round(value, 2)) for value in box.rect])}))
+        annots = page.get("/Annots")
+        page[NameObject("/Annots")] = ArrayObject([*(annots.get_object() if annots else []), field])
+        made.append(field)
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject(made)})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def build_document(flowables: Iterable[Flowable], *, page_numbers: bool = True, title: str = "",

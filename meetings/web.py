@@ -190,6 +190,14 @@ def _changes(before: str, after: str) -> list[tuple[str, str]]:
             if line[:1] in "+-" and line[2:].strip()]
 
 
+def _how_to_sign(user: User) -> dict[str, bool]:
+    """Whether the signer is asked for the PIN (the server holds or reaches the key), or shown first the
+    download–sign–upload path (a certificate whose key stays on their token, or none)."""
+    credential = keystore.active_credential(user)
+    return {"has_credential": credential is not None and credential.server_signs,
+            "token_only": credential is not None and not credential.server_signs}
+
+
 @web.get("/meetings/<int:meeting_id>/minutes")
 @login_required
 def minutes_page(meeting_id: int) -> str:
@@ -219,7 +227,7 @@ def minutes_page(meeting_id: int) -> str:
         verification = _verify_archive(meeting)
     return render_template("minutes/minutes.html", meeting=meeting, minutes=minutes, versions=versions,
                            may_drafts=may_drafts, sign_as=sign_as, verification=verification,
-                           has_credential=keystore.active_credential(current_user) is not None,
+                           **_how_to_sign(current_user),
                            secretary=db.session.get(User, minutes.secretary_id) if minutes else None)
 
 

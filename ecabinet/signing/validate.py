@@ -324,8 +324,11 @@ def _validate_own(
 
 
 def only_signature_added(data: bytes, *, unsigned: bytes) -> SignatureWidget:
-    """Check that ``data`` is ``unsigned`` (one revision) with one revision appended that adds a
-    signature and nothing else, or raise :class:`SignatureRejected`; returns where it shows.
+    """Check that ``data`` is ``unsigned`` with one revision appended that adds a signature and
+    nothing else, or raise :class:`SignatureRejected`; returns where the new signature shows.
+
+    ``unsigned`` is what was prepared for this signer: one revision (a ballot slip), or a file
+    already signed by others (minutes the secretary signed, prepared for the chair).
 
     The appended revision is compared with ``unsigned`` by pyHanko's standard difference analysis:
     only the signature field, its widget and appearance, the form dictionary, the page's annotation
@@ -340,18 +343,20 @@ def only_signature_added(data: bytes, *, unsigned: bytes) -> SignatureWidget:
     try:
         reader = PdfFileReader(BytesIO(data), strict=True)
         revisions = reader.xrefs.total_revisions
-        first_xref = reader.xrefs.get_xref_container_info(0).declared_startxref
+        prepared_xref = reader.xrefs.get_xref_container_info(revisions - 2).declared_startxref if revisions > 1 \
+            else None
         signatures = list(reader.embedded_signatures)
     except Exception:
         raise SignatureRejected("unparseable_pdf") from None
-    if not signatures:
+    added = [signature for signature in signatures if signature.signed_revision == revisions - 1]
+    if not added:
         raise SignatureRejected("not_signed")
-    if revisions != 2 or first_xref != int(base.group(1)) or len(signatures) != 1:
-        # the first revision read must be the one prepared, and the signature's the only other one
+    if prepared_xref != int(base.group(1)) or len(added) != 1:
+        # the revision before the last must be the prepared file's last, and the signature's the only one after
         raise SignatureRejected("signed_revision_modified")
-    (signature,) = signatures
+    (signature,) = added
     try:
-        diff = _SIGNING_DIFF_POLICY.review_file(reader, 0)
+        diff = _SIGNING_DIFF_POLICY.review_file(reader, revisions - 2)
         widget = _widget(reader, signature)
     except Exception:
         raise SignatureRejected("signed_revision_modified") from None
@@ -359,11 +364,10 @@ def only_signature_added(data: bytes, *, unsigned: bytes) -> SignatureWidget:
         not isinstance(diff, DiffResult)
         or diff.modification_level not in _ALLOWED_WITH_SIGNATURE
         or not diff.changed_form_fields <= {signature.field_name}
-        or signature.signed_revision != 1
     ):
         raise SignatureRejected("signed_revision_modified")
     try:
-        prepared = _empty_signature_fields(reader)
+        prepared = _empty_signature_fields(reader, revisions - 2)
     except Exception:
         raise SignatureRejected("signed_revision_modified") from None
     if prepared and prepared.get(signature.field_name) != widget.rect:
@@ -372,9 +376,9 @@ def only_signature_added(data: bytes, *, unsigned: bytes) -> SignatureWidget:
     return widget
 
 
-def _empty_signature_fields(reader: PdfFileReader) -> dict[str, tuple[float, float, float, float]]:
-    """The first revision's signature fields (name → rectangle), with their widget merged in."""
-    root = reader.get_historical_resolver(0).root
+def _empty_signature_fields(reader: PdfFileReader, revision: int) -> dict[str, tuple[float, float, float, float]]:
+    """The prepared revision's empty signature fields (name → rectangle), with their widget merged in."""
+    root = reader.get_historical_resolver(revision).root
     form = root["/AcroForm"] if "/AcroForm" in root else generic.DictionaryObject()
     found = {}
     for field in (form["/Fields"] if "/Fields" in form else []):

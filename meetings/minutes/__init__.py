@@ -3,12 +3,12 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ecabinet import errors
+from ecabinet import errors, security
 from ecabinet.cli import cli as ecabinet_cli
 from ecabinet.notifications import register_kind
 from meetings.minutes import models  # noqa: F401  (tables register with the metadata)
 from meetings.minutes.cli import archive_group
-from meetings.minutes.views import api
+from meetings.minutes.views import api, may_upload_signed_minutes
 
 errors.MESSAGES.update({
     "meeting_not_closed": _l("Minutes can be drawn up only after the session is closed."),
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     """Register the minutes routes and the ``archive`` command group."""
     global _registered
     app.register_blueprint(api)
+    security.guard_upload("minutes_api.upload_signed", may_upload_signed_minutes)
     register_kind("minutes.awaiting_signature", label=_l("Minutes wait for my signature"),
                   headline=_l("Minutes awaiting your signature: %(title)s"), order=40)
     if not _registered:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +20,12 @@ from ecabinet.pdf import (
     secrecy_mark,
     signature_blocks,
     title_block,
+    with_signature_fields,
 )
 
 ISSUING_BODY = ["CHÍNH PHỦ"]
 PLACE = "Hà Nội"
+FIELD_NAMES = {"secretary": "ThuKy", "chair": "ChuToa"}
 CHOICES = {"agree": "Tán thành", "disagree": "Không tán thành", "abstain": "Không biểu quyết"}
 
 
@@ -142,7 +145,13 @@ def story(record: dict[str, Any], narrative: str, *, version: int) -> list[Flowa
 
 
 def render_minutes(record: dict[str, Any], narrative: str, *, version: int) -> BuiltDocument:
-    """The PDF of one draft and where the THƯ KÝ and CHỦ TỌA signature boxes landed."""
-    return build_document(story(record, narrative, version=version), title=f"Biên bản: {record['meeting']['title']}",
-                          author="Văn phòng Chính phủ", subject="Biên bản phiên họp Chính phủ",
-                          metadata_attachments=audit.head_attachment())
+    """The PDF of one draft and where the THƯ KÝ and CHỦ TỌA signature boxes landed.
+
+    Each box carries its empty signature field (``FIELD_NAMES``): a signer whose key stays on their
+    own token signs into it with their own tool, and the server signs into it with a PIN.
+    """
+    built = build_document(story(record, narrative, version=version), title=f"Biên bản: {record['meeting']['title']}",
+                           author="Văn phòng Chính phủ", subject="Biên bản phiên họp Chính phủ",
+                           metadata_attachments=audit.head_attachment())
+    fields = {FIELD_NAMES[role]: box for role, box in built.signature_boxes.items()}
+    return replace(built, pdf=with_signature_fields(built.pdf, fields))

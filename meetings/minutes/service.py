@@ -19,9 +19,9 @@ from ecabinet import audit, keystore, notifications, realtime, storage
 from ecabinet.auth.access import require_secretariat
 from ecabinet.auth.models import User
 from ecabinet.database import db, utcnow, write_transaction
-from ecabinet.errors import AppError, Conflict, Forbidden, NotFound
+from ecabinet.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from ecabinet.schemas import iso
-from ecabinet.signing import SignatureRejected, sign_pdf, validate_signed_pdf
+from ecabinet.signing import SignatureRejected, ValidationReport, sign_pdf, validate_signed_pdf
 from meetings.live.models import SpeakerRequest, Vote, VoteParticipation
 from meetings.minutes import pdf
 from meetings.minutes.models import Minutes, MinutesStatus, MinutesVersion
@@ -29,7 +29,7 @@ from meetings.models import Meeting, MeetingStatus, Participant, ParticipantRole
 
 log = logging.getLogger(__name__)
 
-FIELD_NAMES = {"secretary": "ThuKy", "chair": "ChuToa"}
+FIELD_NAMES = pdf.FIELD_NAMES
 
 
 class SigningFailed(AppError):
@@ -216,12 +216,8 @@ def _signer_role(meeting: Meeting, minutes: Minutes, actor: User) -> str:
     raise Forbidden("not_a_minutes_signer")
 
 
-def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
-    """The secretary signs first, then the chair; each an incremental PAdES signature in its own block.
-
-    The chair's signature archives the meeting: from then on every write to it is refused (409).
-    """
-    minutes = get_minutes(meeting)
+def _turn(meeting: Meeting, minutes: Minutes, actor: User) -> tuple[str, MinutesVersion, bytes]:
+    """Whose signature is due from ``actor`` (secretary, then chair), on which draft, over which file."""
     role = _signer_role(meeting, minutes, actor)
     if meeting.status == MeetingStatus.ARCHIVED or minutes.status == MinutesStatus.SIGNED:
         raise Conflict("minutes_already_signed")
@@ -233,7 +229,16 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
     before_sha256 = minutes.secretary_signed_sha256 if role == "chair" else draft.sha256
     if before_sha256 is None:
         raise Conflict("secretary_must_sign_first")
-    before = storage.get(before_sha256)
+    return role, draft, storage.get(before_sha256)
+
+
+def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
+    """The secretary signs first, then the chair; each an incremental PAdES signature in its own block.
+
+    The chair's signature archives the meeting: from then on every write to it is refused (409).
+    """
+    minutes = get_minutes(meeting)
+    role, draft, before = _turn(meeting, minutes, actor)
     page, rect = draft.signature_boxes[role]
     with keystore.unlocked_signer(actor, pin) as (signer, credential):
         signed = sign_pdf(before, signer, field_name=FIELD_NAMES[role], box=tuple(rect), page=page,
@@ -249,6 +254,41 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
     except SignatureRejected as rejected:
         log.error("own minutes signature for meeting %s refused by validation: %s", meeting.id, rejected.code)
         raise SigningFailed() from None
+    return _record_signature(meeting, minutes, draft, role, signed, report, actor, "server")
+
+
+def prepared_for_signing(meeting: Meeting, *, actor: User) -> bytes:
+    """The file the due signer signs with their own tool: the current draft (for the secretary) or the
+    secretary's signed minutes (for the chair), each carrying the signer's empty signature field."""
+    minutes = get_minutes(meeting)
+    return _turn(meeting, minutes, actor)[2]
+
+
+def upload_signed_minutes(meeting: Meeting, *, data: bytes, actor: User) -> Minutes:
+    """Accept minutes signed with the signer's own tool (a key on their token) in their turn.
+
+    What is accepted is what was prepared: the file :func:`prepared_for_signing` gives, byte for byte,
+    with one signature added and nothing else (no page, content or form changed: the shadow
+    attacks), shown in the signer's own field and box, by a certificate registered to the signer,
+    trusted and not revoked. The state change, audit and events are those of a PIN signature.
+    """
+    minutes = get_minutes(meeting)
+    role, draft, before = _turn(meeting, minutes, actor)
+    page, rect = draft.signature_boxes[role]
+    try:
+        if not data.startswith(before):
+            raise SignatureRejected("first_revision_mismatch")
+        report = keystore.validate_upload(data, actor, expected_first_revision_sha256=draft.sha256,
+                                          allow_later_signatures=True)
+        keystore.check_signature_added(data, prepared=before, page=page, box=rect, field=FIELD_NAMES[role])
+    except SignatureRejected as rejected:
+        raise Invalid(rejected.code, keystore.rejected_message(rejected)) from None
+    return _record_signature(meeting, minutes, draft, role, data, report, actor, "upload")
+
+
+def _record_signature(meeting: Meeting, minutes: Minutes, draft: MinutesVersion, role: str, signed: bytes,
+                      report: ValidationReport, actor: User, method: str) -> Minutes:
+    """Store a validated signature; the turn is checked again inside the transaction (one signer wins)."""
     with write_transaction():
         db.session.refresh(minutes)
         db.session.refresh(meeting)
@@ -259,7 +299,7 @@ def sign_minutes(meeting: Meeting, *, pin: str, actor: User) -> Minutes:
         sha = storage.put(signed)
         now = utcnow()
         data = {"minutes_id": minutes.id, "version": draft.version, "role": role, "sha256": sha,
-                "signer_subject": report.subject, "level": report.level}
+                "signer_subject": report.subject, "level": report.level, "method": method}
         if role == "secretary":
             minutes.status = MinutesStatus.SIGNED_BY_SECRETARY
             minutes.secretary_signed_sha256 = sha

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response
+from flask import Response, request
 from flask_login import current_user, login_required
 
-from ecabinet.errors import Conflict, Forbidden
+from ecabinet.auth.models import User
+from ecabinet.errors import Conflict, Forbidden, Invalid, UnsupportedType
 from meetings.access import get_meeting_for
 from meetings.minutes import archive, service
 from meetings.minutes.access import may_read_drafts, readable_minutes
@@ -61,6 +62,36 @@ def minutes_pdf(meeting_id: int, query: dict[str, Any]) -> Response:
 def sign(meeting_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The secretary signs first, then the chair; the chair's signature archives the meeting."""
     return dump_minutes(service.sign_minutes(_meeting(meeting_id), pin=body["pin"], actor=current_user))
+
+
+@api.get("/meetings/<int:meeting_id>/minutes/sign/prepared.pdf")
+@login_required
+def prepared_pdf(meeting_id: int) -> Response:
+    """The file the due signer signs with their own tool (a key on their token), then uploads."""
+    data = service.prepared_for_signing(_meeting(meeting_id), actor=current_user)
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="bien-ban-{meeting_id}-chua-ky.pdf"'})
+
+
+def may_upload_signed_minutes(user: User, args: dict[str, Any]) -> None:
+    """Only the secretary or the chair of the meeting sends signed minutes: decided before the file is read."""
+    meeting = get_meeting_for(user, args["meeting_id"])
+    if user.id not in (meeting.chair_id, getattr(service.minutes_of(meeting), "secretary_id", None)):
+        raise Forbidden("not_a_minutes_signer")
+
+
+@api.post("/meetings/<int:meeting_id>/minutes/sign/upload")
+@login_required
+def upload_signed(meeting_id: int) -> dict[str, Any]:
+    """Minutes signed with the signer's own tool (multipart ``file``): the same turn and effects as ``/sign``."""
+    meeting = _meeting(meeting_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("not_a_pdf", fields={"file": ["missing"]})
+    data = upload.read()
+    if not data.startswith(b"%PDF-"):
+        raise UnsupportedType()
+    return dump_minutes(service.upload_signed_minutes(meeting, data=data, actor=current_user))
 
 
 @api.get("/meetings/<int:meeting_id>/archive.zip")

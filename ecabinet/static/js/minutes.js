@@ -1,4 +1,5 @@
-// The minutes page: draw up from the record, save the narrative as a new version, sign with the PIN.
+// The minutes page: draw up from the record, save the narrative as a new version, sign with the PIN or
+// upload the minutes signed with one's own token.
 import { announce, askPin, confirmAction, t } from "./ui.js";
 
 const call = window.ecabinetApi.call;
@@ -34,3 +35,28 @@ if (sign) sign.addEventListener("click", async () => {
   try { await call("POST", `/meetings/${meetingId}/minutes/sign`, { pin }); window.location.reload(); }
   catch (e) { sign.disabled = false; fail(e); }
 });
+
+const own = document.getElementById("own-signature");
+if (own) {
+  // the native file input speaks the browser's language; a labelled button and the chosen name speak ours
+  const fileInput = own.elements.file;
+  document.getElementById("choose-file").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files[0];
+    if (file) document.getElementById("file-name").textContent = t("chosen_file").replace("%(name)s", file.name);
+  });
+  own.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = fileInput.files[0];
+    if (!file) { fail(new Error(t("choose_file"))); return; }
+    const body = new FormData();
+    body.append("file", file);
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const res = await fetch(`/api/v1/meetings/${meetingId}/minutes/sign/upload`, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf }, body,
+    });
+    if (res.ok) { announce(t("signed")); window.location.reload(); return; }
+    const e = await res.json().catch(() => ({}));
+    fail(new Error((e.error || {}).message || String(res.status)));
+  });
+}
