@@ -120,22 +120,23 @@ _FROM_MEMORY = "from_memory"
 _DATA_VERSION = "PRAGMA data_version"
 
 
-def _keep_read_snapshot(session: Session) -> bool:
-    """End the read snapshot and take SQLite's write lock on the same connection; True when no other
-    connection committed in between, so that every object read in the snapshot is still the latest.
+def _write_lock_on_read_snapshot(session: Session) -> bool | None:
+    """On SQLite, end the session's read snapshot and take the write lock on the same connection: True when
+    no other connection committed in between (every object read in the snapshot is still the latest),
+    False when one did; None when there is no such snapshot to end (no read yet, another engine, or
+    unflushed changes: those go the committing way, as before).
 
     ``PRAGMA data_version`` changes on a connection exactly when another connection committed since
     that connection's read began: when it holds, the objects read before need not be read again (a
     chair's command re-read the meeting, its participants and the vote only to find them unchanged).
-    Only for a read snapshot without unflushed changes: those go the committing way, as before.
     """
     if session.get_bind().dialect.name != "sqlite" or not session.in_transaction() or \
             session.new or session.dirty or session.deleted:
-        return False
+        return None
     connection = session.connection()
     driver: Any = connection.connection.driver_connection
     if not driver.in_transaction:
-        return False
+        return None
     before = driver.execute(_DATA_VERSION).fetchone()
     driver.execute("COMMIT")
     connection.exec_driver_sql("BEGIN IMMEDIATE")  # it may wait for the lock, and fail as SQLAlchemy's error
@@ -143,19 +144,21 @@ def _keep_read_snapshot(session: Session) -> bool:
 
 
 def _begin_write(session: Session) -> None:
-    """Start the write transaction with the latest committed state in view: the read snapshot ended,
-    and whatever was read before it (or joined from memory) read again when it may have changed."""
-    kept = _keep_read_snapshot(session)
+    """Start the write transaction with the latest committed state in view: whatever was read before it
+    (or joined from memory) is read again in it, unless nothing can have changed since it was read."""
+    latest = _write_lock_on_read_snapshot(session)
     _begin_immediate.set(True)
-    if kept:
-        for obj in session.info.pop(_FROM_MEMORY, []):
+    remembered = session.info.pop(_FROM_MEMORY, [])
+    if latest is None:
+        session.commit()  # expires every object: each is read again, in the write transaction
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+    elif not latest:
+        session.expire_all()
+    else:
+        for obj in remembered:
             if obj in session:
                 session.expire(obj)
-        return
-    session.info.pop(_FROM_MEMORY, None)
-    session.commit()  # expires every object: each is read again, in the write transaction
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
 
 
 @contextmanager
