@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, Table, event, text
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -110,29 +110,86 @@ def after_commit(callback: Callable[[], None]) -> None:
     _after_commit_queue().append(callback)
 
 
+def from_memory(session: Session, obj: Any) -> None:
+    """Note that ``obj`` joined ``session`` from a process memory (the remembered login), not from a read
+    of its transaction: ``write_transaction`` reads it again under the write lock."""
+    session.info.setdefault(_FROM_MEMORY, []).append(obj)
+
+
+_FROM_MEMORY = "from_memory"
+_DATA_VERSION = "PRAGMA data_version"
+
+
+def _write_lock_on_read_snapshot(session: Session) -> bool | None:
+    """On SQLite, end the session's read snapshot and take the write lock on the same connection: True when
+    no other connection committed in between (every object read in the snapshot is still the latest),
+    False when one did; None when there is no such snapshot to end (no read yet, another engine, or
+    unflushed changes: those go the committing way, as before).
+
+    ``PRAGMA data_version`` changes on a connection exactly when another connection committed since
+    that connection's read began: when it holds, the objects read before need not be read again (a
+    chair's command re-read the meeting, its participants and the vote only to find them unchanged).
+    """
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction() or \
+            session.new or session.dirty or session.deleted:
+        return None
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    if not driver.in_transaction:
+        return None
+    before = driver.execute(_DATA_VERSION).fetchone()
+    driver.execute("COMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # it may wait for the lock, and fail as SQLAlchemy's error
+    return bool(driver.execute(_DATA_VERSION).fetchone() == before)
+
+
+def _begin_write(session: Session) -> None:
+    """Start the write transaction with the latest committed state in view: whatever was read before it
+    (or joined from memory) is read again in it, unless nothing can have changed since it was read."""
+    latest = _write_lock_on_read_snapshot(session)
+    _begin_immediate.set(True)
+    remembered = session.info.pop(_FROM_MEMORY, [])
+    if latest is None:
+        session.commit()  # expires every object: each is read again, in the write transaction
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+    elif not latest:
+        session.expire_all()
+    else:
+        for obj in remembered:
+            if obj in session:
+                session.expire(obj)
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
-    """One serialised transaction for a state change; nested calls join the outer one."""
-    session = db.session
+    """One serialised transaction for a state change; nested calls join the outer one.
+
+    The queued ``after_commit`` work (the broadcasts) runs right after the commit, before the session's
+    objects are expired: nothing is read again between the commit and the tablets.
+    """
+    session = db.session()
     if session.info.get("in_write_transaction"):
         yield
         return
     with _process_write_lock:
-        # End any read snapshot first: the write must see the latest committed state.
-        session.commit()
-        token = _begin_immediate.set(True)
+        token = _begin_immediate.set(False)
         session.info["in_write_transaction"] = True
         try:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+            _begin_write(session)
             yield
+            session.expire_on_commit = False
             session.commit()
         except BaseException:
             session.rollback()
             session.info.pop("after_commit", None)
             raise
         finally:
+            session.expire_on_commit = True
             session.info["in_write_transaction"] = False
             _begin_immediate.reset(token)
-    for callback in session.info.pop("after_commit", []):
-        callback()
+    try:
+        for callback in session.info.pop("after_commit", []):
+            callback()
+    finally:
+        session.expire_all()

@@ -172,8 +172,12 @@ def room_groups(meeting: Meeting, user: User, participant: Participant | None) -
 
 
 def viewer_groups(meeting: Meeting, user: User) -> frozenset[str]:
-    """``room_groups`` for a request's user. Precondition: ``user`` may see the meeting."""
-    return room_groups(meeting, user, participant_of(meeting, user))
+    """``room_groups`` for a request's user. Precondition: ``user`` may see the meeting.
+
+    The chair's and the secretariat's groups do not depend on their participant row: the meeting's
+    participants are not read for them (a chair's command would read the whole list for nothing)."""
+    staff = user.is_secretariat or meeting.chair_id == user.id
+    return room_groups(meeting, user, None if staff else participant_of(meeting, user))
 
 
 def join_view(user_id: int, meeting_id: int) -> frozenset[str] | None:

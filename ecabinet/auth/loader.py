@@ -30,7 +30,7 @@ from ecabinet.auth.login_bus import EXTENSION, LoginBus
 from ecabinet.auth.mfa import required_for
 from ecabinet.auth.models import AuthSession, SessionKind, User
 from ecabinet.auth.service import find_session, token_hash
-from ecabinet.database import db, utcnow
+from ecabinet.database import db, from_memory, utcnow
 from ecabinet.errors import Forbidden
 from ecabinet.extensions import login_manager, socketio
 
@@ -237,6 +237,7 @@ def _attach(obj: Any, session: Session | None = None) -> Any:
     if sa.inspect(obj).transient:
         make_transient_to_detached(obj)
     session.add(obj)
+    from_memory(session, obj)
     return obj
 
 

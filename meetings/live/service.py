@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,9 @@ from meetings.access import may_see_item
 from meetings.live import rules
 from meetings.live.models import SpeakerRequest, SpeakerStatus, Vote, VoteChoice, VoteParticipation, VoteStatus
 from meetings.models import AgendaItem, ItemPosition, Meeting, MeetingStatus, Participant, ParticipantRole, Stance
+
+if TYPE_CHECKING:
+    from documents.models import Document
 
 
 @dataclass(frozen=True)
@@ -323,20 +326,22 @@ def present_document(meeting: Meeting, document_id: int, page: int, *, actor: Us
         raise Invalid(fields={"page": "must be 1 or more"})
     with write_transaction():
         require_in_session(meeting)
-        _require_document_of_meeting(meeting, document_id, page)
-        meeting.presentation = {"document_id": document_id, "page": page}
+        # the document stays in the session while the event's audience is decided from its item
+        document = _require_document_of_meeting(meeting, document_id, page)
+        meeting.presentation = {"document_id": document.id, "page": page}
         audit.record(actor, "presentation.moved", meeting, meeting.presentation)
         realtime.publish(meeting.id, "presentation.moved", dict(meeting.presentation))
     return {"document_id": document_id, "page": page}
 
 
-def _require_document_of_meeting(meeting: Meeting, document_id: int, page: int) -> None:
+def _require_document_of_meeting(meeting: Meeting, document_id: int, page: int) -> Document:
     document = db.session.get(Document, document_id)
     if document is None or document.meeting_id != meeting.id:
         raise NotFound()
     pages = getattr(document.current_version, "pages", None)
     if pages is not None and page > pages:
         raise Invalid(fields={"page": f"the document has {pages} pages"})
+    return document
 
 
 def set_conclusion(meeting: Meeting, item_id: int, text: str, *, actor: User) -> AgendaItem:
@@ -553,8 +558,7 @@ def cast_vote(vote: Vote, choice: str, *, actor: User) -> dict[str, Any]:
     except ValueError:
         raise Invalid("invalid_choice", fields={"choice": "agree | disagree | abstain"}) from None
     meeting = db.session.get_one(Meeting, vote.meeting_id)
-    with write_transaction():
-        db.session.refresh(vote)
+    with write_transaction():  # the vote as last committed: write_transaction reads it again if it changed
         if vote.status != VoteStatus.OPEN:
             raise Conflict("vote_closed")
         _require_may_vote(meeting, vote, actor)
@@ -573,8 +577,7 @@ def close_vote(vote: Vote, *, actor: User) -> rules.VoteResult:
     """Close an open vote and fix its result (more than half of ALL members; the chair breaks a tie)."""
     meeting = db.session.get_one(Meeting, vote.meeting_id)
     require_chair(meeting, actor)
-    with write_transaction():
-        db.session.refresh(vote)
+    with write_transaction():  # the vote as last committed: write_transaction reads it again if it changed
         if vote.status != VoteStatus.OPEN:
             raise Conflict("vote_closed")
         # every member's seat counts, present or not: the majority is of ALL members

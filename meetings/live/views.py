@@ -38,15 +38,16 @@ def _meeting(meeting_id: int) -> Meeting:
     return access.get_meeting_for(current_user, meeting_id)
 
 
-def _vote(vote_id: int) -> Vote:
-    """The vote, or NotFound when unknown or outside the caller's audience (a guest's other items)."""
+def _vote(vote_id: int) -> tuple[Vote, Meeting]:
+    """The vote and its meeting, or NotFound when unknown or outside the caller's audience (a guest's
+    other items). The meeting is handed on: the service then finds it in the session, not reads it again."""
     vote = db.session.get(Vote, vote_id)
     if vote is None:
         raise NotFound()
     meeting = _meeting(vote.meeting_id)
     if not sees_item(access.viewer_groups(meeting, current_user), vote.agenda_item_id):
         raise NotFound()
-    return vote
+    return vote, meeting
 
 
 def _live(meeting: Meeting) -> dict[str, Any]:
@@ -224,8 +225,8 @@ def open_vote(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], in
 @login_required
 def get_vote(vote_id: int) -> dict[str, Any]:
     """Counts while open; the result (and names, for a named vote) after close."""
-    vote = _vote(vote_id)
-    return service.vote_view(vote, meeting=db.session.get_one(Meeting, vote.meeting_id))
+    vote, meeting = _vote(vote_id)
+    return service.vote_view(vote, meeting=meeting)
 
 
 @api.post("/votes/<int:vote_id>/cast")
@@ -233,14 +234,16 @@ def get_vote(vote_id: int) -> dict[str, Any]:
 @login_required
 def cast_vote(vote_id: int, body: dict[str, str]) -> tuple[dict[str, Any], int]:
     """An entitled member votes once; the answer holds a receipt."""
-    return service.cast_vote(_vote(vote_id), body["choice"], actor=current_user), 201
+    vote, meeting = _vote(vote_id)  # held while the service runs: it finds the meeting in the session
+    return service.cast_vote(vote, body["choice"], actor=current_user), 201
 
 
 @api.post("/votes/<int:vote_id>/close")
 @login_required
 def close_vote(vote_id: int) -> dict[str, Any]:
     """The chair closes the vote: the result counts against all members."""
-    result = service.close_vote(_vote(vote_id), actor=current_user)
+    vote, meeting = _vote(vote_id)  # held while the service runs: it finds the meeting in the session
+    result = service.close_vote(vote, actor=current_user)
     return {"vote_id": vote_id, **result.as_dict()}
 
 
