@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 
 from ballots import service
 from ballots.models import Ballot, BallotStatus, Response
@@ -192,4 +192,13 @@ def editor() -> str:
     documents = list(db.session.scalars(select(Document).where(Document.confidentiality.in_(readable))
                                         .order_by(Document.id.desc()).limit(200)))
     return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles],
-                           documents=documents)
+                           documents=documents, meeting_titles=_meeting_titles(documents))
+
+
+def _meeting_titles(documents: list[Document]) -> dict[int, str]:
+    """The title of each dossier's meeting, so the secretary can tell two dossiers of the same name apart.
+    The meetings table is named, not its model imported: ballots sit below meetings in the domain graph."""
+    meetings = table("meetings", column("id"), column("title"))
+    ids = {d.meeting_id for d in documents}
+    rows = db.session.execute(select(meetings.c.id, meetings.c.title).where(meetings.c.id.in_(ids)))
+    return {row.id: row.title for row in rows}
