@@ -48,7 +48,7 @@ VI = {
     'Extraordinary session': 'Phiên họp bất thường',
     'Guest': 'Đại biểu mời',
     'Kind': 'Loại phiên họp',
-    'Live session': 'Phiên họp trực tuyến',
+    'Live session': 'Vào phiên họp',
     'Location': 'Địa điểm',
     'Meetings': 'Phiên họp',
     'Member': 'Thành viên',
