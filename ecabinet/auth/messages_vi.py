@@ -6,6 +6,7 @@ VI = {
         "Khóa của Văn phòng Chính phủ đã thay đổi kể từ khi yêu cầu này được gửi.",
     "Government Office key": "Khóa của Văn phòng Chính phủ",
     "Log in with %(name)s": "Đăng nhập bằng %(name)s",
+    "Position": "Chức vụ",
     "or": "hoặc",
     "The single sign-on service cannot be reached. Try again later or log in with your password.":
         "Hiện không liên lạc được dịch vụ đăng nhập một lần. Vui lòng thử lại sau hoặc đăng nhập bằng mật khẩu.",
