@@ -6,7 +6,6 @@ VI = {
         "Khóa của Văn phòng Chính phủ đã thay đổi kể từ khi yêu cầu này được gửi.",
     "Government Office key": "Khóa của Văn phòng Chính phủ",
     "Log in with %(name)s": "Đăng nhập bằng %(name)s",
-    "Position": "Chức vụ",
     "or": "hoặc",
     "The single sign-on service cannot be reached. Try again later or log in with your password.":
         "Hiện không liên lạc được dịch vụ đăng nhập một lần. Vui lòng thử lại sau hoặc đăng nhập bằng mật khẩu.",
@@ -73,6 +72,7 @@ VI = {
         "Mở ứng dụng xác thực và nhập mã 6 chữ số hiển thị cho e-Cabinet. Cũng có thể dùng mã khôi phục.",
     "Password reset: the member chooses a new one at the next login.":
         "Đã đặt lại mật khẩu: thành viên sẽ chọn mật khẩu mới ở lần đăng nhập tới.",
+    "Position": "Chức vụ",
     "QR code to scan with the authenticator app": "Mã QR để quét bằng ứng dụng xác thực",
     "Reason": "Lý do",
     "Recovery codes": "Mã khôi phục",
