@@ -72,6 +72,7 @@ VI = {
         "Mở ứng dụng xác thực và nhập mã 6 chữ số hiển thị cho e-Cabinet. Cũng có thể dùng mã khôi phục.",
     "Password reset: the member chooses a new one at the next login.":
         "Đã đặt lại mật khẩu: thành viên sẽ chọn mật khẩu mới ở lần đăng nhập tới.",
+    "Position": "Chức vụ",
     "QR code to scan with the authenticator app": "Mã QR để quét bằng ứng dụng xác thực",
     "Reason": "Lý do",
     "Recovery codes": "Mã khôi phục",

@@ -69,7 +69,7 @@ VI = {
     'Progress reported': 'Báo cáo tiến độ',
     'Reopened': 'Mở lại',
     'State': 'Trạng thái',
-    'A conclusion notice of my meeting is issued': 'Thông báo kết luận cuộc họp của tôi được ban hành',
+    'A conclusion notice of my meeting is issued': 'Thông báo kết luận phiên họp của tôi được ban hành',
     'Conclusion notice issued: %(title)s': 'Ban hành thông báo kết luận: %(title)s',
     'A task is assigned to me': 'Tôi được giao nhiệm vụ',
     'Task assigned to you: %(title)s': 'Nhiệm vụ giao ông/bà: %(title)s',

@@ -110,5 +110,6 @@ def test_the_editor_offers_only_dossiers_within_the_secretarys_clearance(app: An
     assert upload(sec, meeting_id, item["id"], title="Báo cáo thường B").status_code == 201
     high = _login(app, "secretary").get("/ballots/new").get_data(as_text=True)
     assert "Đề án tuyệt mật A" in high and "Báo cáo thường B" in high
+    assert "Phiên họp Chính phủ thường kỳ tháng 12</small>" in high  # each dossier says which meeting it is from
     low = _login(app, "sec_low").get("/ballots/new").get_data(as_text=True)
     assert "Đề án tuyệt mật A" not in low and "Báo cáo thường B" in low

@@ -3,12 +3,14 @@ than its screen, no console error; and a screenshot of each step for people to l
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parent / "screenshots"
+# the same folder as screens.py, so one run leaves every journey's pictures in one place
+SHOTS = Path(os.environ.get("ECABINET_SCREENSHOT_DIR", Path(__file__).resolve().parent / "screenshots"))
 
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
