@@ -153,7 +153,7 @@ class ProxiedTablet(Tablet):
 
     def connect(self) -> ProxiedTablet:
         self.routing_keys = set()
-        self.client.connect(self.url, auth={"token": self.token}, wait_timeout=10)
+        self.client.connect(self.url, auth=self.auth, wait_timeout=10)
         self._remember_routing_key()
         assert self.joined.wait(10), "join was not acknowledged"
         return self
