@@ -14,7 +14,7 @@ from ecabinet.auth.models import Role, User
 from ecabinet.database import db
 from ecabinet.web import label, register_labels
 from meetings.access import get_meeting_for
-from meetings.notices import pdf, rules, service
+from meetings.notices import pdf, rules, schemas, service
 from meetings.notices.schemas import TASK_STATUSES
 
 web = Blueprint("notices_web", __name__, static_folder="static", static_url_path="/static/notices")
@@ -36,7 +36,7 @@ def home_section(user: User) -> dict[str, Any]:
         actions.append({"url": url_for("notices_web.notices_page"), "label": _("Conclusion notices")})
     return {"title": _("Follow-up tasks") if user.is_secretariat else _("My follow-up tasks"),
             "items": [{"url": url_for("notices_web.tasks_page") + f"#task-{t.id}", "title": t.description[:120],
-                       "subtitle": f"{t.notice.number_symbol} · {pdf.owner_body(service.task_dict(t, on=on)['owner'])}"
+                       "subtitle": f"{t.notice.number_symbol} · {pdf.owner_body(schemas.dump_task(t, on=on)['owner'])}"
                                    f" · {pdf.deadline_text(t.deadline.isoformat())}",
                        "badge": label(rules.shown_status(t.status, t.deadline, on), "task_status"),
                        "urgent": rules.is_overdue(t.status, t.deadline, on)}
@@ -52,7 +52,7 @@ def tasks_page() -> str:
     status = request.args.get("status")
     chosen = status if status in TASK_STATUSES else None
     owner = request.args.get("owner", type=int) if current_user.is_secretariat else None
-    tasks = [service.task_dict(t, on=on, history=True)
+    tasks = [schemas.dump_task(t, on=on, history=True)
              for t in service.list_tasks(current_user, status=chosen, owner_user_id=owner)]
     owners = []
     if current_user.is_secretariat:
@@ -66,7 +66,7 @@ def tasks_page() -> str:
 @web.get("/notices")
 @login_required
 def notices_page() -> str:
-    notices = [service.notice_dict(n) for n in service.notices_for(current_user)]
+    notices = [schemas.dump_notice(n) for n in service.notices_for(current_user)]
     return render_template("notices/list.html", notices=notices)
 
 
@@ -80,7 +80,7 @@ def meeting_notice_page(meeting_id: int) -> Any:
     if current_user.is_secretariat:
         members = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name))
                    if u.has_role(Role.MEMBER)]
-    shown = service.notice_dict(notice) if notice else None
+    shown = schemas.dump_notice(notice) if notice else None
     return render_template("notices/notice.html", meeting=meeting, notice=shown,
                            members=members, secretariat=current_user.is_secretariat,
                            deadline_text=pdf.deadline_text, owner_body=pdf.owner_body,
