@@ -8,10 +8,9 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
+from ecabinet.auth import service as auth_service
 from ecabinet.auth.models import Role, User
-from ecabinet.database import db
 from ecabinet.web import label, register_labels
 from meetings.access import get_meeting_for
 from meetings.notices import pdf, rules, schemas, service
@@ -56,8 +55,7 @@ def tasks_page() -> str:
              for t in service.list_tasks(current_user, status=chosen, owner_user_id=owner)]
     owners = []
     if current_user.is_secretariat:
-        owners = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name))
-                  if u.has_role(Role.MEMBER)]
+        owners = [u for u in auth_service.active_users(by_name=True) if u.has_role(Role.MEMBER)]
     return render_template("notices/tasks.html", tasks=tasks, statuses=TASK_STATUSES, chosen=chosen, owner=owner,
                            owners=owners, secretariat=current_user.is_secretariat, deadline_text=pdf.deadline_text,
                            owner_body=pdf.owner_body)
@@ -78,8 +76,7 @@ def meeting_notice_page(meeting_id: int) -> Any:
     notice = next(iter(service.notices_for(current_user, meeting)), None)
     members = []
     if current_user.is_secretariat:
-        members = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name))
-                   if u.has_role(Role.MEMBER)]
+        members = [u for u in auth_service.active_users(by_name=True) if u.has_role(Role.MEMBER)]
     shown = schemas.dump_notice(notice) if notice else None
     return render_template("notices/notice.html", meeting=meeting, notice=shown,
                            members=members, secretariat=current_user.is_secretariat,
