@@ -22,10 +22,13 @@ from ecabinet.web import HOME_SECTIONS, hanoi, register_labels
 
 web = Blueprint("ballots_web", __name__)
 
-register_labels("ballot_status", {"draft": _l("Draft"), "issued": _l("Open for answers"), "closed": _l("Closed")})
-register_labels("choice", {"agree": _l("Agree"), "disagree": _l("Disagree"), "other": _l("Other opinion")})
-register_labels("non_answer_policy", {"not_counted": _l("A non-answer is not counted as agreement"),
-                                      "agree": _l("A non-answer counts as agreement")})
+
+def register_page_labels() -> None:
+    """The labels the pages show for this package's codes (``label`` in ecabinet.web), given by init_app."""
+    register_labels("ballot_status", {"draft": _l("Draft"), "issued": _l("Open for answers"), "closed": _l("Closed")})
+    register_labels("choice", {"agree": _l("Agree"), "disagree": _l("Disagree"), "other": _l("Other opinion")})
+    register_labels("non_answer_policy", {"not_counted": _l("A non-answer is not counted as agreement"),
+                                          "agree": _l("A non-answer counts as agreement")})
 
 
 def grouped(user: User) -> dict[str, list[dict[str, Any]]]:

@@ -27,14 +27,18 @@ from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
 
-register_labels("meeting_status", {"draft": _l("Draft"), "published": _l("Published"), "in_session": _l("In session"),
-                                   "closed": _l("Closed"), "archived": _l("Archived"), "cancelled": _l("Cancelled"),
-                                   "postponed": _l("Postponed")})
-register_labels("meeting_kind", {"regular": _l("Regular session"), "thematic": _l("Thematic session"),
-                                 "extraordinary": _l("Extraordinary session")})
-register_labels("participant_role", {"member": _l("Member"), "delegate": _l("Delegate"), "guest": _l("Guest")})
-register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": _l("Signed by the secretary"),
-                                   "signed": _l("Signed")})
+
+def register_page_labels() -> None:
+    """The labels the pages show for this package's codes (``label`` in ecabinet.web), given by init_app."""
+    register_labels("meeting_status", {"draft": _l("Draft"), "published": _l("Published"),
+                                       "in_session": _l("In session"), "closed": _l("Closed"),
+                                       "archived": _l("Archived"), "cancelled": _l("Cancelled"),
+                                       "postponed": _l("Postponed")})
+    register_labels("meeting_kind", {"regular": _l("Regular session"), "thematic": _l("Thematic session"),
+                                     "extraordinary": _l("Extraordinary session")})
+    register_labels("participant_role", {"member": _l("Member"), "delegate": _l("Delegate"), "guest": _l("Guest")})
+    register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": _l("Signed by the secretary"),
+                                       "signed": _l("Signed")})
 
 
 def _hanoi_time(value: Any) -> str:

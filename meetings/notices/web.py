@@ -18,11 +18,14 @@ from meetings.notices.schemas import TASK_STATUSES
 
 web = Blueprint("notices_web", __name__, static_folder="static", static_url_path="/static/notices")
 
-register_labels("task_status", {"open": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done"),
-                                "overdue": _l("Overdue")})
-register_labels("task_action", {"progress": _l("Progress reported"), "complete": _l("Marked done"),
-                                "reopen": _l("Reopened")})
-register_labels("notice_status", {"draft": _l("Draft"), "issued": _l("Issued")})
+
+def register_page_labels() -> None:
+    """The labels the pages show for this package's codes (``label`` in ecabinet.web), given by init_app."""
+    register_labels("task_status", {"open": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done"),
+                                    "overdue": _l("Overdue")})
+    register_labels("task_action", {"progress": _l("Progress reported"), "complete": _l("Marked done"),
+                                    "reopen": _l("Reopened")})
+    register_labels("notice_status", {"draft": _l("Draft"), "issued": _l("Issued")})
 
 
 def home_section(user: User) -> dict[str, Any]:
