@@ -13,6 +13,7 @@ from meetings import (
     access,
     events,
     models,  # noqa: F401  (tables register with the metadata)
+    schemas,
     views,
     web,
 )
@@ -65,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
     web.register_page_labels()
+    schemas.install_listeners()
     set_owner(app, MeetingDossiers())
     sources.register(app, MeetingSearch())
 
