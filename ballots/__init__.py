@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(web.web)
     security.guard_upload("ballots_api.upload_signed_slip", views.may_upload_a_slip)
     sources.register(app, BallotSearch())
+    web.register_page_labels()
     web.register_home_section()
     cli.register()
     if demo_step not in DEMO_STEPS:

@@ -7,7 +7,7 @@ from apiflask.fields import AwareDateTime, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 
 from ballots import service
-from ballots.models import Ballot
+from ballots.models import Ballot, Response
 from ecabinet.auth.models import User
 
 
@@ -56,3 +56,9 @@ def dump_ballot(ballot: Ballot, user: User) -> dict[str, Any]:
         current = mine.revisions[-1]
         out["my_response"] = {**current.receipt(), "answers": current.answers}
     return out
+
+
+def dump_response(response: Response) -> dict[str, Any]:
+    """A member's answer with every version (what the secretariat sees)."""
+    return {"id": response.id, "user_id": response.user_id, "current_version": response.current_version,
+            "versions": [{**r.receipt(), "answers": r.answers, "method": r.method} for r in response.revisions]}

@@ -595,3 +595,72 @@ def start_ballot_scheduler(app: Any, interval: float = 30.0) -> None:
 def responses_by_user(ballot: Ballot) -> dict[int, Response]:
     """Each recipient's response to ``ballot`` (those who answered), by user id."""
     return {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}
+
+
+def responses_of(ballot: Ballot) -> list[Response]:
+    """Every answer to ``ballot`` with its versions, by member."""
+    return list(db.session.scalars(select(Response).where(Response.ballot_id == ballot.id)
+                                   .order_by(Response.user_id)))
+
+
+def slip_draft_for(ballot: Ballot, user: User, draft_id: int) -> SlipDraft:
+    """An unsigned slip ``user`` prepared for ``ballot`` before; BallotNotFound for anyone else's."""
+    draft = db.session.get(SlipDraft, draft_id)
+    if draft is None or draft.user_id != user.id or draft.ballot_id != ballot.id:
+        raise BallotNotFound()
+    return draft
+
+
+def revision_for(ballot: Ballot, user: User, response_id: int, version: int | None) -> ResponseRevision:
+    """A version of an answer to ``ballot`` (the current one by default): the member's own, or any for the
+    secretariat; BallotNotFound otherwise."""
+    response = db.session.get(Response, response_id)
+    if response is None or response.ballot_id != ballot.id:
+        raise BallotNotFound()
+    if response.user_id != user.id and not user.is_secretariat:
+        raise BallotNotFound()
+    revisions = response.revisions
+    chosen = revisions[-1] if version is None else next((r for r in revisions if r.version == version), None)
+    if chosen is None:
+        raise BallotNotFound()
+    return chosen
+
+
+def answered_at(ballots: Sequence[Ballot], user: User) -> dict[int, datetime]:
+    """When ``user`` answered each of ``ballots`` they answered, by ballot id."""
+    if not ballots:
+        return {}
+    rows = db.session.execute(select(Response.ballot_id, Response.answered_at).where(
+        Response.user_id == user.id, Response.ballot_id.in_([b.id for b in ballots])))
+    return {ballot_id: at for ballot_id, at in rows}
+
+
+def answer_counts(ballots: Sequence[Ballot]) -> dict[int, int]:
+    """How many members answered each of ``ballots``, by ballot id (none answered: absent)."""
+    if not ballots:
+        return {}
+    rows = db.session.execute(select(Response.ballot_id, func.count(Response.id))
+                              .where(Response.ballot_id.in_([b.id for b in ballots])).group_by(Response.ballot_id))
+    return {ballot_id: count for ballot_id, count in rows}
+
+
+def recipient_users(ballot: Ballot) -> dict[int, User]:
+    """The accounts of ``ballot``'s recipients, by id."""
+    return {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_([r.user_id for r in ballot.recipients])))}
+
+
+def documents_of(ballot: Ballot) -> list[Document]:
+    """The dossiers ``ballot`` asks about, in its order (a deleted one is left out)."""
+    if not ballot.document_ids:
+        return []
+    found = {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(ballot.document_ids)))}
+    return [found[i] for i in ballot.document_ids if i in found]
+
+
+def documents_offered(user: User, limit: int = 200) -> list[Document]:
+    """The dossiers ``user`` may ask about in a new ballot, newest first: none above their clearance,
+    whose title alone may be classified."""
+    readable = [level for level in Confidentiality if user.may_read(level)]
+    return list(db.session.scalars(select(Document).where(Document.confidentiality.in_(readable))
+                                   .order_by(Document.id.desc()).limit(limit)))

@@ -10,13 +10,12 @@ from flask import current_app, request
 from flask_login import current_user, login_required
 
 from ballots import service
-from ballots.errors import MESSAGES, BallotConflict, BallotInvalid, BallotNotFound
+from ballots.errors import MESSAGES, BallotConflict, BallotInvalid
 from ballots.export import export_bag_zip
-from ballots.models import BallotStatus, Response, ResponseRevision, SlipDraft
-from ballots.schemas import BallotIn, ResponseIn, SlipIn, dump_ballot
+from ballots.models import BallotStatus, ResponseRevision
+from ballots.schemas import BallotIn, ResponseIn, SlipIn, dump_ballot, dump_response
 from ecabinet import inputs
 from ecabinet.auth.models import User
-from ecabinet.database import db
 from ecabinet.errors import UnsupportedType
 
 api = APIBlueprint("ballots_api", __name__, url_prefix="/api/v1", tag="Opinion ballots")
@@ -89,9 +88,7 @@ def slip_pdf(ballot_id: int) -> FlaskResponse:
     """The unsigned slip: ``?answers=<JSON list>`` or ``?draft=<id>`` of one prepared before."""
     ballot = service.get_ballot_for(current_user, ballot_id)
     if request.args.get("draft"):
-        draft = db.session.get(SlipDraft, inputs.query_int(request.args.get("draft")) or 0)
-        if draft is None or draft.user_id != current_user.id or draft.ballot_id != ballot.id:
-            raise BallotNotFound()
+        draft = service.slip_draft_for(ballot, current_user, inputs.query_int(request.args.get("draft")) or 0)
         return _pdf(draft.pdf, f"phieu-{ballot_id}-chua-ky.pdf")
     try:
         answers = inputs.load_json(request.args.get("answers", ""))  # depth and text checked as a body's
@@ -124,18 +121,8 @@ def upload_signed_slip(ballot_id: int) -> tuple[dict[str, Any], int]:
 
 
 def _revision(ballot_id: int, response_id: int) -> ResponseRevision:
-    ballot = service.get_ballot_for(current_user, ballot_id)
-    version = request.args.get("version", type=int)
-    response = db.session.get(Response, response_id)
-    if response is None or response.ballot_id != ballot.id:
-        raise BallotNotFound()
-    if response.user_id != current_user.id and not current_user.is_secretariat:
-        raise BallotNotFound()
-    revisions = response.revisions
-    chosen = revisions[-1] if version is None else next((r for r in revisions if r.version == version), None)
-    if chosen is None:
-        raise BallotNotFound()
-    return chosen
+    return service.revision_for(service.get_ballot_for(current_user, ballot_id), current_user, response_id,
+                                request.args.get("version", type=int))
 
 
 @api.get("/ballots/<int:ballot_id>/responses/<int:response_id>/pdf")
@@ -152,12 +139,7 @@ def list_responses(ballot_id: int) -> dict[str, Any]:
     """Every answer and every version (the secretariat)."""
     ballot = service.get_ballot_for(current_user, ballot_id)
     service.require_secretariat(current_user)
-    out = []
-    for response in db.session.query(Response).filter_by(ballot_id=ballot.id).order_by(Response.user_id):
-        out.append({"id": response.id, "user_id": response.user_id, "current_version": response.current_version,
-                    "versions": [{**r.receipt(), "answers": r.answers, "method": r.method}
-                                 for r in response.revisions]})
-    return {"responses": out}
+    return {"responses": [dump_response(response) for response in service.responses_of(ballot)]}
 
 
 @api.post("/ballots/<int:ballot_id>/close")

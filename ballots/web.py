@@ -9,50 +9,34 @@ from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ballots import service
-from ballots.models import Ballot, BallotStatus, Response
+from ballots.models import Ballot, BallotStatus
 from ballots.schemas import dump_ballot
 from documents import access as documents_access
-from documents.models import Document
 from ecabinet import keystore
-from ecabinet.auth.models import Confidentiality, Role, User
-from ecabinet.database import db, utcnow
+from ecabinet.auth import service as auth_service
+from ecabinet.auth.models import Role, User
+from ecabinet.database import utcnow
 from ecabinet.errors import NotFound
 from ecabinet.web import HOME_SECTIONS, hanoi, register_labels
 
 web = Blueprint("ballots_web", __name__)
 
-register_labels("ballot_status", {"draft": _l("Draft"), "issued": _l("Open for answers"), "closed": _l("Closed")})
-register_labels("choice", {"agree": _l("Agree"), "disagree": _l("Disagree"), "other": _l("Other opinion")})
-register_labels("non_answer_policy", {"not_counted": _l("A non-answer is not counted as agreement"),
-                                      "agree": _l("A non-answer counts as agreement")})
 
-
-def _answered_at(ballots: list[Ballot], user: User) -> dict[int, Any]:
-    if not ballots:
-        return {}
-    rows = db.session.execute(select(Response.ballot_id, Response.answered_at).where(
-        Response.user_id == user.id, Response.ballot_id.in_([b.id for b in ballots])))
-    return {ballot_id: at for ballot_id, at in rows}
-
-
-def _answer_counts(ballots: list[Ballot]) -> dict[int, int]:
-    from sqlalchemy import func
-
-    if not ballots:
-        return {}
-    rows = db.session.execute(select(Response.ballot_id, func.count(Response.id))
-                              .where(Response.ballot_id.in_([b.id for b in ballots])).group_by(Response.ballot_id))
-    return {ballot_id: count for ballot_id, count in rows}
+def register_page_labels() -> None:
+    """The labels the pages show for this package's codes (``label`` in ecabinet.web), given by init_app."""
+    register_labels("ballot_status", {"draft": _l("Draft"), "issued": _l("Open for answers"), "closed": _l("Closed")})
+    register_labels("choice", {"agree": _l("Agree"), "disagree": _l("Disagree"), "other": _l("Other opinion")})
+    register_labels("non_answer_policy", {"not_counted": _l("A non-answer is not counted as agreement"),
+                                          "agree": _l("A non-answer counts as agreement")})
 
 
 def grouped(user: User) -> dict[str, list[dict[str, Any]]]:
     """The caller's ballots in three groups: to answer (or, for the secretariat, drafts), open, closed."""
     ballots = service.ballots_for(user)
-    answered = _answered_at(ballots, user)
-    counts = _answer_counts(ballots) if user.is_secretariat else {}
+    answered = service.answered_at(ballots, user)
+    counts = service.answer_counts(ballots) if user.is_secretariat else {}
     groups: dict[str, list[dict[str, Any]]] = {"to_answer": [], "answered": [], "closed": [], "draft": [], "open": []}
     for ballot in ballots:
         row = {"ballot": ballot, "answered_at": answered.get(ballot.id), "answered": counts.get(ballot.id, 0),
@@ -106,13 +90,6 @@ def ballots_page() -> str:
                            secretariat=current_user.is_secretariat)
 
 
-def _documents(ids: list[int]) -> list[Any]:
-    if not ids:
-        return []
-    found = {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(ids)))}
-    return [found[i] for i in ids if i in found]
-
-
 def _pin_attempts_left(user: User) -> int | None:
     credential = keystore.active_credential(user)
     if credential is None:
@@ -143,7 +120,7 @@ def ballot_page(ballot_id: int) -> str:
     mine = data.get("my_response")
     return render_template(
         "ballots/ballot.html", ballot=ballot, data=data, board=board, recipient=recipient, is_open=is_open,
-        mine=mine, questions={q.id: q for q in ballot.questions}, documents=_documents(ballot.document_ids),
+        mine=mine, questions={q.id: q for q in ballot.questions}, documents=service.documents_of(ballot),
         attempts_left=_pin_attempts_left(current_user) if recipient else None,
         **_how_to_sign(current_user if recipient else None),
         secretariat=current_user.is_secretariat, now=utcnow())
@@ -151,9 +128,8 @@ def ballot_page(ballot_id: int) -> str:
 
 def _board(ballot: Ballot, *, full: bool) -> dict[str, Any]:
     """Answered and pending recipients, and (for the secretariat) the running or fixed tally."""
-    responses = {r.user_id: r for r in db.session.scalars(select(Response).where(Response.ballot_id == ballot.id))}
-    users = {u.id: u for u in db.session.scalars(select(User).where(
-        User.id.in_([r.user_id for r in ballot.recipients])))}
+    responses = service.responses_by_user(ballot)
+    users = service.recipient_users(ballot)
     rows: list[dict[str, Any]] = [
         {"user": users[r.user_id], "answered_at": responses[r.user_id].answered_at if r.user_id in responses else None,
          "reminded_at": r.reminded_at} for r in ballot.recipients if r.user_id in users]
@@ -187,10 +163,6 @@ def own_signature_page(ballot_id: int) -> str:
 @login_required
 def editor() -> str:
     service.require_secretariat(current_user)
-    members = db.session.query(User).filter(User.active.is_(True)).order_by(User.id).all()
-    # a dossier above the secretary's clearance is not offered: its title alone may be classified
-    readable = [level for level in Confidentiality if current_user.may_read(level)]
-    documents = list(db.session.scalars(select(Document).where(Document.confidentiality.in_(readable))
-                                        .order_by(Document.id.desc()).limit(200)))
-    return render_template("ballots/editor.html", members=[m for m in members if Role.MEMBER in m.roles],
-                           documents=documents, filed_under=documents_access.filed_under(documents))
+    documents = service.documents_offered(current_user)
+    return render_template("ballots/editor.html", documents=documents,
+                           filed_under=documents_access.filed_under(documents), members=[m for m in auth_service.active_users() if Role.MEMBER in m.roles])

@@ -97,6 +97,7 @@ def create_app(config: Config | None = None, *, async_mode: str | None = None) -
                                                              app.config["MESSAGE_QUEUE_CHANNEL"]),
                       max_http_buffer_size=64 * 1024, ping_interval=10, ping_timeout=10)
 
+    audit.install_listeners()
     _register_core(app)
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)
@@ -116,7 +117,7 @@ def _async_mode() -> str:
 
 def _register_core(app: APIFlask) -> None:
     # deferred: these modules import names defined in this package (add_background_task, LANGUAGES, create_app)
-    from ecabinet import security
+    from ecabinet import keystore, security
     from ecabinet.auth import loader, oidc
     from ecabinet.auth.admin_web import admin_web
     from ecabinet.auth.views import admin_api
@@ -132,6 +133,7 @@ def _register_core(app: APIFlask) -> None:
     security.register_error_handlers(app)
     security.register_socket_error_handler()
     loader.init_app(app)
+    keystore.install_listeners()
     oidc.init_app(app)
     add_background_task(app, security.start_refusal_flusher)
     openapi.init_app(app)

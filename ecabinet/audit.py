@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import Connection, ForeignKey, String, Text, event, func, insert, select
+from sqlalchemy import Connection, ForeignKey, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ecabinet import office
-from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, listen, utcnow, write_transaction
 
 log = logging.getLogger(__name__)
 GENESIS_HASH = "0" * 64
@@ -323,7 +323,6 @@ def append_checkpoint_line(data_dir: Path, line: str) -> None:
         os.close(descriptor)
 
 
-@event.listens_for(Session, "before_commit")
 def _checkpoint_head(session: Session) -> None:
     head = session.info.pop("audit_head", None)
     if head is None or not has_app_context():
@@ -344,7 +343,6 @@ def _append_after_commit(data_dir: Path, line: str) -> None:
         log.error("audit checkpoint not appended to %s: %s", CHECKPOINT_FILE, error.strerror)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_head(session: Session) -> None:
     session.info.pop("audit_head", None)
 
@@ -562,3 +560,9 @@ def export_witness() -> dict[str, Any]:
     body = json.loads(line)
     return {"format": "ecabinet-audit-witness", "statement": body["statement"], "signature": body["signature"],
             "certificate": office.certificate_pem(signer.certificate), "office_sha256": signer.fingerprint}
+
+
+def install_listeners() -> None:
+    """Write the checkpoint of the chain's head with each commit that adds audit records (from create_app)."""
+    listen(Session, "before_commit", _checkpoint_head)
+    listen(Session, "after_rollback", _forget_head)

@@ -73,6 +73,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def listen(target: Any, identifier: str, fn: Callable[..., Any]) -> None:
+    """Register a SQLAlchemy listener from an ``init_app``, once: the classes listened on are shared by every
+    app of the process (the tests make many), and a listener registered twice would run twice."""
+    if not event.contains(target, identifier, fn):
+        event.listen(target, identifier, fn)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     if type(dbapi_connection).__module__ != "sqlite3":

@@ -29,12 +29,12 @@ from cryptography.hazmat.primitives import serialization
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from pyhanko.sign import signers
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, and_, case, event, false, or_, select, update
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, and_, case, false, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet import audit, revocation
 from ecabinet.auth.models import AuthSession, User
-from ecabinet.database import Model, UTCDateTime, db, utcnow, write_transaction
+from ecabinet.database import Model, UTCDateTime, db, listen, utcnow, write_transaction
 from ecabinet.errors import AppError, Conflict, Forbidden, Invalid
 from ecabinet.signing import (
     BuiltinCA,
@@ -470,7 +470,6 @@ def _key_digest(credential: SigningCredential) -> bytes:
     return hashlib.sha256(credential.key_pem or b"").digest()
 
 
-@event.listens_for(AuthSession.revoked_at, "set")
 def _logout_evicts(target: AuthSession, value: datetime | None, old: Any, initiator: Any) -> None:
     # memory hygiene in this process; other processes refuse the entry through _logged_out_since
     if value is not None and target.user_id is not None and has_app_context():
@@ -660,3 +659,8 @@ def check_signature_added(data: bytes, *, prepared: bytes, page: int, box: Seque
     widget = only_signature_added(data, unsigned=prepared)
     if not widget.within(page, box) or (field is not None and widget.field_name != field):
         raise SignatureRejected("signed_revision_modified")
+
+
+def install_listeners() -> None:
+    """Drop a member's held signing keys in this process when one of their logins ends (from create_app)."""
+    listen(AuthSession.revoked_at, "set", _logout_evicts)

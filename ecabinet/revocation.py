@@ -70,6 +70,11 @@ class CrlImport:
     revoked_credentials: list[int]
 
 
+def revocation_lists() -> list[RevocationList]:
+    """The imported revocation lists, one per issuer, by issuer."""
+    return list(db.session.scalars(select(RevocationList).order_by(RevocationList.issuer)))
+
+
 def _issuer_key(name: x509.Name) -> str:
     return hashlib.sha256(name.public_bytes()).hexdigest()
 

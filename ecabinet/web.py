@@ -20,7 +20,6 @@ from ecabinet.auth import service as auth_service
 from ecabinet.auth.devices import remember_device
 from ecabinet.auth.loader import BROWSER_SESSION_KEY, current_auth_session
 from ecabinet.auth.models import SessionKind, User
-from ecabinet.database import db
 from ecabinet.errors import AppError, NotAuthenticated
 from ecabinet.extensions import csrf
 from ecabinet.pdf import format_vn_datetime
@@ -131,7 +130,7 @@ def login_otp() -> Any:
     """The second step: the code from the authenticator app (or a recovery code)."""
     csrf.protect()
     pending = session.get(_PENDING) or {}
-    user = db.session.get(User, pending["user_id"]) if pending.get("user_id") else None
+    user = auth_service.user_by_id(pending["user_id"]) if pending.get("user_id") else None
     if user is None or not user.is_active or time.time() - pending.get("at", 0) > MFA_STEP_SECONDS:
         session.pop(_PENDING, None)
         return render_template("auth/login.html", error=_("The login took too long. Start again."), next=""), 401

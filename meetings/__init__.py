@@ -13,6 +13,7 @@ from meetings import (
     access,
     events,
     models,  # noqa: F401  (tables register with the metadata)
+    schemas,
     views,
     web,
 )
@@ -22,7 +23,8 @@ from meetings.models import Meeting
 from meetings.searchable import MeetingSearch
 from search import sources
 
-errors.MESSAGES.update({
+#: the error codes of this package, given to ecabinet.errors by init_app
+MESSAGES = {
     "meeting_already_published": _l("The meeting is already published."),
     "already_participant": _l("This person is already a participant."),
     "represented_not_member": _l("A delegate represents a member of this meeting."),
@@ -54,14 +56,17 @@ errors.MESSAGES.update({
     "chair_not_member": _l("The chair of a meeting must be one of its members, not a guest or a delegate."),
     "group_name_taken": _l("A group with this name already exists."),
     "consent_block_frozen": _l("The consent block is fixed once the session has started."),
-})
+}
 
 
 def init_app(app: Flask) -> None:
     """Register the meetings routes, pages, home section, demo step, the socket join rule, the rules of the
     dossiers filed under its items and what search finds in it."""
+    errors.MESSAGES.update(MESSAGES)
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
+    web.register_page_labels()
+    schemas.install_listeners()
     set_owner(app, MeetingDossiers())
     sources.register(app, MeetingSearch())
 

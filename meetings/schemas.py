@@ -21,7 +21,7 @@ from documents.models import Document, DocumentVersion, ReaderCopy
 from documents.schemas import dump_document
 from ecabinet.audit import AuditRecord
 from ecabinet.auth.models import User
-from ecabinet.database import db
+from ecabinet.database import db, listen
 from ecabinet.schemas import LEVELS, shown
 from meetings import access, dossiers, service
 from meetings.models import AgendaItem, ItemPosition, Meeting, Participant, ParticipantGroup
@@ -281,19 +281,16 @@ def _request_connection() -> Iterator[Connection]:
         yield connection
 
 
-@sa.event.listens_for(Session, "before_flush")
 def _note_shown_changes(session: Session, flush_context: Any, instances: Any) -> None:
     if any(isinstance(obj, _SHOWN) for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info[_WROTE] = True
 
 
-@sa.event.listens_for(Session, "do_orm_execute")
 def _note_bulk_changes(state: Any) -> None:
     if (state.is_update or state.is_delete) and any(m.class_ in _SHOWN for m in state.all_mappers):
         state.session.info[_WROTE] = True
 
 
-@sa.event.listens_for(Session, "after_commit")
 def _forget_snapshots(session: Session) -> None:
     global _commits
     if session.info.pop(_WROTE, False):
@@ -301,6 +298,14 @@ def _forget_snapshots(session: Session) -> None:
             _commits += 1
 
 
-@sa.event.listens_for(Session, "after_rollback")
 def _drop_noted(session: Session) -> None:
     session.info.pop(_WROTE, None)
+
+
+def install_listeners() -> None:
+    """Count the commits that change what a meeting shows, on every session (from meetings.init_app): a
+    snapshot made before such a commit is not served after it."""
+    listen(Session, "before_flush", _note_shown_changes)
+    listen(Session, "do_orm_execute", _note_bulk_changes)
+    listen(Session, "after_commit", _forget_snapshots)
+    listen(Session, "after_rollback", _drop_noted)

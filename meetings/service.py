@@ -6,6 +6,8 @@ published to the meeting's event stream (broadcast after commit).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -552,3 +554,37 @@ def postpone_meeting(meeting: Meeting, *, reason: str, starts_at: datetime, acto
         if meeting.status != MeetingStatus.DRAFT:
             notify_participants(meeting, "meeting.postponed", {"starts_at": starts_at.isoformat(), "reason": reason})
     return meeting
+
+
+def votes_by_item(meeting: Meeting) -> dict[int | None, list[Vote]]:
+    """The meeting's votes in the order they were held, by agenda item (None: a vote on no item)."""
+    out: dict[int | None, list[Vote]] = {}
+    for vote in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id)):
+        out.setdefault(vote.agenda_item_id, []).append(vote)
+    return out
+
+
+_STATUS_CHANGES = ("meeting.cancelled", "meeting.postponed")
+
+
+def status_reason(meeting: Meeting) -> dict[str, Any] | None:
+    """The reason given when the meeting was cancelled or last postponed (kept in the audit record)."""
+    record = db.session.scalar(select(audit.AuditRecord).where(
+        audit.AuditRecord.object_type == "meetings", audit.AuditRecord.object_id == str(meeting.id),
+        audit.AuditRecord.action.in_(_STATUS_CHANGES)).order_by(audit.AuditRecord.id.desc()))
+    if record is None:
+        return None
+    return {"action": record.action, "at": record.at, **json.loads(record.data or "{}")}
+
+
+def postponed(meetings: Sequence[Meeting]) -> set[int]:
+    """The published meetings whose last change of date was a postponement (the status stays "published")."""
+    published = {str(m.id): m.id for m in meetings if str(m.status) == "published"}
+    if not published:
+        return set()
+    last: dict[int, str] = {}
+    for object_id, action in db.session.execute(select(audit.AuditRecord.object_id, audit.AuditRecord.action).where(
+            audit.AuditRecord.object_type == "meetings", audit.AuditRecord.object_id.in_(list(published)),
+            audit.AuditRecord.action.in_(_STATUS_CHANGES)).order_by(audit.AuditRecord.id)):
+        last[published[object_id]] = action
+    return {mid for mid, action in last.items() if action == "meeting.postponed"}

@@ -11,16 +11,14 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ecabinet import keystore
-from ecabinet.audit import AuditRecord
+from ecabinet.auth import service as auth_service
 from ecabinet.auth.models import Role, User
-from ecabinet.database import db, utcnow
+from ecabinet.database import utcnow
 from ecabinet.web import hanoi, label, register_labels
 from meetings import access, dossiers, service
 from meetings.live import rules
-from meetings.live.models import Vote
 from meetings.minutes import archive
 from meetings.minutes import service as minutes_service
 from meetings.minutes.access import readable_minutes
@@ -29,14 +27,18 @@ from meetings.schemas import dump_meeting, shown
 
 web = Blueprint("meetings_web", __name__)
 
-register_labels("meeting_status", {"draft": _l("Draft"), "published": _l("Published"), "in_session": _l("In session"),
-                                   "closed": _l("Closed"), "archived": _l("Archived"), "cancelled": _l("Cancelled"),
-                                   "postponed": _l("Postponed")})
-register_labels("meeting_kind", {"regular": _l("Regular session"), "thematic": _l("Thematic session"),
-                                 "extraordinary": _l("Extraordinary session")})
-register_labels("participant_role", {"member": _l("Member"), "delegate": _l("Delegate"), "guest": _l("Guest")})
-register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": _l("Signed by the secretary"),
-                                   "signed": _l("Signed")})
+
+def register_page_labels() -> None:
+    """The labels the pages show for this package's codes (``label`` in ecabinet.web), given by init_app."""
+    register_labels("meeting_status", {"draft": _l("Draft"), "published": _l("Published"),
+                                       "in_session": _l("In session"), "closed": _l("Closed"),
+                                       "archived": _l("Archived"), "cancelled": _l("Cancelled"),
+                                       "postponed": _l("Postponed")})
+    register_labels("meeting_kind", {"regular": _l("Regular session"), "thematic": _l("Thematic session"),
+                                     "extraordinary": _l("Extraordinary session")})
+    register_labels("participant_role", {"member": _l("Member"), "delegate": _l("Delegate"), "guest": _l("Guest")})
+    register_labels("minutes_status", {"draft": _l("Draft"), "signed_by_secretary": _l("Signed by the secretary"),
+                                       "signed": _l("Signed")})
 
 
 def _hanoi_time(value: Any) -> str:
@@ -77,10 +79,10 @@ def home_section(user: User) -> dict[str, Any]:
 def meetings_page() -> str:
     users = []
     if current_user.is_secretariat:
-        users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+        users = auth_service.active_users()
     meetings = access.visible_meetings(current_user)
     return render_template("meetings/list.html", meetings=meetings, users=users, shown=shown,
-                           postponed=_postponed(meetings))
+                           postponed=service.postponed(meetings))
 
 
 @web.get("/meetings/<int:meeting_id>")
@@ -93,8 +95,7 @@ def meeting_page(meeting_id: int) -> str:
     checklist = None
     preparing = current_user.is_secretariat and str(meeting.status) in ("draft", "published")
     if current_user.is_secretariat:
-        users = [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
-                 if not u.has_role(Role.ADMIN)]
+        users = [u for u in auth_service.active_users() if not u.has_role(Role.ADMIN)]
         paper = dossiers.paper_saved(meeting)
         if str(meeting.status) == "draft":
             checklist = _publish_checklist(meeting, data, users)
@@ -109,8 +110,9 @@ def meeting_page(meeting_id: int) -> str:
                            invited_members=[p.user_id for p in meeting.participants
                                             if str(p.role) == "member" and p.user.has_role(Role.MEMBER)],
                            checklist=checklist, preparing=preparing,
-                           votes=_votes(meeting) if str(meeting.status) in ("in_session", "closed", "archived") else {},
-                           reason=_status_reason(meeting), minutes=_minutes_state(meeting),
+                           votes=service.votes_by_item(meeting)
+                           if str(meeting.status) in ("in_session", "closed", "archived") else {},
+                           reason=service.status_reason(meeting), minutes=_minutes_state(meeting),
                            may_position=access.may_take_position(meeting, current_user))
 
 
@@ -148,38 +150,6 @@ def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) ->
     ]
 
 
-def _votes(meeting: Any) -> dict[int | None, list[Any]]:
-    out: dict[int | None, list[Any]] = {}
-    for vote in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id).order_by(Vote.id)):
-        out.setdefault(vote.agenda_item_id, []).append(vote)
-    return out
-
-
-def _status_reason(meeting: Any) -> dict[str, Any] | None:
-    """The reason given when the meeting was cancelled or last postponed (kept in the audit record)."""
-    import json
-
-    record = db.session.scalar(select(AuditRecord).where(
-        AuditRecord.object_type == "meetings", AuditRecord.object_id == str(meeting.id),
-        AuditRecord.action.in_(["meeting.cancelled", "meeting.postponed"])).order_by(AuditRecord.id.desc()))
-    if record is None:
-        return None
-    return {"action": record.action, "at": record.at, **json.loads(record.data or "{}")}
-
-
-def _postponed(meetings: list[Any]) -> set[int]:
-    """The published meetings whose last change of date was a postponement (the status stays "published")."""
-    published = {str(m.id): m.id for m in meetings if str(m.status) == "published"}
-    if not published:
-        return set()
-    last: dict[int, str] = {}
-    for object_id, action in db.session.execute(select(AuditRecord.object_id, AuditRecord.action).where(
-            AuditRecord.object_type == "meetings", AuditRecord.object_id.in_(list(published)),
-            AuditRecord.action.in_(["meeting.cancelled", "meeting.postponed"])).order_by(AuditRecord.id)):
-        last[published[object_id]] = action
-    return {mid for mid, action in last.items() if action == "meeting.postponed"}
-
-
 def _minutes_state(meeting: Any) -> Any:
     return minutes_service.minutes_of(meeting) if str(meeting.status) in ("closed", "archived") else None
 
@@ -211,7 +181,7 @@ def minutes_page(meeting_id: int) -> str:
     if minutes is not None:
         previous = None
         for version in minutes.versions:
-            versions.append({"version": version, "author": db.session.get(User, version.created_by_id),
+            versions.append({"version": version, "author": auth_service.user_by_id(version.created_by_id),
                              "changes": _changes(previous.narrative, version.narrative) if previous else [],
                              "redrawn": previous is not None and previous.content != version.content})
             previous = version
@@ -228,7 +198,7 @@ def minutes_page(meeting_id: int) -> str:
     return render_template("minutes/minutes.html", meeting=meeting, minutes=minutes, versions=versions,
                            may_drafts=may_drafts, sign_as=sign_as, verification=verification,
                            **_how_to_sign(current_user),
-                           secretary=db.session.get(User, minutes.secretary_id) if minutes else None)
+                           secretary=auth_service.user_by_id(minutes.secretary_id) if minutes else None)
 
 
 @web.get("/meetings/<int:meeting_id>/minutes/view")

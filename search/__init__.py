@@ -14,10 +14,11 @@ from search import (
 )
 from search.cli import fill_if_empty, search_group
 
-errors.MESSAGES.update({
+#: the error codes of this package, given to ecabinet.errors by init_app
+MESSAGES = {
     "search_query_empty": _l("Enter at least one word to search for."),
     "search_query_too_long": _l("The search text is too long (at most 200 characters)."),
-})
+}
 
 _registered = False
 
@@ -25,6 +26,7 @@ _registered = False
 def init_app(app: Flask) -> None:
     """Register the search API and page, the index listener, and the ``search`` command group."""
     global _registered
+    errors.MESSAGES.update(MESSAGES)
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
     index.install()

@@ -14,13 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy import event, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
 from ecabinet import storage
 from ecabinet.auth.models import Confidentiality
-from ecabinet.database import utcnow
+from ecabinet.database import listen, utcnow
 from search import text
 from search.models import FTS_TABLE, EntryKind, SearchEntry
 from search.sources import SearchSource, sources
@@ -64,9 +64,8 @@ def _after_flush(session: Session, flush_context: Any) -> None:
 
 
 def install() -> None:
-    """Listen on every session (idempotent: several apps in one process share the class)."""
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+    """Keep the index in step with each flush, on every session (from search.init_app)."""
+    listen(Session, "after_flush", _after_flush)
 
 
 def pdf_text(sha256: str) -> str:

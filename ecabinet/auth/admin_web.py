@@ -8,14 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ecabinet import certificates, revocation
 from ecabinet.auth import approvals, mfa, service
-from ecabinet.auth.models import Confidentiality, Role, User
+from ecabinet.auth.models import Confidentiality, Role
 from ecabinet.auth.views import require_admin, user_for_admin
-from ecabinet.database import db
 from ecabinet.errors import AppError
 
 admin_web = Blueprint("admin_web", __name__, url_prefix="/admin")
@@ -37,9 +35,9 @@ def _labels() -> dict[str, Any]:
 @login_required
 def users_page() -> str:
     require_admin(current_user)
-    users = list(db.session.scalars(select(User).order_by(User.username)))
+    users = service.all_users()
     return render_template("admin/users.html", users=users, roles=list(Role), levels=list(Confidentiality),
-                           crls=list(db.session.scalars(select(revocation.RevocationList))),
+                           crls=revocation.revocation_lists(),
                            pending=approvals.pending(current_user), names={user.id: user.username for user in users})
 
 

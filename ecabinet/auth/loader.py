@@ -30,7 +30,7 @@ from ecabinet.auth.login_bus import EXTENSION, LoginBus
 from ecabinet.auth.mfa import required_for
 from ecabinet.auth.models import AuthSession, SessionKind, User
 from ecabinet.auth.service import find_session, token_hash
-from ecabinet.database import db, from_memory, utcnow
+from ecabinet.database import db, from_memory, listen, utcnow
 from ecabinet.errors import Forbidden
 from ecabinet.extensions import login_manager, socketio
 
@@ -179,8 +179,9 @@ def _may_remember() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """With a message queue: the app publishes what its commits make to forget, and the server listens
-    for the other processes' (until it does, nothing is remembered)."""
+    """The session listeners (install_listeners); with a message queue, the app publishes what its commits
+    make to forget, and the server listens for the other processes' (until it does, nothing is remembered)."""
+    install_listeners()
     if not app.config["MESSAGE_QUEUE"]:
         return
     bus = app.extensions[EXTENSION] = LoginBus(app.config["MESSAGE_QUEUE"], app.config["MESSAGE_QUEUE_CHANNEL"])
@@ -257,14 +258,11 @@ def _session_with_login(make: Callable[[], FlaskSession] = db.session.registry.c
     return session
 
 
-db.session.registry.createfunc = _session_with_login
-
 
 _PENDING = "ecabinet_auth_forget"
 _BEGUN = "ecabinet_auth_generation"  # _generation when the session's transaction began
 
 
-@sa.event.listens_for(Session, "before_flush")
 def _note_changes(db_session: Session, flush_context: Any, instances: Any) -> None:
     # forgotten now (this request must not reuse it) and again after commit (a request that read
     # the old row meanwhile must not keep it)
@@ -278,7 +276,6 @@ def _note_changes(db_session: Session, flush_context: Any, instances: Any) -> No
             forget(user_id=obj.id)
 
 
-@sa.event.listens_for(Session, "after_commit")
 def _forget_committed(db_session: Session) -> None:
     keys = db_session.info.pop(_PENDING, set())
     for key in keys:
@@ -288,18 +285,26 @@ def _forget_committed(db_session: Session) -> None:
         bus.publish(keys)  # before the request that made the change answers
 
 
-@sa.event.listens_for(Session, "after_rollback")
 def _drop_pending(db_session: Session) -> None:
     db_session.info.pop(_PENDING, None)
 
 
-@sa.event.listens_for(Session, "after_begin")
 def _note_begin(db_session: Session, transaction: Any, connection: Any) -> None:
     db_session.info[_BEGUN] = _generation
 
 
-@sa.event.listens_for(Session, "do_orm_execute")
 def _forget_on_bulk_change(state: Any) -> None:
     if (state.is_update or state.is_delete) and any(m.class_ in (AuthSession, User) for m in state.all_mappers):
         forget()
         state.session.info.setdefault(_PENDING, set()).add(None)
+
+
+def install_listeners() -> None:
+    """Make each request's session hold the remembered user from its start, and forget a remembered login
+    or user when a commit changes it, on every session (from init_app)."""
+    db.session.registry.createfunc = _session_with_login
+    listen(Session, "before_flush", _note_changes)
+    listen(Session, "after_commit", _forget_committed)
+    listen(Session, "after_rollback", _drop_pending)
+    listen(Session, "after_begin", _note_begin)
+    listen(Session, "do_orm_execute", _forget_on_bulk_change)

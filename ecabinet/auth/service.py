@@ -279,6 +279,27 @@ def end_login(session: AuthSession, *, actor: User, reason: str) -> None:
     after_commit(lambda: realtime.disconnect_auth_session(session_id))
 
 
+def user_by_id(user_id: int) -> User | None:
+    """The account with id ``user_id``, if any."""
+    return db.session.get(User, user_id)
+
+
+def user_named(username: str) -> User | None:
+    """The account whose login name is ``username`` (names are kept lower-case), if any."""
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def all_users() -> list[User]:
+    """Every account, active or not, by login name (the administrators' list)."""
+    return list(db.session.scalars(select(User).order_by(User.username)))
+
+
+def active_users(*, by_name: bool = False) -> list[User]:
+    """The accounts that can log in, in the order they were created or, ``by_name``, by full name."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True))
+                                   .order_by(User.full_name if by_name else User.id)))
+
+
 def sessions_ended_since(since: datetime) -> set[int]:
     """Logins revoked at or after ``since``, and the unexpired logins of deactivated users.
 

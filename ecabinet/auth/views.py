@@ -7,7 +7,6 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response, current_app, jsonify, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ecabinet import certificates, office, office_revocation, revocation
 from ecabinet.auth import approvals, mfa, service
@@ -30,7 +29,6 @@ from ecabinet.auth.schemas import (
     UserOut,
     UsersOut,
 )
-from ecabinet.database import db
 from ecabinet.errors import Forbidden, Invalid, NotAuthenticated, NotFound, TooLarge
 from ecabinet.ratelimits import login_limited
 
@@ -119,7 +117,7 @@ def require_admin(user: Any) -> None:
 
 
 def user_for_admin(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = service.user_by_id(user_id)
     if user is None:
         raise NotFound()
     return user
@@ -131,8 +129,7 @@ def user_for_admin(user_id: int) -> User:
 def list_users() -> Response:
     """Every account (administrators only)."""
     require_admin(current_user)
-    users = db.session.scalars(select(User).order_by(User.username))
-    return jsonify({"users": [user.admin_dict() for user in users]})
+    return jsonify({"users": [user.admin_dict() for user in service.all_users()]})
 
 
 @admin_api.post("/users")
@@ -254,7 +251,7 @@ def list_certs(query: dict[str, str]) -> Response:
     require_admin(current_user)
     owner = None
     if query.get("username"):
-        owner = db.session.scalar(select(User).where(User.username == query["username"].strip().lower()))
+        owner = service.user_named(query["username"])
         if owner is None:
             raise NotFound()
     return jsonify({"certificates": [certificates.describe(c, u) for c, u in certificates.credentials_of(owner)]})
@@ -322,8 +319,7 @@ def revoke_office_key(body: dict[str, str]) -> Response | tuple[Response, int]:
 def list_crls() -> Response:
     """The imported revocation lists, one per issuer."""
     require_admin(current_user)
-    lists = db.session.scalars(select(revocation.RevocationList).order_by(revocation.RevocationList.issuer))
-    return jsonify({"crls": [crl.as_dict() for crl in lists]})
+    return jsonify({"crls": [crl.as_dict() for crl in revocation.revocation_lists()]})
 
 
 @admin_api.post("/crls")

@@ -27,6 +27,8 @@ from pyhanko.stamp import TextStamp, TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
+from ecabinet.adapters.pyhanko_signing import ProviderReplacingSigner
+
 from ._font import PreparedFontFactory
 from .keys import SigningKey
 
@@ -62,7 +64,7 @@ class _ParsedSigningCertificateV2(SigningCertificateV2Provider):
         return tsp.SigningCertificateV2.load(self._der)
 
 
-class CachedKeySigner(signers.Signer):
+class CachedKeySigner(ProviderReplacingSigner):
     """A pyHanko signer that holds an already parsed ``cryptography`` key.
 
     ``SimpleSigner`` re-parses its key for every signature, which for RSA includes OpenSSL's
@@ -85,12 +87,9 @@ class CachedKeySigner(signers.Signer):
         self._key = key
         self._signing_certificate_v2 = _ParsedSigningCertificateV2(signing_cert)
 
-    def _signed_attr_providers(self, *args: object, **kwargs: object) -> list[CMSAttributeProvider]:
-        # pyHanko 0.38.0 internal API (pinned): the same providers, with the attribute kept encoded
-        return [
-            self._signing_certificate_v2 if isinstance(provider, SigningCertificateV2Provider) else provider
-            for provider in super()._signed_attr_providers(*args, **kwargs)  # type: ignore[arg-type]  # passed through as given
-        ]
+    def replace_attribute_provider(self, provider: CMSAttributeProvider) -> CMSAttributeProvider:
+        """pyHanko's providers, with the signing-certificate-v2 attribute kept encoded."""
+        return self._signing_certificate_v2 if isinstance(provider, SigningCertificateV2Provider) else provider
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False

@@ -13,7 +13,8 @@ from meetings.notices import (
     web,
 )
 
-errors.MESSAGES.update({
+#: the error codes of this package, given to ecabinet.errors by init_app
+MESSAGES = {
     "notice_meeting_not_closed": _l("A conclusion notice can be drawn up only after the session is closed."),
     "notice_exists": _l("This meeting already has a conclusion notice."),
     "notice_no_conclusions": _l("The meeting has no conclusions to announce yet."),
@@ -29,13 +30,15 @@ errors.MESSAGES.update({
     "task_done": _l("The task is done. The secretariat can reopen it."),
     "task_already_done": _l("The task is already done."),
     "task_not_done": _l("Only a finished task can be reopened."),
-})
+}
 
 
 def init_app(app: Flask) -> None:
     """Register the notice and task routes, the pages and the home section (events: ``ecabinet.realtime``)."""
+    errors.MESSAGES.update(MESSAGES)
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
+    web.register_page_labels()
     approvals.register("notice.issue", service.issue_approved, may_decide=lambda user: user.is_secretariat)
     register_notification_kinds()
     notifications.register_sweep(service.sweep_task_deadlines)

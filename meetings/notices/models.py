@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecabinet.auth.models import User
 from ecabinet.database import Model, UTCDateTime, utcnow
+from meetings.models import Meeting
 
 
 class NoticeStatus(enum.StrEnum):
@@ -51,6 +52,7 @@ class ConclusionNotice(Model):
     signed_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     unsigned_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
+    meeting: Mapped[Meeting] = relationship()
     tasks: Mapped[list[NoticeTask]] = relationship(back_populates="notice", order_by="NoticeTask.position",
                                                    cascade="all, delete-orphan")
 

@@ -1,4 +1,4 @@
-"""The conclusion notice as a Decree 30 "THÔNG BÁO KẾT LUẬN", drawn from a notice record (service.notice_record)."""
+"""The conclusion notice as a Decree 30 "THÔNG BÁO KẾT LUẬN", drawn from its record (schemas.dump_notice_record)."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from meetings.notices.models import (
     TaskUpdate,
 )
 from meetings.notices.rules import TaskAction
+from meetings.notices.schemas import dump_notice_record, dump_task
 
 log = logging.getLogger(__name__)
 _AUDIT_ACTIONS = {TaskAction.PROGRESS: "task.progress_reported", TaskAction.COMPLETE: "task.completed",
@@ -51,10 +52,6 @@ def _publish(event: str, data: dict[str, Any], meeting: Meeting, owner_ids: Sequ
     """To each owner's own stream and each secretary's cleared for the meeting's level, once per person."""
     for user_id in dict.fromkeys([*realtime.secretariat_ids(meeting.confidentiality), *owner_ids]):
         realtime.publish_to_user(user_id, event, data)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def today() -> date:
@@ -228,29 +225,9 @@ def add_task(notice: ConclusionNotice, task: dict[str, Any], *, actor: User) -> 
     return added
 
 
-def _person(user: User) -> dict[str, Any]:
-    return {"id": user.id, "full_name": user.full_name, "title": user.title, "organisation": user.organisation}
-
-
-def notice_record(notice: ConclusionNotice, meeting: Meeting) -> dict[str, Any]:
-    """What the notice says: the meeting, its conclusions as they stand now, the intro and the tasks (JSON-ready)."""
-    return {
-        "meeting": {"id": meeting.id, "title": meeting.title, "kind": str(meeting.kind), "location": meeting.location,
-                    "starts_at": _iso(meeting.starts_at), "started_at": _iso(meeting.started_at),
-                    "closed_at": _iso(meeting.closed_at), "confidentiality": str(meeting.confidentiality)},
-        "chair": {"user_id": meeting.chair_id, "full_name": meeting.chair.full_name, "title": meeting.chair.title},
-        "intro": notice.intro,
-        "items": [{"id": item.id, "position": item.position, "title": item.title, "presenter": item.presenter,
-                   "conclusion": item.conclusion or ""} for item in meeting.agenda],
-        "tasks": [{"id": t.id, "position": t.position, "agenda_item_id": t.agenda_item_id,
-                   "description": t.description, "owner": _person(t.owner), "deadline": t.deadline.isoformat()}
-                  for t in notice.tasks],
-    }
-
-
 def preview_pdf(notice: ConclusionNotice) -> bytes:
     """An unsigned, unnumbered rendering of a draft for the secretariat to proofread."""
-    return pdf.render_notice(notice_record(notice, _meeting_of(notice)), number_symbol=None, at=utcnow()).pdf
+    return pdf.render_notice(dump_notice_record(notice, _meeting_of(notice)), number_symbol=None, at=utcnow()).pdf
 
 
 def _next_number(year: int) -> int:
@@ -278,7 +255,7 @@ def issue_notice(notice: ConclusionNotice, *, actor: User) -> ConclusionNotice:
         meeting = _meeting_of(notice)
         db.session.refresh(meeting)
         _require_concluded(meeting)
-        record = notice_record(notice, meeting)
+        record = dump_notice_record(notice, meeting)
         if not any(item["conclusion"].strip() for item in record["items"]):
             raise Conflict("notice_no_conclusions")
         now = utcnow()
@@ -411,7 +388,7 @@ def _update_task(task: NoticeTask, action: TaskAction, note: str, *, actor: User
         db.session.flush()
         audit.record(actor, _AUDIT_ACTIONS[action], task, {"notice_id": task.notice_id, "from": str(before),
                                                            "to": str(task.status), "note": note})
-        _publish("task.updated", task_dict(task), _meeting_of(task.notice), [task.owner_user_id])
+        _publish("task.updated", dump_task(task), _meeting_of(task.notice), [task.owner_user_id])
     return task
 
 
@@ -456,34 +433,3 @@ def list_tasks(user: User, *, mine: bool = False, status: str | None = None, own
     if status is not None:
         query = _status_filter(query, status, today())
     return list(db.session.scalars(query))
-
-
-# --- payloads ------------------------------------------------------------------------------------------
-
-def task_dict(task: NoticeTask, *, history: bool = False, on: date | None = None) -> dict[str, Any]:
-    """A task as the API shows it; ``status`` is the shown one (``overdue`` when past its deadline)."""
-    on = on or today()
-    out: dict[str, Any] = {"id": task.id, "notice_id": task.notice_id, "meeting_id": task.notice.meeting_id,
-           "number": task.notice.number_symbol, "position": task.position, "agenda_item_id": task.agenda_item_id,
-           "description": task.description, "owner": _person(task.owner), "owner_user_id": task.owner_user_id,
-           "deadline": task.deadline.isoformat(), "status": rules.shown_status(task.status, task.deadline, on),
-           "work_status": str(task.status), "overdue": rules.is_overdue(task.status, task.deadline, on),
-           "last_note": task.last_note, "updated_at": _iso(task.updated_at), "done_at": _iso(task.done_at)}
-    if history:
-        out["history"] = [{"action": u.action, "from": u.from_status, "to": u.to_status, "note": u.note,
-                           "at": _iso(u.at), "actor": {"id": u.actor_id, "full_name": u.actor.full_name}}
-                          for u in task.updates]
-    return out
-
-
-def notice_dict(notice: ConclusionNotice) -> dict[str, Any]:
-    meeting = _meeting_of(notice)
-    record = notice.content or notice_record(notice, meeting)
-    on = today()
-    return {"id": notice.id, "meeting_id": notice.meeting_id, "meeting_title": meeting.title,
-            "meeting_status": str(meeting.status), "status": str(notice.status), "number": notice.number_symbol,
-            "intro": notice.intro, "items": record["items"],
-            "tasks": [task_dict(t, on=on) for t in notice.tasks],
-            "created_at": _iso(notice.created_at), "updated_at": _iso(notice.updated_at),
-            "issued_at": _iso(notice.issued_at), "sha256": notice.signed_sha256,
-            "pdf_url": f"/api/v1/notices/{notice.id}/pdf"}

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ecabinet.idempotency import idempotent
 from meetings.access import get_meeting_for
-from meetings.notices import service
+from meetings.notices import schemas, service
 from meetings.notices.schemas import (
     NewTaskIn,
     NoticeIn,
@@ -31,7 +31,7 @@ api = APIBlueprint("notices_api", __name__, url_prefix="/api/v1", tag="Conclusio
 def create_notice(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The secretariat drafts the meeting's conclusion notice, with follow-up tasks."""
     meeting = get_meeting_for(current_user, meeting_id)
-    return service.notice_dict(service.create_notice(meeting, **body, actor=current_user)), 201
+    return schemas.dump_notice(service.create_notice(meeting, **body, actor=current_user)), 201
 
 
 @api.get("/meetings/<int:meeting_id>/notices")
@@ -39,20 +39,20 @@ def create_notice(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any]
 def meeting_notices(meeting_id: int) -> dict[str, Any]:
     """The meeting's notice, when the caller may see it (drafts: the secretariat)."""
     meeting = get_meeting_for(current_user, meeting_id)
-    return {"notices": [service.notice_dict(n) for n in service.notices_for(current_user, meeting)]}
+    return {"notices": [schemas.dump_notice(n) for n in service.notices_for(current_user, meeting)]}
 
 
 @api.get("/notices")
 @login_required
 def list_notices() -> dict[str, Any]:
     """Every notice the caller may see, newest first."""
-    return {"notices": [service.notice_dict(n) for n in service.notices_for(current_user)]}
+    return {"notices": [schemas.dump_notice(n) for n in service.notices_for(current_user)]}
 
 
 @api.get("/notices/<int:notice_id>")
 @login_required
 def get_notice(notice_id: int) -> dict[str, Any]:
-    return service.notice_dict(service.get_notice_for(current_user, notice_id))
+    return schemas.dump_notice(service.get_notice_for(current_user, notice_id))
 
 
 @api.patch("/notices/<int:notice_id>")
@@ -61,7 +61,7 @@ def get_notice(notice_id: int) -> dict[str, Any]:
 def edit_notice(notice_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The secretariat edits a draft: the intro, and/or the whole task list."""
     notice = service.get_notice_for(current_user, notice_id)
-    return service.notice_dict(service.edit_notice(notice, intro=body.get("intro"), tasks=body.get("tasks"),
+    return schemas.dump_notice(service.edit_notice(notice, intro=body.get("intro"), tasks=body.get("tasks"),
                                                    actor=current_user))
 
 
@@ -72,7 +72,7 @@ def edit_notice(notice_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def add_task(notice_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The secretariat adds one follow-up task to a draft."""
     notice = service.get_notice_for(current_user, notice_id)
-    return service.task_dict(service.add_task(notice, body, actor=current_user)), 201
+    return schemas.dump_task(service.add_task(notice, body, actor=current_user)), 201
 
 
 @api.post("/notices/<int:notice_id>/issue")
@@ -84,7 +84,7 @@ def issue_notice(notice_id: int) -> dict[str, Any] | tuple[dict[str, Any], int]:
     request = service.request_issue(notice, actor=current_user)
     if request is not None:
         return {"approval_request": request.as_dict()}, 202
-    return service.notice_dict(service.issue_notice(notice, actor=current_user))
+    return schemas.dump_notice(service.issue_notice(notice, actor=current_user))
 
 
 @api.get("/notices/<int:notice_id>/pdf")
@@ -104,13 +104,13 @@ def notice_pdf(notice_id: int) -> Response:
 def list_tasks(query: dict[str, Any]) -> dict[str, Any]:
     """``?mine=1``: the caller's tasks. The secretariat tracks every task (filters: status, owner, meeting)."""
     on = service.today()
-    return {"tasks": [service.task_dict(t, on=on) for t in service.list_tasks(current_user, **query)]}
+    return {"tasks": [schemas.dump_task(t, on=on) for t in service.list_tasks(current_user, **query)]}
 
 
 @api.get("/tasks/<int:task_id>")
 @login_required
 def get_task(task_id: int) -> dict[str, Any]:
-    return service.task_dict(service.get_task_for(current_user, task_id), history=True)
+    return schemas.dump_task(service.get_task_for(current_user, task_id), history=True)
 
 
 @api.post("/tasks/<int:task_id>/progress")
@@ -119,7 +119,7 @@ def get_task(task_id: int) -> dict[str, Any]:
 def report_progress(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The owner reports progress with a note (open → in progress)."""
     task = service.get_task_for(current_user, task_id)
-    return service.task_dict(service.report_progress(task, note=body["note"], actor=current_user), history=True)
+    return schemas.dump_task(service.report_progress(task, note=body["note"], actor=current_user), history=True)
 
 
 @api.post("/tasks/<int:task_id>/done")
@@ -128,7 +128,7 @@ def report_progress(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def complete_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The secretariat marks the task done."""
     task = service.get_task_for(current_user, task_id)
-    return service.task_dict(service.complete_task(task, note=body["note"], actor=current_user), history=True)
+    return schemas.dump_task(service.complete_task(task, note=body["note"], actor=current_user), history=True)
 
 
 @api.post("/tasks/<int:task_id>/reopen")
@@ -137,4 +137,4 @@ def complete_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def reopen_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The secretariat reopens a done task."""
     task = service.get_task_for(current_user, task_id)
-    return service.task_dict(service.reopen_task(task, note=body["note"], actor=current_user), history=True)
+    return schemas.dump_task(service.reopen_task(task, note=body["note"], actor=current_user), history=True)

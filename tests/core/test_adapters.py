@@ -4,15 +4,27 @@ moves."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 
 import flask_login
 import pytest
 import socketio
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from pyhanko.pdf_utils.writer import PdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.attributes import SigningCertificateV2Provider
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, IndirectObject, NameObject, NumberObject
 from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFDocument, PDFName, PDFStream
@@ -26,14 +38,17 @@ from ecabinet.adapters import (
     engineio_websocket,
     limiter_hooks,
     login_manager,
+    pyhanko_signing,
     pypdf_objects,
     reportlab_document,
     socketio_pubsub,
 )
+from ecabinet.signing._font import prepared_font
+from ecabinet.signing.signer import FONT_PATH
 
 PINS = {"Flask-Limiter": limiter_hooks.PINNED, "Flask-Login": login_manager.PINNED,
         "python-socketio": socketio_pubsub.PINNED, "reportlab": reportlab_document.PINNED,
-        "pypdf": pypdf_objects.PINNED, **engineio_websocket.PINNED}
+        "pypdf": pypdf_objects.PINNED, "pyHanko": pyhanko_signing.PINNED, **engineio_websocket.PINNED}
 
 
 @pytest.mark.parametrize("distribution", sorted(PINS))
@@ -193,3 +208,58 @@ def test_pypdf_keeps_a_stream_as_stored_and_adds_an_indirect_object():
     reference = pypdf_objects.add_object(writer, DictionaryObject({NameObject("/N"): NumberObject(3)}))
     assert isinstance(reference, IndirectObject)
     assert writer.get_object(reference)["/N"] == 3
+
+
+def test_pyhanko_embeds_the_prepared_font_as_cut_with_widths_in_glyph_space():
+    font = prepared_font(FONT_PATH)
+    glyphs = len(font.tt.getGlyphOrder())
+    writer = PdfFileWriter()
+    engine = pyhanko_signing.PreparedGlyphAccumulator(writer, font, 9, None)
+    engine.shape("Nguyễn Văn Ánh")
+    engine.prepare_write()
+    type0 = engine.as_resource().get_object()
+    cid_font = type0["/DescendantFonts"][0].get_object()
+    widths = list(cid_font["/W"])
+    pairs = dict(zip(widths[::2], (int(w[0]) for w in widths[1::2]), strict=True))
+    assert pairs and all(width == font.widths[gid] for gid, width in pairs.items())
+    program = cid_font["/FontDescriptor"].get_object()["/FontFile2"].get_object()
+    assert program.encoded_data == font.compressed_program
+    assert cid_font["/BaseFont"].endswith("+" + pyhanko_signing.postscript_name(font.tt))
+    to_unicode = type0["/ToUnicode"].get_object().data
+    assert b"<1EC5>" in to_unicode.upper()  # ễ, read back from its glyph
+    assert len(font.tt.getGlyphOrder()) == glyphs  # pyHanko's subsetting left the shared font whole
+
+
+def _self_signed() -> tuple[asn1_x509.Certificate, asn1_keys.PrivateKeyInfo]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "adapter test")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    der_key = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return (asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+            asn1_keys.PrivateKeyInfo.load(der_key))
+
+
+def test_pyhanko_builds_the_signed_attributes_from_the_replaced_providers():
+    replaced = []
+
+    class Kept(SigningCertificateV2Provider):
+        async def build_attr_value(self, dry_run: bool = False):
+            replaced.append("built")
+            return await super().build_attr_value(dry_run)
+
+    class Signer(pyhanko_signing.ProviderReplacingSigner, signers.SimpleSigner):
+        def replace_attribute_provider(self, provider):
+            if isinstance(provider, SigningCertificateV2Provider):
+                return Kept(self.signing_cert)
+            return provider
+
+    cert, key = _self_signed()
+    signer = Signer(signing_cert=cert, signing_key=key, cert_registry=None)
+    attributes = asyncio.run(signer.signed_attrs(hashlib.sha256(b"x").digest(), "sha256", use_pades=True))
+    kinds = [attribute["type"].native for attribute in attributes]
+    assert "signing_certificate_v2" in kinds and "message_digest" in kinds
+    assert replaced == ["built"]
