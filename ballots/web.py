@@ -165,4 +165,5 @@ def editor() -> str:
     service.require_secretariat(current_user)
     documents = service.documents_offered(current_user)
     return render_template("ballots/editor.html", documents=documents,
-                           filed_under=documents_access.filed_under(documents), members=[m for m in auth_service.active_users() if Role.MEMBER in m.roles])
+                           filed_under=documents_access.filed_under(documents),
+                           members=[m for m in auth_service.active_users() if Role.MEMBER in m.roles])
