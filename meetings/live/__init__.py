@@ -7,7 +7,8 @@ from ecabinet import errors, realtime
 from meetings.live import models  # noqa: F401  (tables register with the metadata)
 
 # the session rules' refusals (Law on Government Organization; Government working regulation)
-errors.MESSAGES.update({
+#: the error codes of this package, given to ecabinet.errors by init_app
+MESSAGES = {
     "quorum_not_reached": _l("The quorum is not present: at least two thirds of all members must be checked in."),
     "voter_not_checked_in": _l("Check in before you vote: only members present vote."),
     "voter_recorded_absent": _l("You are recorded as absent: check in again before you vote."),
@@ -17,10 +18,11 @@ errors.MESSAGES.update({
     "consent_block_changed": _l("The consent block has changed since it was shown. Review it again before adopting."),
     "item_not_in_consent_block": _l("This item is not in the consent block."),
     "consent_objection_not_allowed": _l("Only members of the meeting can take an item out of the consent block."),
-})
+}
 
 
 def init_app(app: Flask) -> None:
+    errors.MESSAGES.update(MESSAGES)
     # deferred: meetings.events reads meetings.live.models, and these views import meetings.events
     from meetings.live import hall, views, web
 

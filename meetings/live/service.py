@@ -52,6 +52,11 @@ def _receipt(act: str, meeting: Meeting, user: User, event: realtime.MeetingEven
 
 # --- who may do what ----------------------------------------------------------------------------
 
+def vote_by_id(vote_id: int) -> Vote | None:
+    """The vote with id ``vote_id``, if any (who may see it is the caller's check)."""
+    return db.session.get(Vote, vote_id)
+
+
 def participant(meeting: Meeting, user: User) -> Participant | None:
     return db.session.scalar(select(Participant).where(Participant.meeting_id == meeting.id,
                                                        Participant.user_id == user.id))

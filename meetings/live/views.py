@@ -9,8 +9,8 @@ from flask import Response, request
 from flask_login import current_user, login_required
 
 from ecabinet import realtime
+from ecabinet.auth import service as auth_service
 from ecabinet.auth.models import User
-from ecabinet.database import db
 from ecabinet.errors import Invalid, NotFound
 from meetings import access
 from meetings.access import get_item_for
@@ -41,7 +41,7 @@ def _meeting(meeting_id: int) -> Meeting:
 def _vote(vote_id: int) -> tuple[Vote, Meeting]:
     """The vote and its meeting, or NotFound when unknown or outside the caller's audience (a guest's
     other items). The meeting is handed on: the service then finds it in the session, not reads it again."""
-    vote = db.session.get(Vote, vote_id)
+    vote = service.vote_by_id(vote_id)
     if vote is None:
         raise NotFound()
     meeting = _meeting(vote.meeting_id)
@@ -55,7 +55,7 @@ def _live(meeting: Meeting) -> dict[str, Any]:
 
 
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = auth_service.user_by_id(user_id)
     if user is None:
         raise NotFound()
     return user

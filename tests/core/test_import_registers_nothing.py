@@ -14,10 +14,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 #: modules that still register their messages at import, each with why
-MESSAGES_AT_IMPORT = {
-    "meetings/live/__init__.py": "the live session is being reworked on its own branch",
-    "meetings/minutes/__init__.py": "the minutes are being reworked on their own branch",
-}
+MESSAGES_AT_IMPORT: dict[str, str] = {}
 #: the core's listeners registered at import, each with why
 CORE_LISTENERS_AT_IMPORT = {
     "ecabinet.database._sqlite_pragmas": "every SQLite connection of the process, an app's or not (backups, "
