@@ -88,7 +88,8 @@ def _read_offline(screens: Screens, page, url: str, mid: int, doc_title: str) ->
     screens.errors[:] = [e for e in screens.errors if OFFLINE not in e]
     screens.check(page, "offline agenda")
     page.click(f"#briefcase-agenda a.doc-link:has-text('{doc_title}')")
-    page.wait_for_selector("#page-canvas[data-rendered-page='1']", timeout=20000)
+    # decrypting the copy and pdf.js's first page take seconds on a loaded 2-core machine
+    page.wait_for_selector("#page-canvas[data-rendered-page='1']", timeout=60000)
     painted = page.evaluate(PAINTED)
     assert painted["width"] > 100 and painted["dark"] > 500, painted
     assert page.inner_text(".pdf-title") == doc_title
