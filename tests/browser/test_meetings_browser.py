@@ -76,10 +76,12 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
         page.get_by_label("Thời lượng (phút)").fill("30")
         page.click("#item-form button[type=submit]")
         page.wait_for_selector(f".item-title:has-text('{title}')")
+    page.wait_for_load_state()  # each item reloads the page: its buttons answer once meetings.js has run
     page.click(".agenda-item:has-text('Nội dung bỏ') .remove-item")
     _confirm(page)
     page.wait_for_selector(".item-title:has-text('Nội dung bỏ')", state="detached")
 
+    page.wait_for_load_state()
     page.click("#invite-all")
     _confirm(page)
     page.wait_for_selector(f"#participants li:has-text('{cast.outsider.full_name}')")
@@ -141,6 +143,7 @@ def _save_withdraw_and_use_a_group(page, size: str, cast) -> None:
     assert group.locator("summary").inner_text() == "4 thành viên"  # the chair, member_a, delegate, outsider
     withdraw = page.locator(f"#participants li:has-text('{cast.outsider.full_name}') .remove-participant")
     assert withdraw.inner_text() == "Hủy mời"
+    page.wait_for_load_state()
     withdraw.click()
     _confirm(page)
     page.wait_for_selector(f"#participants li:has-text('{cast.outsider.full_name}')", state="detached")
