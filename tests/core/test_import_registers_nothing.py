@@ -5,7 +5,6 @@ and never makes an app."""
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -13,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-#: modules that still register their messages at import, each with why
-MESSAGES_AT_IMPORT: dict[str, str] = {}
 #: the core's listeners registered at import, each with why
 CORE_LISTENERS_AT_IMPORT = {
     "ecabinet.database._sqlite_pragmas": "every SQLite connection of the process, an app's or not (backups, "
@@ -66,29 +63,12 @@ def _probe() -> dict[str, dict[str, Any]]:
     return result
 
 
-def _codes_updated_in(relative: str) -> set[str]:
-    """The codes a module adds with ``errors.MESSAGES.update({...})`` at its top level."""
-    found: set[str] = set()
-    for node in ast.parse((ROOT / relative).read_text(encoding="utf-8")).body:
-        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-                and ast.unparse(node.value.func).endswith("MESSAGES.update")):
-            [table] = node.value.args
-            assert isinstance(table, ast.Dict)
-            found |= {key.value for key in table.keys if isinstance(key, ast.Constant)}
-    return found
-
-
 def test_importing_the_domains_registers_nothing():
     probe = _probe()
     core, everything = probe["core"], probe["all"]
-    added = set(everything["messages"]) - set(core["messages"])
-    allowed = set().union(*(_codes_updated_in(module) for module in MESSAGES_AT_IMPORT))
-    assert added - allowed == set()
+    assert everything["messages"] == core["messages"]
     assert everything["labels"] == core["labels"]
     assert (everything["home_sections"], everything["demo_steps"]) == (0, 0)
     assert everything["listeners"] == core["listeners"]
     assert sorted(core["listeners"]) == sorted(CORE_LISTENERS_AT_IMPORT)
 
-
-def test_each_module_allowed_to_register_messages_at_import_still_does():
-    assert [module for module in MESSAGES_AT_IMPORT if not _codes_updated_in(module)] == []

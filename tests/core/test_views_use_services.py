@@ -10,8 +10,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ecabinet", "meetings", "documents", "ballots", "search")
 STATEMENTS = {"select", "insert", "update", "delete", "func", "text"}
-#: route modules still querying, each with why
-ALLOWED: dict[str, str] = {}
 
 
 def _route_modules() -> list[Path]:
@@ -37,14 +35,8 @@ def _queries(path: Path) -> list[str]:
 
 
 def test_route_modules_leave_queries_to_the_services():
-    offending = {str(path.relative_to(ROOT)): queries for path in _route_modules()
-                 if (queries := _queries(path)) and str(path.relative_to(ROOT)) not in ALLOWED}
+    offending = {str(path.relative_to(ROOT)): queries for path in _route_modules() if (queries := _queries(path))}
     assert offending == {}
-
-
-def test_each_allowed_module_still_queries():
-    """An entry whose module no longer queries is removed, so the list says what is left to do."""
-    assert [name for name in ALLOWED if not _queries(ROOT / name)] == []
 
 
 def test_a_query_in_a_route_module_is_seen(tmp_path):
