@@ -2,7 +2,7 @@
 // when there is no network): the meetings held on this device and one meeting's agenda, decrypted
 // from the briefcase. A dossier opens in the viewer, which the service worker also keeps.
 import * as briefcase from "./briefcase.js";
-import { el, formatDateTime, t } from "./ui.js";
+import { el, formatDateTime, onBackOnline, t } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,7 +63,8 @@ async function showList(ids, current) {
 async function start() {
   showNetwork();
   // back online on a page the service worker stood in for: the real page (which sends queued notes)
-  window.addEventListener("online", () => { if (window.location.pathname !== "/briefcase") window.location.reload(); else showNetwork(); });
+  onBackOnline(() => { if (window.location.pathname !== "/briefcase") window.location.reload(); else showNetwork(); });
+  window.addEventListener("online", showNetwork);
   window.addEventListener("offline", showNetwork);
   const ids = window.indexedDB ? await briefcase.meetingIds().catch(() => []) : [];
   if (!ids.length) { $("briefcase-empty").hidden = false; return; }

@@ -50,7 +50,7 @@ const loggedIn = Boolean(document.querySelector('meta[name="ecabinet-user"]'));
 const meetServer = () => import("./briefcase.js").then((briefcase) => briefcase.contact({ loggedIn })).catch(() => {});
 if (window.indexedDB) {
   if (navigator.onLine) meetServer();
-  window.addEventListener("online", meetServer);
+  import("./ui.js").then((ui) => ui.onBackOnline(meetServer));
 }
 document.querySelectorAll('form[data-logout]').forEach((form) => {
   form.addEventListener("submit", async (event) => {

@@ -192,3 +192,25 @@ export function formatDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
+
+/**
+ * Run `callback` when the device is back online, once the server really answers: the browser's
+ * "online" event alone is not proof (a flapping network, or Chromium firing online/offline pairs while
+ * offline), and a page that reloads on it would throw away the navigation the member just tapped.
+ */
+export function onBackOnline(callback) {
+  let probing = false;
+  window.addEventListener("online", async () => {
+    if (probing) return;
+    probing = true;
+    try {
+      for (let wait = 500; wait <= 8000 && navigator.onLine; wait *= 2) {
+        await new Promise((resolve) => { setTimeout(resolve, wait); });
+        // the briefcase page: public, tiny, and asked with HEAD so the service worker leaves it to the network
+        const answered = await fetch("/briefcase", { method: "HEAD", cache: "no-store", credentials: "omit" })
+          .then((response) => response.ok, () => false);
+        if (answered && navigator.onLine) { callback(); return; }
+      }
+    } finally { probing = false; }
+  });
+}
