@@ -104,6 +104,13 @@ VI = {
     'Failed': 'Không gửi được',
     'The account has no e-mail address.': 'Tài khoản chưa có địa chỉ thư điện tử.',
     'The account was deactivated before the mail was sent.': 'Tài khoản đã bị vô hiệu hóa trước khi thư được gửi.',
+    'The mail server closed the connection.': 'Máy chủ thư đã đóng kết nối giữa chừng.',
+    'The mail server could not be reached.': 'Không kết nối được máy chủ thư.',
+    "The mail server refused the login (ECABINET_SMTP_URL's user or password).": 'Máy chủ thư từ chối đăng nhập (tên hoặc mật khẩu trong ECABINET_SMTP_URL).',
+    'The mail server refused the message.': 'Máy chủ thư từ chối thư này.',
+    "The mail server refused the recipient's address.": 'Máy chủ thư từ chối địa chỉ người nhận.',
+    "The message or the server's settings cannot be sent as they are.": 'Không gửi được thư với nội dung hoặc cấu hình máy chủ thư hiện tại.',
+    'The secure connection to the mail server failed (certificate or TLS).': 'Không thiết lập được kết nối bảo mật với máy chủ thư (chứng thư hoặc TLS).',
     "Chosen: %(when)s": "Đã chọn: %(when)s",
     "day/month/year": "ngày/tháng/năm",
 }

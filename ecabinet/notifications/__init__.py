@@ -27,6 +27,15 @@ def init_app(app: Flask) -> None:
                                    "failed": _l("Failed")})
     register_labels("mail_error", {NO_ADDRESS: _l("The account has no e-mail address."),
                                    DEACTIVATED: _l("The account was deactivated before the mail was sent.")})
+    register_labels("mail_cause", {
+        "unreachable": _l("The mail server could not be reached."),
+        "tls": _l("The secure connection to the mail server failed (certificate or TLS)."),
+        "login_refused": _l("The mail server refused the login (ECABINET_SMTP_URL's user or password)."),
+        "recipient_refused": _l("The mail server refused the recipient's address."),
+        "server_refused": _l("The mail server refused the message."),
+        "disconnected": _l("The mail server closed the connection."),
+        "invalid": _l("The message or the server's settings cannot be sent as they are."),
+    })
     app.register_blueprint(views.api)
     app.register_blueprint(web.web)
     add_background_task(app, start_worker)

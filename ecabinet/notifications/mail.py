@@ -153,3 +153,28 @@ def _reason(error: BaseException) -> str:
         message = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
         return f"{type(error).__name__}: {error.smtp_code} {message}"
     return f"{type(error).__name__}: {error}"[:500]
+
+
+#: what went wrong, in words the secretariat reads (labels "mail_cause"), from the stored technical reason
+CAUSES = ("unreachable", "tls", "login_refused", "recipient_refused", "server_refused", "disconnected", "invalid")
+
+
+def cause_of(reason: str) -> str:
+    """The kind of failure a stored reason (``_reason``) records: the outbox shows it in the reader's language,
+    with the server's own words beneath for whoever fixes it; "" for a reason of our own or none."""
+    kind = reason.split(":", 1)[0]
+    if kind == "recipient refused":
+        return "recipient_refused"
+    if kind == "SMTPAuthenticationError":
+        return "login_refused"
+    if kind == "SMTPServerDisconnected":
+        return "disconnected"
+    if kind.startswith("SMTP"):
+        return "server_refused"
+    if kind.startswith("SSL"):
+        return "tls"
+    if kind in ("ValueError", "UnicodeEncodeError"):
+        return "invalid"
+    if kind.endswith(("Error", "timeout")) or kind in ("gaierror", "herror"):
+        return "unreachable"  # connection refused or reset, no route, a name that does not resolve, a timeout
+    return ""

@@ -213,4 +213,4 @@ def mail_dict(row: OutboxMail) -> dict[str, Any]:
             "title": notification.title, "state": str(row.state), "attempts": row.attempts,
             "created_at": row.created_at.isoformat(), "sent_at": row.sent_at.isoformat() if row.sent_at else None,
             "next_attempt_at": row.next_attempt_at.isoformat() if row.state == MailState.PENDING else None,
-            "error": row.last_error}
+            "error": row.last_error, "cause": mail.cause_of(row.last_error)}

@@ -88,6 +88,9 @@ class OutboxMailOut(Schema):
     next_attempt_at = String(allow_none=True)
     #: why the last attempt failed (the SMTP server's answer or the connection error)
     error = String()
+    #: the kind of failure: unreachable, tls, login_refused, recipient_refused, server_refused, disconnected,
+    #: invalid; "" when none (or the reason is one of ours, such as an account without an address)
+    cause = String()
 
 
 class OutboxOut(Schema):
