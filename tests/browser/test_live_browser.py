@@ -24,9 +24,14 @@ def test_chair_and_member_pages_update_each_other(app, cast, database_url, tmp_p
         login(member, server.url, "member_a", TEST_PASSWORD)
         live = f"{server.url}/meetings/{scenario.meeting.id}/live"
         chair.goto(live)
+        sockets: list[str] = []
+        member.on("websocket", lambda ws: sockets.append(ws.url))
         member.goto(live)
         member.wait_for_selector("#sync-state.ok")
         chair.wait_for_selector("#sync-state.ok")
+        # the room and the bell share the page's one connection: 50 tablets are 50 sockets, not 100
+        member.wait_for_selector("#bell[data-live]", state="attached")
+        assert len(sockets) == 1, sockets
 
         chair.click("[data-action=start]")
         chair.click("dialog[open] .dialog-actions button >> nth=-1")
@@ -50,5 +55,6 @@ def test_chair_and_member_pages_update_each_other(app, cast, database_url, tmp_p
         agree.click()
         chair.wait_for_selector("#vote-live-progress:has-text('1 phiếu')")
         assert "Biểu quyết" in member.content()
+        assert len(sockets) == 1, sockets
     finally:
         server.stop(signal.SIGKILL)

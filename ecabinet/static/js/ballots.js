@@ -1,5 +1,6 @@
 // Ballot pages: answer → check answers → sign with the PIN (signed on the server); the secretariat's
 // editor and board (live counts, reminder, close with confirmation).
+import { followUserStream } from "./socket.js";
 import { announce, confirmAction, formatDateTime, t } from "./ui.js";
 
 const call = window.ecabinetApi.call;
@@ -161,8 +162,6 @@ document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("cl
 const board = document.getElementById("board");
 const state = document.getElementById("board-state");
 if (board && state && window.io) {
-  const socket = window.io();
-  let lastSeq = null;
   function markAnswered(ev) {
     const cell = board.querySelector(`[data-user-id="${ev.user_id}"] .status`);
     if (!cell) return;
@@ -179,25 +178,23 @@ if (board && state && window.io) {
   }
   // the secretariat's own stream carries every ballot's answers; answers given before the first join
   // (or while away before it) show after a reload
-  socket.on("connect", () => socket.emit("join", { stream: "user", last_seq: lastSeq }, async (ack) => {
-    if (!ack || !ack.ok) return;
-    if (lastSeq === null) {
-      lastSeq = ack.seq;
-      const ballot = await call("GET", `/ballots/${ballotId}`);
-      const answered = (ballot.recipients || []).filter((r) => r.status === "answered").length;
-      if (answered !== board.querySelectorAll(".status[data-answered]").length) window.location.reload();
-    }
-    state.textContent = state.dataset.labelLive;
-    state.classList.add("ok");
-  }));
-  socket.on("disconnect", () => { state.textContent = state.dataset.labelOffline; state.classList.remove("ok"); });
-  socket.on("event", (event) => {
-    if (event.stream !== "user" || (lastSeq !== null && event.seq <= lastSeq)) return;
-    lastSeq = event.seq;
-    const ev = event.data;
-    if (ev.ballot_id !== ballotId) return;
-    if (event.type === "ballot.closed") { window.location.reload(); return; }
-    if (event.type === "ballot.answered") markAnswered(ev);
+  followUserStream({
+    async onJoined({ first }) {
+      if (first) {
+        const ballot = await call("GET", `/ballots/${ballotId}`);
+        const answered = (ballot.recipients || []).filter((r) => r.status === "answered").length;
+        if (answered !== board.querySelectorAll(".status[data-answered]").length) window.location.reload();
+      }
+      state.textContent = state.dataset.labelLive;
+      state.classList.add("ok");
+    },
+    onLeft() { state.textContent = state.dataset.labelOffline; state.classList.remove("ok"); },
+    onEvent(event) {
+      const ev = event.data;
+      if (ev.ballot_id !== ballotId) return;
+      if (event.type === "ballot.closed") { window.location.reload(); return; }
+      if (event.type === "ballot.answered") markAnswered(ev);
+    },
   });
 }
 

@@ -1,8 +1,9 @@
-// The top bar's bell: the unread count, kept live over the person's own event stream (join
-// {stream: "user"}); a new notification is also announced to screen readers (role=status).
+// The top bar's bell: the unread count, kept live over the person's own event stream (shared with
+// the rest of the page, socket.js); a new notification is also announced to screen readers (role=status).
+import { followUserStream } from "./socket.js";
 import { announce } from "./ui.js";
 
-export function startBell(bell, io) {
+export function startBell(bell) {
   const count = bell.querySelector(".bell-count");
   const some = bell.dataset.labelSome || "%(n)s";
   const none = bell.dataset.labelNone || "";
@@ -13,29 +14,24 @@ export function startBell(bell, io) {
     bell.setAttribute("aria-label", label);
     return label;
   }
-  const socket = io();
-  let lastSeq = null;
-  // the first join starts from now: the count is read once more then, so that a notification made
-  // between the page being drawn and the join is counted too; later joins replay what was missed
-  socket.on("connect", () => socket.emit("join", { stream: "user", last_seq: lastSeq }, async (ack) => {
-    if (!ack || !ack.ok) return;
-    if (lastSeq === null) {
-      lastSeq = ack.seq;
-      const response = await fetch("/api/v1/me/notifications?unread=true", { credentials: "same-origin" });
-      if (response.ok) show((await response.json()).unread);
-    }
-    bell.dataset.live = "true";
-  }));
-  socket.on("disconnect", () => { delete bell.dataset.live; });
-  socket.on("event", (event) => {
-    if (event.stream !== "user" || (lastSeq !== null && event.seq <= lastSeq)) return;
-    lastSeq = event.seq;
-    if (event.type !== "notification.created" && event.type !== "notification.read") return;
-    const label = show(event.data.unread);
-    if (event.type === "notification.created") announce(label);
+  followUserStream({
+    // the first join starts from now: the count is read once more then, so that a notification made
+    // between the page being drawn and the join is counted too; later joins replay what was missed
+    async onJoined({ first }) {
+      if (first) {
+        const response = await fetch("/api/v1/me/notifications?unread=true", { credentials: "same-origin" });
+        if (response.ok) show((await response.json()).unread);
+      }
+      bell.dataset.live = "true";
+    },
+    onLeft() { delete bell.dataset.live; },
+    onEvent(event) {
+      if (event.type !== "notification.created" && event.type !== "notification.read") return;
+      const label = show(event.data.unread);
+      if (event.type === "notification.created") announce(label);
+    },
   });
-  return socket;
 }
 
 const bell = document.getElementById("bell");
-if (bell && window.io) startBell(bell, window.io);
+if (bell && window.io) startBell(bell);

@@ -5,6 +5,7 @@ import * as pdfjsLib from "/static/vendor/pdf.min.mjs";
 import { setupAnnotations } from "./annotations.js";
 import { announce, apiCall, el, t } from "./ui.js";
 import { readerNotes, readerPdf, saveReaderNote } from "./reader_source.js";
+import { pageSocket } from "./socket.js";
 
 const root = document.getElementById("viewer");
 const documentId = Number(root.dataset.documentId);
@@ -373,8 +374,10 @@ async function joinMeeting() {
   await applyPresentation(live.presentation, { jump: following });
   if (!window.io) return;
   let lastSeq = live.seq;
-  const socket = window.io({ transports: ["websocket"] });
-  socket.on("connect", () => socket.emit("join", { meeting_id: meetingId, last_seq: lastSeq }, () => {}));
+  const socket = pageSocket();
+  const join = () => socket.emit("join", { meeting_id: meetingId, last_seq: lastSeq }, () => {});
+  socket.on("connect", join);
+  if (socket.connected) join();
   socket.on("event", (event) => {
     if (event.meeting_id !== meetingId || event.seq <= lastSeq) return;
     lastSeq = event.seq;

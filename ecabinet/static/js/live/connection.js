@@ -1,6 +1,7 @@
 // The room's connection: joins the meeting over Socket.IO, applies events strictly in seq order (a
 // gap triggers a catch-up join) and fetches the state snapshot after each event. It tells the page
 // in words whether it is up to date; the event number stays available for those who ask.
+import { pageSocket } from "../socket.js";
 import { apiCall, t } from "../ui.js";
 
 export function connect({ meetingId, onState, onEvent, syncNode }) {
@@ -37,7 +38,7 @@ export function connect({ meetingId, onState, onEvent, syncNode }) {
     refreshTimer = setTimeout(refresh, 40);
   }
 
-  const socket = window.io({ transports: ["websocket"] });
+  const socket = pageSocket();
   function join() {
     socket.emit("join", { meeting_id: meetingId, last_seq: lastSeq }, (ack) => {
       if (!ack || !ack.ok) { showSync("offline"); return; }
@@ -46,6 +47,7 @@ export function connect({ meetingId, onState, onEvent, syncNode }) {
     });
   }
   socket.on("connect", join);
+  if (socket.connected) join();
   socket.on("disconnect", () => { online = false; showSync("offline"); });
   socket.on("event", (event) => {
     if (event.meeting_id !== meetingId || event.seq <= lastSeq) return;
