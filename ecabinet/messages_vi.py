@@ -104,6 +104,7 @@ VI = {
     'Failed': 'Không gửi được',
     'The account has no e-mail address.': 'Tài khoản chưa có địa chỉ thư điện tử.',
     'The account was deactivated before the mail was sent.': 'Tài khoản đã bị vô hiệu hóa trước khi thư được gửi.',
+    '%(browser)s on %(system)s': '%(browser)s trên %(system)s',
     'The mail server closed the connection.': 'Máy chủ thư đã đóng kết nối giữa chừng.',
     'The mail server could not be reached.': 'Không kết nối được máy chủ thư.',
     "The mail server refused the login (ECABINET_SMTP_URL's user or password).": 'Máy chủ thư từ chối đăng nhập (tên hoặc mật khẩu trong ECABINET_SMTP_URL).',

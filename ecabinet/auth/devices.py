@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Request, current_app, request
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
@@ -46,3 +47,21 @@ def device_nonce(req: Request, username: str) -> str | None:
     if not isinstance(data, dict) or data.get("u") != username or not isinstance(data.get("n"), str):
         return None
     return data["n"]
+
+
+#: (what the User-Agent contains, the name people know it by), first match wins: the order matters
+#: (Edge and Opera say "Chrome" too, Chrome says "Safari", an iPad on iPadOS 13+ says "Macintosh")
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("CriOS", "Chrome"), ("FxiOS", "Firefox"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+_SYSTEMS = (("iPad", "iPad"), ("iPhone", "iPhone"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Macintosh", "Mac"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def device_name(user_agent: str) -> str:
+    """What a person recognises of a browser's User-Agent ("Safari trên iPad"), or "" when nothing is
+    recognised (an API client); the secretariat picks the tablet to wipe by it."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    if browser and system:
+        return gettext("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system

@@ -22,6 +22,7 @@ from documents import access as doc_access
 from documents.models import Document, PageNote
 from ecabinet import audit
 from ecabinet.auth import service as auth_service
+from ecabinet.auth.devices import device_name
 from ecabinet.auth.models import AuthSession, Confidentiality, User
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, NotFound
@@ -241,7 +242,7 @@ def holders(meeting: Meeting) -> list[dict[str, Any]]:
 def dump_device(device: BriefcaseDevice, *, taken_at: Any = None) -> dict[str, Any]:
     body = {"id": device.id, "user": {"id": device.user.id, "full_name": device.user.full_name,
                                       "title": device.user.title},
-            "label": device.label, "created_at": shown(device.created_at),
+            "label": device.label, "device": device_name(device.label), "created_at": shown(device.created_at),
             "last_contact_at": shown(device.last_contact_at), "wiped_at": shown(device.wiped_at),
             "state": "wiped" if device.wiped_at else ("ended" if device.ended() else "live")}
     if taken_at is not None:

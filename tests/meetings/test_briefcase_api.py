@@ -16,6 +16,9 @@ from meetings.models import Meeting, MeetingStatus
 from tests.conftest import TEST_PASSWORD, ApiClient, assert_error, audit_actions
 from tests.meetings.factories import create_meeting, prepared_meeting, upload
 
+IPAD = ("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
+        "Mobile/15E148 Safari/604.1")
+
 
 def _login(client, username: str) -> ApiClient:
     """A real login on this client, which keeps the device cookie it gets (one browser)."""
@@ -188,12 +191,14 @@ def test_sync_drops_archived_meetings_and_removed_members(app, cast, api):
 def test_remote_wipe_refuses_the_key_ends_the_login_and_is_audited(app, cast, api):
     meeting = prepared_meeting(api, cast)
     with app.test_client() as browser:
+        browser.environ_base["HTTP_USER_AGENT"] = IPAD
         member = _login(browser, "member_a")
         key = _key(member)["key_id"]
         assert member.post(f"/briefcase/meetings/{meeting['id']}", json={"key_id": key}).status_code == 200
         sec = api(cast.secretary)
         devices = sec.get(f"/meetings/{meeting['id']}/briefcases").get_json()["devices"]
         assert [(d["user"]["id"], d["state"]) for d in devices] == [(cast.member_a.id, "live")]
+        assert devices[0]["device"] == "Safari trên iPad"  # what the secretariat recognises the tablet by
 
         assert_error(api(cast.member_b).post(f"/briefcase/devices/{devices[0]['id']}/wipe"), 403, "secretariat_only")
         assert_error(api(cast.member_b).get(f"/meetings/{meeting['id']}/briefcases"), 403, "secretariat_only")

@@ -65,7 +65,7 @@ async function loadHolders() {
   }, (li, d) => {
     const person = li.querySelector(".person");
     person.replaceChildren(el("strong", {}, d.user.full_name), " ",
-      el("small", { class: "muted" }, `${d.label.slice(0, 60)} · ${t("briefcase_taken_at").replace("%(when)s", formatDateTime(d.taken_at))}`));
+      el("small", { class: "muted" }, `${d.device ? `${d.device} · ` : ""}${t("briefcase_taken_at").replace("%(when)s", formatDateTime(d.taken_at))}`));
     li.querySelector(".badge").textContent = t(`briefcase_state_${d.state}`);
     li.querySelector(".badge").className = `badge ${d.state === "live" ? "ok" : "warn"}`;
     li.querySelector(".wipe").hidden = d.state === "wiped";
