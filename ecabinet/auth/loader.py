@@ -5,8 +5,9 @@ rest of a small JSON answer (bench/json_api.py). So a valid login is remembered 
 for ``AUTH_CACHE_SECONDS`` (config): a change to that login or its user written through this process
 (logout, deactivation, new roles, the last-seen touch) forgets it at once. With a message queue
 (several processes) such a change is also published when it commits, and every process forgets it
-as soon as it reads the message (ecabinet.auth.login_bus); a process that is not sure to hear those
-messages remembers nothing. A change made without the app (SQL by hand) is seen within that time.
+when it reads the message, using no memory while one has arrived unread (ecabinet.auth.login_bus); a
+process that is not sure to hear those messages remembers nothing. A change made without the app
+(SQL by hand) is seen within that time.
 Expiry is checked on every request.
 """
 

@@ -4,20 +4,31 @@ With a message queue several processes serve, each remembering valid logins for 
 (ecabinet.auth.loader). The process that commits a change to a login or a user (logout, revocation,
 deactivation, new roles, the last-seen touch; a CLI command too) publishes what to forget on
 ``<ECABINET_MESSAGE_QUEUE_CHANNEL>:logins`` right after the commit, before it answers; every process
-drops those entries as soon as its listener reads the message.
+drops those entries when its listener reads the message.
 
 A process uses its memory only while it is sure to hear such a message: subscribed, and with
 something heard from Redis (a message, or the answer to the ping sent every ``PING_EVERY`` seconds)
 less than ``HEARD_WITHIN`` seconds ago. Until then (starting up, Redis unreachable, the connection
 silently dead, the listener starved) every request reads its login from the database, and the memory
 is emptied each time the subscription starts again: what was published meanwhile is lost.
+
+Nor is the memory used while a message has reached the process and is not applied yet (bytes waiting
+on the subscription's socket, or the listener reading and applying them): a listener that a busy
+process has not run yet delays no change. Redis writes a message to every subscriber's socket before
+it answers the PUBLISH, so on one host a change is in every process's socket by the time the request
+that made it answers, and no process accepts a login after its logout has answered.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import select
+import socket
+import struct
+import termios
 import threading
 import time
 import uuid
@@ -25,6 +36,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
+
+from ecabinet.adapters import redis_pubsub
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +59,25 @@ class LoginBus:
         self.sender = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # its own messages are not applied twice
         self._publisher: redis.Redis | None = None
         self._subscribed = False
+        self._socket: socket.socket | None = None  # the subscription's, while subscribed
         self._heard = 0.0  # time.monotonic()
         self._failing = False
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # held by the listener while it takes messages off the socket
 
     def live(self) -> bool:
-        """Whether a change published by another process now would reach this one: the memory may be used."""
-        return self._subscribed and time.monotonic() - self._heard < HEARD_WITHIN
+        """Whether the memory may be used: every change another process published before now is applied
+        here, and one published from now on will be."""
+        sock = self._socket
+        if sock is None or not self._subscribed or time.monotonic() - self._heard >= HEARD_WITHIN:
+            return False
+        try:
+            if _unread_bytes(sock):
+                return False
+        except OSError:  # closed by the listener meanwhile
+            return False
+        # the socket before the lock: a message leaves the socket only while the listener holds it
+        return not self._reading.locked()
 
     def publish(self, keys: Iterable[tuple[str, Any] | None]) -> None:
         """Tell every process to forget these logins (after the commit that changed them).
@@ -92,30 +117,42 @@ class LoginBus:
         pubsub = client.pubsub()
         try:
             pubsub.subscribe(self.channel)
-            pinged = 0.0
+            connection = pubsub.connection
+            if connection is None:
+                raise ConnectionError("not subscribed")
+            sock = redis_pubsub.socket_of(connection)
+            opened = pinged = time.monotonic()
             while stop is None or not stop.is_set():
-                message = pubsub.get_message(timeout=PING_EVERY)
+                with self._reading:
+                    while connection.can_read(timeout=0):
+                        message = pubsub.get_message(timeout=PING_EVERY)  # the rest of a message cut in two
+                        if message is not None:
+                            self._heard = time.monotonic()
+                            self._handle(message, sock, forget)
                 now = time.monotonic()
-                if message is not None:
-                    self._heard = now
-                    if message["type"] == "subscribe" and not self._subscribed:
-                        # whatever changed before now was not heard: start from nothing, then trust
-                        forget(None)
-                        self._subscribed = True
-                        if self._failing:
-                            log.warning("login changes from other processes heard again")
-                            self._failing = False
-                    elif message["type"] == "message":
-                        self._apply(message["data"], forget)
                 if now - pinged >= PING_EVERY:
-                    if now - self._heard > 2 * HEARD_WITHIN:
+                    if now - max(self._heard, opened) > 2 * HEARD_WITHIN:
                         raise ConnectionError("no answer from Redis")
                     pubsub.ping()
                     pinged = now
+                select.select([sock], [], [], PING_EVERY)
         finally:
             self._subscribed = False
+            self._socket = None
             pubsub.close()
             client.close()
+
+    def _handle(self, message: dict[str, Any], sock: socket.socket, forget: Forget) -> None:
+        if message["type"] == "subscribe" and not self._subscribed:
+            # whatever changed before now was not heard: start from nothing, then trust
+            forget(None)
+            self._socket = sock
+            self._subscribed = True
+            if self._failing:
+                log.warning("login changes from other processes heard again")
+                self._failing = False
+        elif message["type"] == "message":
+            self._apply(message["data"], forget)
 
     def _apply(self, data: bytes, forget: Forget) -> None:
         message = json.loads(data)
@@ -123,3 +160,8 @@ class LoginBus:
             return
         for key in message["forget"]:
             forget(tuple(key) if key else None)
+
+
+def _unread_bytes(sock: socket.socket) -> int:
+    """How many received bytes wait on ``sock``, without reading them."""
+    return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0])

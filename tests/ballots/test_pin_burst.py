@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,20 +40,37 @@ def _answers_recorded() -> int:
     return db.session.scalar(select(func.count()).select_from(ResponseRevision)) or 0
 
 
+class Tried(list[str]):
+    """The PINs tried so far, in order; a test can wait until a given one is being tried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = threading.Condition()
+
+    def add(self, pin: str) -> None:
+        with self.changed:
+            self.append(pin)
+            self.changed.notify_all()
+
+    def wait_for(self, pins: list[str]) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: any(pin in self for pin in pins), timeout=60), pins
+
+
 @pytest.fixture
-def tries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def tries(monkeypatch: pytest.MonkeyPatch) -> Tried:
     """Every PIN this process tries against a key (derivation or held key); the derivation is given
     the production's duration, so the burst's requests are really in flight together."""
-    tried: list[str] = []
+    tried = Tried()
     real_load, real_matches = keystore.load_private_key, keystore.SigningSessions.pin_matches
 
     def load(blob: bytes, pin: str) -> Any:
-        tried.append(pin)
+        tried.add(pin)
         time.sleep(0.2)
         return real_load(blob, pin)
 
     def matches(self: Any, entry: Any, pin: str) -> bool:
-        tried.append(pin)
+        tried.add(pin)
         return real_matches(self, entry, pin)
 
     monkeypatch.setattr(keystore, "load_private_key", load)
@@ -60,18 +78,28 @@ def tries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return tried
 
 
-def _burst(app: Any, token: str, ballot: Any, pins: list[str]) -> list[tuple[int, str | None]]:
-    """All PINs sent at once from 20 client threads (the test database's pool has 30 connections)."""
-    start = threading.Event()
+Outcome = tuple[int, str | None]
+
+
+def _sender(app: Any, token: str, ballot: Any, start: threading.Event | None = None) -> Callable[[str], Outcome]:
+    """A function answering the ballot with a PIN from its own client (after ``start``, when given)."""
     body = {"answers": answers_for(ballot)}
 
-    def send(pin: str) -> tuple[int, str | None]:
+    def send(pin: str) -> Outcome:
         client = app.test_client()
-        start.wait(10)
+        if start is not None:
+            start.wait(10)
         response = client.post(f"/api/v1/ballots/{ballot.id}/responses", json={**body, "pin": pin},
                                headers={"Authorization": f"Bearer {token}"})
         return response.status_code, None if response.status_code == 201 else response.get_json()["error"]["code"]
 
+    return send
+
+
+def _burst(app: Any, token: str, ballot: Any, pins: list[str]) -> list[Outcome]:
+    """All PINs sent at once from 20 client threads (the test database's pool has 30 connections)."""
+    start = threading.Event()
+    send = _sender(app, token, ballot, start)
     with ThreadPoolExecutor(max_workers=20) as pool:
         futures = [pool.submit(send, pin) for pin in pins]
         time.sleep(0.2)
@@ -81,7 +109,7 @@ def _burst(app: Any, token: str, ballot: Any, pins: list[str]) -> list[tuple[int
 
 @pytest.mark.parametrize("session_seconds", [0, 900])
 def test_a_burst_of_wrong_pins_tries_at_most_the_limit(app: Any, api: Any, cast: Any, make_ballot: Any,
-                                                       tries: list[str], session_seconds: int) -> None:
+                                                       tries: Tried, session_seconds: int) -> None:
     app.config.update(PIN_ATTEMPTS=LIMIT, SIGNING_SESSION_SECONDS=session_seconds)
     ballot = make_ballot()
     if session_seconds:  # a key held from an earlier answer meets the burst first
@@ -104,24 +132,45 @@ def test_a_burst_of_wrong_pins_tries_at_most_the_limit(app: Any, api: Any, cast:
 
 
 @pytest.mark.parametrize("session_seconds", [0, 900])
-def test_a_right_pin_in_the_middle_of_a_burst_does_not_reset_the_count(app: Any, cast: Any, make_ballot: Any,
-                                                                       tries: list[str],
+def test_a_right_pin_in_the_middle_of_a_burst_does_not_reset_the_count(app: Any, api: Any, cast: Any,
+                                                                       make_ballot: Any, tries: Tried,
                                                                        session_seconds: int) -> None:
     # a burst is seconds long here; on a stalled machine its first wrong PINs could pass the quiet time that
     # lets a right PIN forgive them, which is not what this test is about
     app.config.update(PIN_ATTEMPTS=LIMIT, SIGNING_SESSION_SECONDS=session_seconds, PIN_FORGIVE_SECONDS=3600)
     ballot = make_ballot()
-    pins = [f"{n:06d}" for n in range(BURST)]
-    pins.insert(BURST // 3, PIN)
-    outcomes = _burst(app, issue_token(cast.member_a), ballot, pins)
-    wrong_tried = [pin for pin in tries if pin != PIN]
-    assert len(wrong_tried) == LIMIT
-    assert [o for o in outcomes if o[0] != 201].count((403, "wrong_pin")) == LIMIT
-    assert _wrong_pins_recorded() == LIMIT
+    send = _sender(app, issue_token(cast.member_a), ballot)
+    wrong = [f"{n:06d}" for n in range(BURST)]
+    first, rest = wrong[:LIMIT - 2], wrong[LIMIT - 2:]
+    # the right PIN is sent while the first wrong ones are tried, the rest of the burst while it is tried
+    # itself: it is always within the limit, and wrong PINs are counted before and after it
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        started = [pool.submit(send, pin) for pin in first]
+        tries.wait_for(first)
+        started.append(pool.submit(send, PIN))
+        tries.wait_for([PIN])
+        started += [pool.submit(send, pin) for pin in rest]
+        outcomes = [future.result() for future in started]
+    assert outcomes[LIMIT - 2] == (201, None)
+    assert _answers_recorded() == 1
+    # while the right PIN is tried it holds one of the attempts: when the rest of the burst is refused
+    # before it is decided, the burst tries one wrong PIN fewer than the limit
+    wrong_in_burst = len([pin for pin in tries if pin != PIN])
+    assert wrong_in_burst in (LIMIT - 1, LIMIT)
+    assert sorted(outcomes) == sorted([(201, None)] + [(403, "wrong_pin")] * wrong_in_burst
+                                      + [(403, "signing_locked")] * (BURST - wrong_in_burst))
+    credential = keystore.active_credential(cast.member_a)
+    assert (credential.failed_attempts, credential.pin_attempts_pending, credential.locked) == \
+        (wrong_in_burst, 0, wrong_in_burst == LIMIT)
+    # wrong PINs sent after the burst find only what it left: a reset would have given them a fresh limit
+    after = [api(cast.member_a).post(f"/ballots/{ballot.id}/responses", {"answers": answers_for(ballot),
+                                                                         "pin": "999999"})
+             for _ in range(LIMIT - wrong_in_burst + 1)]
+    assert [(r.status_code, r.get_json()["error"]["code"]) for r in after] == \
+        [(403, "wrong_pin")] * (LIMIT - wrong_in_burst) + [(403, "signing_locked")]
+    assert len([pin for pin in tries if pin != PIN]) == _wrong_pins_recorded() == LIMIT
     credential = keystore.active_credential(cast.member_a)
     assert (credential.failed_attempts, credential.pin_attempts_pending, credential.locked) == (LIMIT, 0, True)
-    # the right PIN signed only if it was tried within the limit, never after
-    assert outcomes.count((201, None)) == (PIN in tries) == _answers_recorded()
 
 
 def test_a_right_pin_alone_still_forgives_earlier_wrong_ones(app: Any, api: Any, cast: Any, make_ballot: Any) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import select
+import uuid
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 
 import flask_login
 import pytest
+import redis
 import socketio
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -40,15 +43,18 @@ from ecabinet.adapters import (
     login_manager,
     pyhanko_signing,
     pypdf_objects,
+    redis_pubsub,
     reportlab_document,
     socketio_pubsub,
 )
+from ecabinet.auth.login_bus import _unread_bytes
 from ecabinet.signing._font import prepared_font
 from ecabinet.signing.signer import FONT_PATH
 
 PINS = {"Flask-Limiter": limiter_hooks.PINNED, "Flask-Login": login_manager.PINNED,
         "python-socketio": socketio_pubsub.PINNED, "reportlab": reportlab_document.PINNED,
-        "pypdf": pypdf_objects.PINNED, "pyHanko": pyhanko_signing.PINNED, **engineio_websocket.PINNED}
+        "pypdf": pypdf_objects.PINNED, "pyHanko": pyhanko_signing.PINNED, "redis": redis_pubsub.PINNED,
+        **engineio_websocket.PINNED}
 
 
 @pytest.mark.parametrize("distribution", sorted(PINS))
@@ -124,6 +130,20 @@ def test_a_published_emit_is_delivered_here_as_the_library_would():
     assert message["host_id"] == "this-host"
     socketio_pubsub.publish_then_deliver(manager, message)
     assert manager.order == ["published event", "delivered event {'seq': 1} / meeting:1"]
+
+
+def test_a_message_waits_on_the_subscription_socket_until_the_subscription_reads_it(redis_queue):
+    channel = f"test-adapter-{uuid.uuid4().hex}"
+    with redis.Redis.from_url(redis_queue) as client, client.pubsub() as pubsub:
+        pubsub.subscribe(channel)
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        sock = redis_pubsub.socket_of(pubsub.connection)
+        assert _unread_bytes(sock) == 0
+        assert client.publish(channel, "forget") == 1
+        assert select.select([sock], [], [], 5)[0] == [sock]
+        assert _unread_bytes(sock) > 0
+        assert pubsub.get_message(timeout=0)["data"] == b"forget"
+        assert _unread_bytes(sock) == 0
 
 
 def test_the_socketio_server_sends_an_encoded_packet():

@@ -7,13 +7,14 @@ import signal
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from ecabinet.auth import loader
-from ecabinet.auth.login_bus import EXTENSION, HEARD_WITHIN, LoginBus
+from ecabinet.auth import loader, login_bus
+from ecabinet.auth.login_bus import EXTENSION, LoginBus
 from ecabinet.auth.models import AuthSession
 from ecabinet.auth.service import token_hash
 from ecabinet.database import db, utcnow
@@ -29,9 +30,9 @@ def bus(app, redis_queue):
     del app.extensions[EXTENSION]
 
 
-def listening(bus: LoginBus) -> threading.Event:
+def listening(bus: LoginBus, forget=loader.forget_key) -> threading.Event:
     stop = threading.Event()
-    threading.Thread(target=bus.listen, args=(loader.forget_key,), kwargs={"stop": stop}, daemon=True).start()
+    threading.Thread(target=bus.listen, args=(forget,), kwargs={"stop": stop}, daemon=True).start()
     deadline = time.monotonic() + 5
     while not bus.live():
         assert time.monotonic() < deadline, "the bus did not subscribe"
@@ -60,14 +61,67 @@ def test_a_listening_process_remembers_and_forgets_what_another_publishes(client
             time.sleep(0.001)
         assert _auth_queries(client, headers) == (200, 1)
         other.publish([("user", cast.member_a.id)])
-        time.sleep(0.05)
         assert _auth_queries(client, headers) == (200, 1)
     finally:
         stop.set()
-    time.sleep(HEARD_WITHIN / 4)
-    assert not bus.live()
+    deadline = time.monotonic() + 10
+    while bus.live():
+        assert time.monotonic() < deadline, "the bus still listens"
+        time.sleep(0.005)
     assert _auth_queries(client, headers) == (200, 1)  # stopped listening: nothing used from memory
     assert _auth_queries(client, headers) == (200, 1)
+
+
+class StalledListener:
+    """A listener that a busy process has not run yet once the message arrives (``before reading``), or
+    that has read the message and not applied it yet (``while applying``), until ``release``."""
+
+    def __init__(self, monkeypatch, stage: str) -> None:
+        self.stage = stage
+        self.stalling = threading.Event()
+        self.stalled = threading.Event()
+        self.released = threading.Event()
+        real_select = login_bus.select.select
+
+        def select(*args):
+            if self.stage == "before reading" and self.stalling.is_set():
+                self.stalled.set()
+                self.released.wait(10)
+            return real_select(*args)
+
+        monkeypatch.setattr(login_bus, "select", SimpleNamespace(select=select))
+
+    def forget(self, key) -> None:
+        if key is not None and self.stage == "while applying" and self.stalling.is_set():
+            self.stalled.set()
+            self.released.wait(10)
+        loader.forget_key(key)
+
+
+@pytest.mark.parametrize("stage", ["before reading", "while applying"])
+def test_a_logout_published_elsewhere_is_refused_here_even_before_the_listener_applies_it(client, cast, bus,
+                                                                                         monkeypatch, stage):
+    token = issue_token(cast.member_a)
+    headers = {"Authorization": f"Bearer {token}"}
+    listener = StalledListener(monkeypatch, stage)
+    stop = listening(bus, listener.forget)
+    try:
+        assert _auth_queries(client, headers) == (200, 1)
+        assert _auth_queries(client, headers) == (200, 0)
+        listener.stalling.set()
+        if stage == "before reading":
+            assert listener.stalled.wait(5)
+        # another process logs the token out: it writes, then publishes, then answers
+        with db.engine.begin() as other:
+            other.execute(sa.update(AuthSession).where(AuthSession.token_hash == token_hash(token))
+                          .values(revoked_at=utcnow()))
+        db.session.rollback()  # the requests share the test's session: no read from before the logout
+        LoginBus(bus.url, bus.channel.removesuffix(":logins")).publish([("api", token_hash(token))])
+        assert listener.stalled.wait(5)
+        assert _auth_queries(client, headers) == (401, 1)
+    finally:
+        listener.released.set()
+        stop.set()
 
 
 def test_an_unreachable_redis_means_no_login_is_remembered(client, cast, app):
