@@ -15,15 +15,15 @@ VI = {
     "The deadline must be in the future.": "Thời hạn trả lời phải ở tương lai.",
     "The signed slip was refused.": "Phiếu đã ký bị từ chối.",
     "The signed slip is not the slip this server prepared for you.":
-        "Phiếu đã ký không phải là phiếu hệ thống đã lập cho bạn.",
+        "Phiếu đã ký không phải là phiếu hệ thống đã lập cho đồng chí.",
     "This slip was prepared before your current answer; get a new slip for the answer you want to give and sign "
-    "it.": "Phiếu này được lập trước ý kiến hiện tại của bạn; vui lòng lấy phiếu mới cho ý kiến bạn muốn gửi "
+    "it.": "Phiếu này được lập trước ý kiến hiện tại của đồng chí; vui lòng lấy phiếu mới cho ý kiến đồng chí muốn gửi "
            "và ký lại.",
     "The signed slip did not pass validation; nothing was recorded.":
         "Phiếu đã ký không qua được kiểm tra chữ ký; chưa có gì được ghi nhận.",
     "Upload the signed slip as a PDF file.": "Vui lòng tải lên phiếu đã ký dưới dạng tệp PDF.",
     "The timestamp service cannot be reached right now; your answer was not recorded. Please try again in a few "
-    "minutes.": "Hiện không kết nối được dịch vụ cấp dấu thời gian; ý kiến của bạn chưa được ghi nhận. "
+    "minutes.": "Hiện không kết nối được dịch vụ cấp dấu thời gian; ý kiến của đồng chí chưa được ghi nhận. "
                 "Vui lòng thử lại sau ít phút.",
     "The timestamp service could not be reached: the summary report was signed without a timestamp (PAdES B-B).":
         "Không kết nối được dịch vụ cấp dấu thời gian: báo cáo tổng hợp đã được ký số không kèm dấu thời gian "
@@ -32,16 +32,16 @@ VI = {
     "Signing is locked after too many wrong PINs. Ask the administrator to unlock it.":
         "Chức năng ký đã bị khóa do nhập sai mã PIN quá số lần cho phép. Vui lòng liên hệ quản trị hệ thống.",
     "You have no signing certificate yet. Ask the administrator to issue one.":
-        "Bạn chưa có chứng thư số. Vui lòng liên hệ quản trị hệ thống để được cấp.",
+        "Đồng chí chưa có chứng thư số. Vui lòng liên hệ quản trị hệ thống để được cấp.",
     "The signing token cannot be reached.": "Không kết nối được thiết bị ký số.",
     "Your certificate's key stays on your own token: download the slip, sign it with your own signing tool and "
     "upload it.":
-        "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn: hãy tải phiếu về, ký bằng công cụ ký số "
-        "của bạn rồi tải phiếu đã ký lên.",
+        "Khóa của chứng thư số nằm trên thiết bị ký (token) của đồng chí: hãy tải phiếu về, ký bằng công cụ ký số "
+        "của đồng chí rồi tải phiếu đã ký lên.",
     "Your certificate's key stays on your own token, so the server cannot sign for you: "
     "download the slip, sign it with your own signing tool and upload it.":
-        "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn nên máy chủ không thể ký thay: "
-        "hãy tải phiếu về, ký bằng công cụ ký số của bạn rồi tải phiếu đã ký lên.",
+        "Khóa của chứng thư số nằm trên thiết bị ký (token) của đồng chí nên máy chủ không thể ký thay: "
+        "hãy tải phiếu về, ký bằng công cụ ký số của đồng chí rồi tải phiếu đã ký lên.",
     "The PIN must have 4 to 64 characters.": "Mã PIN phải có từ 4 đến 64 ký tự.",
     "My opinion ballots": "Phiếu lấy ý kiến của tôi",
     "No opinion ballots yet.": "Chưa có phiếu lấy ý kiến nào.",
@@ -175,7 +175,7 @@ VI = {
     'Digital signature with a timestamp': 'Chữ ký số, có dấu thời gian',
     'Check code of the signed slip': 'Mã kiểm tra của phiếu đã ký',
     'An opinion ballot is sent to me': 'Tôi nhận phiếu lấy ý kiến',
-    'Opinion ballot for you: %(title)s': 'Phiếu lấy ý kiến gửi ông/bà: %(title)s',
+    'Opinion ballot for you: %(title)s': 'Phiếu lấy ý kiến gửi đồng chí: %(title)s',
     'An opinion ballot I have not answered closes soon': 'Phiếu lấy ý kiến tôi chưa trả lời sắp hết hạn',
     'Reminder: the opinion ballot closes soon: %(title)s': 'Nhắc: phiếu lấy ý kiến sắp hết hạn: %(title)s',
     'An opinion ballot sent to me is closed': 'Phiếu lấy ý kiến gửi tôi đã kết thúc',

@@ -9,7 +9,7 @@ VI = {
     "The chair has already approved this delegate.": "Chủ tọa đã chấp thuận người được ủy quyền này.",
     "Only members of this meeting can give a position on its items.": "Chỉ thành viên của phiên họp mới được cho ý kiến trước về các nội dung.",
     "Positions can be given only while the meeting is published, before the session.": "Chỉ được cho ý kiến trước khi phiên họp đã phát hành và chưa khai mạc.",
-    "Your clearance does not allow you to read this document.": "Cấp độ tiếp cận bí mật của bạn không cho phép đọc tài liệu này.",
+    "Your clearance does not allow you to read this document.": "Cấp độ tiếp cận bí mật của đồng chí không cho phép đọc tài liệu này.",
     "The file is empty.": "Tệp rỗng, không có nội dung.",
     "The file is larger than the allowed limit.": "Tệp vượt quá dung lượng cho phép.",
     "Only PDF files are accepted.": "Chỉ chấp nhận tệp PDF.",
@@ -22,9 +22,9 @@ VI = {
     "The chair is not cleared for the meeting's classification.":
         "Chủ tọa chưa được cấp quyền tiếp cận bí mật nhà nước ở độ mật của phiên họp.",
     "You cannot classify a meeting above your own clearance.":
-        "Không được xác định độ mật của phiên họp cao hơn cấp độ tiếp cận bí mật của bạn.",
+        "Không được xác định độ mật của phiên họp cao hơn cấp độ tiếp cận bí mật của đồng chí.",
     "You cannot upload a document above your own clearance.":
-        "Không được tải lên tài liệu có độ mật cao hơn cấp độ tiếp cận bí mật của bạn.",
+        "Không được tải lên tài liệu có độ mật cao hơn cấp độ tiếp cận bí mật của đồng chí.",
     "The chair of a meeting must be one of its members, not a guest or a delegate.":
         "Chủ tọa phiên họp phải là thành viên của phiên họp, không phải đại biểu mời hay người được ủy quyền.",
     "The consent block is fixed once the session has started.":
@@ -65,7 +65,7 @@ VI = {
     'No meetings yet.': 'Chưa có phiên họp nào.',
     'No participants yet.': 'Chưa có thành phần tham dự.',
     'Objection': 'Có ý kiến khác',
-    'Only you can see your notes.': 'Chỉ bạn xem được ghi chú của mình.',
+    'Only you can see your notes.': 'Chỉ đồng chí xem được ghi chú của mình.',
     'Paper saved': 'Giấy tiết kiệm được',
     'Participants': 'Thành phần tham dự',
     'Presenting ministry': 'Cơ quan trình',

@@ -14,7 +14,7 @@ VI = {
     "Dossier": "Hồ sơ",
     "Conclusion": "Kết luận",
     "Opinion ballot": "Phiếu lấy ý kiến",
-    "Nothing found that you may see.": "Không tìm thấy kết quả nào trong phạm vi bạn được xem.",
+    "Nothing found that you may see.": "Không tìm thấy kết quả nào trong phạm vi đồng chí được xem.",
     "Diacritics are optional: \"nghi dinh\" also finds \"Nghị định\".":
         "Có thể gõ không dấu: \"nghi dinh\" cũng tìm được \"Nghị định\".",
     "results": "kết quả",

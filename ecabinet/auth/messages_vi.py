@@ -12,15 +12,15 @@ VI = {
     "Single sign-on was cancelled.": "Đăng nhập một lần đã bị hủy.",
     "Single sign-on did not succeed. Start again.": "Đăng nhập một lần không thành công. Vui lòng thực hiện lại.",
     "The single sign-on service did not say which account is yours. Ask the administrator.":
-        "Dịch vụ đăng nhập một lần không cho biết tài khoản nào là của bạn. Vui lòng liên hệ quản trị viên.",
+        "Dịch vụ đăng nhập một lần không cho biết tài khoản nào là của đồng chí. Vui lòng liên hệ quản trị viên.",
     "No active account here matches your single sign-on identity. Ask the administrator.":
-        "Không có tài khoản nào đang hoạt động khớp với danh tính đăng nhập một lần của bạn. "
+        "Không có tài khoản nào đang hoạt động khớp với danh tính đăng nhập một lần của đồng chí. "
         "Vui lòng liên hệ quản trị viên.",
     "A newer revocation list from this issuer is already imported.":
         "Đã có danh sách thu hồi mới hơn của tổ chức cấp này.",
     "A second factor is already set up for this account.": "Tài khoản này đã thiết lập xác thực hai lớp.",
     "A second factor protects your account even if someone learns your password.":
-        "Xác thực hai lớp bảo vệ tài khoản kể cả khi người khác biết mật khẩu của bạn.",
+        "Xác thực hai lớp bảo vệ tài khoản kể cả khi người khác biết mật khẩu của đồng chí.",
     "Account": "Tài khoản",
     "Account created.": "Đã tạo tài khoản.",
     "Account saved.": "Đã lưu tài khoản.",
@@ -30,8 +30,8 @@ VI = {
     "Active (an inactive account is logged out everywhere at once)":
         "Hoạt động (tài khoản ngừng hoạt động bị đăng xuất ngay trên mọi thiết bị)",
     "An administrator has reset your password. Choose your own before you continue.":
-        "Quản trị viên đã đặt lại mật khẩu của bạn. Hãy chọn mật khẩu của riêng bạn trước khi tiếp tục.",
-    "An authenticator app is set up for your account.": "Tài khoản của bạn đã có ứng dụng xác thực.",
+        "Quản trị viên đã đặt lại mật khẩu của đồng chí. Hãy chọn mật khẩu của riêng đồng chí trước khi tiếp tục.",
+    "An authenticator app is set up for your account.": "Tài khoản của đồng chí đã có ứng dụng xác thực.",
     "At least 12 characters. A few unrelated words are easy to remember and hard to guess.":
         "Ít nhất 12 ký tự. Vài từ không liên quan đến nhau vừa dễ nhớ vừa khó đoán.",
     "Authenticator app": "Ứng dụng xác thực",
@@ -50,7 +50,7 @@ VI = {
     "Current password": "Mật khẩu hiện tại",
     "E-mail": "Thư điện tử",
     "Each code works once, if you lose your phone. Print them or keep them somewhere safe: they are shown only now.":
-        "Mỗi mã dùng được một lần, khi bạn mất điện thoại. Hãy in ra hoặc cất giữ ở nơi an toàn: mã chỉ hiện lần này.",
+        "Mỗi mã dùng được một lần, khi đồng chí mất điện thoại. Hãy in ra hoặc cất giữ ở nơi an toàn: mã chỉ hiện lần này.",
     "Enter the 6-digit code the app shows.": "Nhập mã 6 chữ số mà ứng dụng hiển thị.",
     "Enter the code from your authenticator app.": "Vui lòng nhập mã từ ứng dụng xác thực.",
     "Enter your code": "Nhập mã xác thực",
@@ -97,7 +97,7 @@ VI = {
     "State": "Trạng thái",
     "Temporary password": "Mật khẩu tạm thời",
     "The authenticator app is set up. From now on you log in with your password and a code.":
-        "Đã thiết lập ứng dụng xác thực. Từ nay bạn đăng nhập bằng mật khẩu và mã xác thực.",
+        "Đã thiết lập ứng dụng xác thực. Từ nay đồng chí đăng nhập bằng mật khẩu và mã xác thực.",
     "The certificate has been revoked.": "Chứng thư số đã bị thu hồi.",
     "The certificate has expired or is not valid yet.": "Chứng thư số đã hết hạn hoặc chưa có hiệu lực.",
     "The certificate is not meant for signing documents.": "Chứng thư số này không dùng để ký văn bản.",
@@ -150,7 +150,7 @@ VI = {
     "Level: secret": "Tối mật",
     "Level: top secret": "Tuyệt mật",
     "You cannot deactivate your own account or remove your own administrator role.":
-        "Bạn không thể tự ngừng tài khoản của mình hoặc tự bỏ vai trò quản trị của mình.",
+        "Đồng chí không thể tự ngừng tài khoản của mình hoặc tự bỏ vai trò quản trị của mình.",
     "Your role needs a second factor: set up an authenticator app first.":
-        "Vai trò của bạn yêu cầu xác thực hai lớp: hãy thiết lập ứng dụng xác thực trước.",
+        "Vai trò của đồng chí yêu cầu xác thực hai lớp: hãy thiết lập ứng dụng xác thực trước.",
 }

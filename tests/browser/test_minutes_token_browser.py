@@ -48,7 +48,7 @@ def test_a_chair_with_a_token_uploads_the_minutes_signed_with_their_own_tool(
             login(page, server.url, "chair", TEST_PASSWORD)
             page.goto(f"{server.url}/meetings/{meeting_id}/minutes")
             assert page.locator("#sign").count() == 0  # no PIN: the server cannot sign for the chair
-            assert "nằm trên thiết bị ký (token) của bạn" in page.inner_text("#no-cert")
+            assert "nằm trên thiết bị ký (token) của đồng chí" in page.inner_text("#no-cert")
             assert page.is_visible("#download-prepared") and page.is_visible("#upload-signed")
             screens.check(page, "the chair is offered the own-token path")
             if n == len(SIZES):

@@ -35,7 +35,7 @@ def test_a_member_logs_in_through_the_provider(app, cast, tmp_path, database_url
                 if size == "phone":
                     sign_in_at_provider(screens, page, button, "vo-danh")
                     page.wait_for_url(re.compile(r".*/login/oidc/callback.*"))
-                    assert "không cho biết tài khoản nào là của bạn" in page.locator("p.alert").inner_text()
+                    assert "không cho biết tài khoản nào là của đồng chí" in page.locator("p.alert").inner_text()
                     screens.check(page, "refused: no account named", refused=401)
                     continue
                 sign_in_at_provider(screens, page, button, "anh")

@@ -40,7 +40,7 @@ def test_a_token_member_is_offered_their_own_tool_instead_of_a_pin(app, cast, da
             page.click("#to-review")
             page.wait_for_selector("#step-review:visible")
             assert page.locator("#pin").count() == 0 and page.locator("#sign").count() == 0
-            assert "nằm trên thiết bị ký (token) của bạn" in page.inner_text("#step-review .notice")
+            assert "nằm trên thiết bị ký (token) của đồng chí" in page.inner_text("#step-review .notice")
             screens.check(page, "review offers the own-token path")
             page.click("#own-token")
             page.wait_for_url(f"{server.url}/ballots/{ballot.id}/own-signature")

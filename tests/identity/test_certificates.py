@@ -237,8 +237,8 @@ def test_a_member_whose_certificate_is_on_a_token_is_told_to_sign_with_their_own
     assert certs(app, "import", "--username", "member_b", "--cert", str(path)).exit_code == 0
     ballot = make_ballot()
     refused = assert_error(answer(api, cast.member_b, ballot), 409, "sign_with_own_tool")
-    assert refused["message"].startswith("Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn")
-    assert "tải phiếu về, ký bằng công cụ ký số của bạn" in refused["message"]
+    assert refused["message"].startswith("Khóa của chứng thư số nằm trên thiết bị ký (token) của đồng chí")
+    assert "tải phiếu về, ký bằng công cụ ký số của đồng chí" in refused["message"]
     assert answers_count() == 0
     assert keystore.active_credential(cast.member_b).failed_attempts == 0  # no PIN attempt was counted
 
@@ -248,5 +248,5 @@ def test_a_member_whose_certificate_is_on_a_token_is_told_to_sign_with_their_own
     assert login.status_code == 302
     page = browser.get(f"/ballots/{ballot.id}").get_data(as_text=True)
     assert 'id="pin"' not in page and 'id="sign"' not in page
-    assert "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn" in page
+    assert "Khóa của chứng thư số nằm trên thiết bị ký (token) của đồng chí" in page
     assert f'class="btn btn-primary" id="own-token" href="/ballots/{ballot.id}/own-signature"' in page

@@ -138,7 +138,7 @@ def test_required_roles_cannot_use_the_system_until_enrolled(app, api, cast, rol
     user = getattr(cast, role_user)
     client = api(user)
     error = assert_error(client.get("/meetings"), 403, "mfa_enrolment_required")
-    assert error["message"] == "Vai trò của bạn yêu cầu xác thực hai lớp: hãy thiết lập ứng dụng xác thực trước."
+    assert error["message"] == "Vai trò của đồng chí yêu cầu xác thực hai lớp: hãy thiết lập ứng dụng xác thực trước."
     assert client.get("/me").status_code == 200
     assert api(cast.member_a).get("/meetings").status_code == 200  # members are not asked
     browser = app.test_client()

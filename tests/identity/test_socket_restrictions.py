@@ -44,7 +44,7 @@ def test_a_role_that_needs_a_second_factor_granted_after_connecting_stops_joins_
         service.update_user(member, actor=None, roles=[Role.MEMBER, Role.SECRETARY])
         refused = socket.emit("join", {"stream": "user"}, callback=True)
         assert refused["ok"] is False and refused["error"]["code"] == "mfa_enrolment_required"
-        assert refused["error"]["message"] == "Vai trò của bạn yêu cầu xác thực hai lớp: hãy thiết lập ứng dụng xác thực trước."
+        assert refused["error"]["message"] == "Vai trò của đồng chí yêu cầu xác thực hai lớp: hãy thiết lập ứng dụng xác thực trước."
         enrol(api, db.session.get(User, member_id))
         assert socket.emit("join", {"stream": "user"}, callback=True)["ok"] is True
     finally:

@@ -104,7 +104,7 @@ def test_a_person_without_an_account_is_refused_and_nothing_is_made(sso_app, cas
     assert answer.status_code == 401
     page = answer.get_data(as_text=True)
     assert ("Không có tài khoản nào đang hoạt động" in page if login == "moi"
-            else "không cho biết tài khoản nào là của bạn" in page)
+            else "không cho biết tài khoản nào là của đồng chí" in page)
     assert browser.get("/meetings").status_code == 302
     assert db.session.scalar(db.select(User).where(User.username == "newcomer")) is None
     if login == "moi":

@@ -112,7 +112,7 @@ def test_nobody_uploads_above_their_own_clearance(api, cast):
     before = db.session.scalar(sa.select(sa.func.count()).select_from(Document))
     answer = upload(sec, meeting["id"], meeting["item"], confidentiality="top_secret")
     error = assert_error(answer, 403, "upload_above_clearance")
-    assert error["message"] == "Không được tải lên tài liệu có độ mật cao hơn cấp độ tiếp cận bí mật của bạn."
+    assert error["message"] == "Không được tải lên tài liệu có độ mật cao hơn cấp độ tiếp cận bí mật của đồng chí."
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == before
     assert upload(sec, meeting["id"], meeting["item"], confidentiality="secret").status_code == 201
     # a version of a Tuyệt mật dossier by someone cleared for Tối mật only

@@ -64,7 +64,7 @@ def test_a_classified_meeting_is_never_named_in_the_mail(mailing_app: Any, smtp:
         assert f"https://ecabinet.example.vn/meetings/{meeting['id']}" in plain
         assert "chủ quyền" not in raw
     [member_mail] = smtp.inbox.to(cast.member_a.email)
-    assert member_mail["Subject"] == "Hệ thống họp Chính phủ điện tử: có thông tin mới dành cho ông/bà"
+    assert member_mail["Subject"] == "Hệ thống họp Chính phủ điện tử: có thông tin mới dành cho đồng chí"
     # the list in the app and the secretariat's outbox do not name it either
     listed = api(cast.member_a).get("/me/notifications").get_json()["notifications"]
     assert listed[0]["title"] == "" and listed[0]["classified"] and title not in str(listed)
