@@ -10,22 +10,22 @@ VI = {
     "The meeting is closed.": "Phiên họp đã kết thúc.",
     "The meeting is archived and can no longer change.": "Phiên họp đã được lưu trữ, không thể thay đổi.",
     "The chair has not approved this delegate.": "Chủ tọa chưa chấp thuận người được ủy quyền này.",
-    "You have already asked for the floor.": "Bạn đã đăng ký phát biểu.",
+    "You have already asked for the floor.": "Đồng chí đã đăng ký phát biểu.",
     "This request is not waiting for the floor.": "Yêu cầu này không còn chờ phát biểu.",
     "This speaker does not have the floor.": "Người này không đang phát biểu.",
     "A vote is already open.": "Đang có một cuộc biểu quyết mở.",
     "The vote is closed.": "Cuộc biểu quyết đã kết thúc.",
-    "You are not entitled to vote.": "Bạn không có quyền biểu quyết.",
-    "You have already voted.": "Bạn đã biểu quyết.",
+    "You are not entitled to vote.": "Đồng chí không có quyền biểu quyết.",
+    "You have already voted.": "Đồng chí đã biểu quyết.",
     "Choose agree, disagree or abstain.": "Vui lòng chọn tán thành, không tán thành hoặc không biểu quyết.",
     "The quorum is not present: at least two thirds of all members must be checked in.":
         "Chưa đủ số thành viên có mặt: cần ít nhất hai phần ba tổng số thành viên Chính phủ điểm danh.",
     "Check in before you vote: only members present vote.":
         "Vui lòng điểm danh trước khi biểu quyết: chỉ thành viên có mặt mới được biểu quyết.",
     "You are recorded as absent: check in again before you vote.":
-        "Bạn đang được ghi nhận vắng mặt: vui lòng điểm danh lại trước khi biểu quyết.",
+        "Đồng chí đang được ghi nhận vắng mặt: vui lòng điểm danh lại trước khi biểu quyết.",
     "The member you stand in for is present and votes in person.":
-        "Thành viên mà bạn được ủy quyền đang có mặt và tự biểu quyết.",
+        "Thành viên mà đồng chí được ủy quyền đang có mặt và tự biểu quyết.",
     "A vote has already been cast for this member, in person or by the delegate.":
         "Thành viên này đã được biểu quyết (trực tiếp hoặc qua người được ủy quyền).",
     "No item is left in the consent block.": "Không còn nội dung nào để thông qua theo khối.",

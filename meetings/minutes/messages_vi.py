@@ -16,17 +16,17 @@ VI = {
         'phiếu lấy ý kiến đã ký liên quan và nhật ký hệ thống.',
     'Format: BagIt package with SHA-256 manifests.': 'Định dạng: gói BagIt, kèm danh mục mã băm SHA-256.',
     'Minutes wait for my signature': 'Biên bản chờ tôi ký',
-    'Minutes awaiting your signature: %(title)s': 'Biên bản chờ ông/bà ký: %(title)s',
+    'Minutes awaiting your signature: %(title)s': 'Biên bản chờ đồng chí ký: %(title)s',
     "Your certificate's key stays on your own token: download the minutes, sign them with your own signing tool "
     "and upload them.":
-        "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn: tải biên bản về, ký bằng công cụ ký số "
-        "của bạn rồi tải lên.",
+        "Khóa của chứng thư số nằm trên thiết bị ký (token) của đồng chí: tải biên bản về, ký bằng công cụ ký số "
+        "của đồng chí rồi tải lên.",
     "Download the minutes to sign. Do not change the file: only the exact file prepared here is accepted.":
         "Tải biên bản cần ký về. Không sửa tệp: chỉ chấp nhận đúng tệp đã chuẩn bị tại đây.",
     "Download the minutes to sign (PDF)": "Tải biên bản cần ký (PDF)",
     "Sign them in your signature box with your signing tool and the certificate registered for you here.":
-        "Ký vào ô chữ ký của bạn bằng công cụ ký số, với chứng thư số đã đăng ký cho bạn tại đây.",
+        "Ký vào ô chữ ký của đồng chí bằng công cụ ký số, với chứng thư số đã đăng ký cho đồng chí tại đây.",
     "Signed minutes (PDF)": "Biên bản đã ký (PDF)",
     "Upload the signed minutes": "Tải lên biên bản đã ký",
-    "Your signature is recorded.": "Chữ ký của bạn đã được ghi nhận.",
+    "Your signature is recorded.": "Chữ ký của đồng chí đã được ghi nhận.",
 }

@@ -72,7 +72,7 @@ VI = {
     'A conclusion notice of my meeting is issued': 'Thông báo kết luận phiên họp của tôi được ban hành',
     'Conclusion notice issued: %(title)s': 'Ban hành thông báo kết luận: %(title)s',
     'A task is assigned to me': 'Tôi được giao nhiệm vụ',
-    'Task assigned to you: %(title)s': 'Nhiệm vụ giao ông/bà: %(title)s',
+    'Task assigned to you: %(title)s': 'Nhiệm vụ giao đồng chí: %(title)s',
     'A task of mine falls due soon': 'Nhiệm vụ của tôi sắp đến hạn',
     'Task due soon: %(title)s': 'Nhiệm vụ sắp đến hạn: %(title)s',
     'A task of mine is overdue': 'Nhiệm vụ của tôi đã quá hạn',

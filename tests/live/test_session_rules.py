@@ -23,9 +23,9 @@ VI = {
     "quorum_not_reached": "Chưa đủ số thành viên có mặt: cần ít nhất hai phần ba tổng số thành viên Chính phủ "
                           "điểm danh.",
     "voter_not_checked_in": "Vui lòng điểm danh trước khi biểu quyết: chỉ thành viên có mặt mới được biểu quyết.",
-    "voter_recorded_absent": "Bạn đang được ghi nhận vắng mặt: vui lòng điểm danh lại trước khi biểu quyết.",
-    "not_entitled_to_vote": "Bạn không có quyền biểu quyết.",
-    "delegate_member_present": "Thành viên mà bạn được ủy quyền đang có mặt và tự biểu quyết.",
+    "voter_recorded_absent": "Đồng chí đang được ghi nhận vắng mặt: vui lòng điểm danh lại trước khi biểu quyết.",
+    "not_entitled_to_vote": "Đồng chí không có quyền biểu quyết.",
+    "delegate_member_present": "Thành viên mà đồng chí được ủy quyền đang có mặt và tự biểu quyết.",
     "seat_already_voted": "Thành viên này đã được biểu quyết (trực tiếp hoặc qua người được ủy quyền).",
     "chair_not_member": "Chủ tọa phiên họp phải là thành viên của phiên họp, không phải đại biểu mời hay người được "
                         "ủy quyền.",

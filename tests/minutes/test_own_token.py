@@ -152,7 +152,7 @@ def test_the_minutes_page_offers_the_chair_with_a_token_the_upload_instead_of_th
     page = browser.get(f"/meetings/{closed_session.meeting_id}/minutes").get_data(as_text=True)
     assert 'id="sign"' not in page
     assert 'id="own-signature"' in page and 'id="download-prepared"' in page
-    assert "Khóa của chứng thư số nằm trên thiết bị ký (token) của bạn: tải biên bản về" in page
+    assert "Khóa của chứng thư số nằm trên thiết bị ký (token) của đồng chí: tải biên bản về" in page
 
 
 def test_a_secretary_with_a_token_signs_first_and_a_shadow_of_the_draft_is_refused(app, closed_session, cipher_ca,
