@@ -106,6 +106,9 @@ class Config:
         #: where mail goes: smtp://[user:password@]host[:port][?starttls=true] or smtps://...; unset: no mail
         self.SMTP_URL = os.environ.get("ECABINET_SMTP_URL") or None
         self.MAIL_FROM = os.environ.get("ECABINET_MAIL_FROM", "e-Cabinet <no-reply@localhost>")
+        #: the CA certificates (PEM) that vouch for the mail server over smtps:// or STARTTLS, for a mail server
+        #: certified by the government's own CA; unset: the system's trusted CAs
+        self.SMTP_CA_FILE = os.environ.get("ECABINET_SMTP_CA_FILE") or None
         #: a mail the SMTP server did not take is retried after this many seconds, doubled each time ...
         self.MAIL_RETRY_SECONDS = float(os.environ.get("ECABINET_MAIL_RETRY_SECONDS", "60"))
         #: ... until this many attempts, then it stays failed (with why) on the secretariat's outbox page
@@ -144,6 +147,8 @@ class Config:
         """Refuse a mail address the app cannot use, and production on defaults only safe on a laptop."""
         if self.SMTP_URL and not self.SMTP_URL.startswith(("smtp://", "smtps://")):
             raise ConfigError("ECABINET_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+        if self.SMTP_CA_FILE and not os.path.isfile(self.SMTP_CA_FILE):
+            raise ConfigError(f"ECABINET_SMTP_CA_FILE {self.SMTP_CA_FILE} is not a file")
         if not self.PRODUCTION:
             return
         problems = []

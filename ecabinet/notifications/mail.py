@@ -31,9 +31,11 @@ class SmtpServer:
     starttls: bool
     username: str | None
     password: str | None
+    #: the CA certificates (PEM) that vouch for the server's certificate; None: the system's
+    ca_file: str | None = None
 
     @classmethod
-    def parse(cls, url: str) -> SmtpServer:
+    def parse(cls, url: str, ca_file: str | None = None) -> SmtpServer:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("ECABINET_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
@@ -42,11 +44,11 @@ class SmtpServer:
         return cls(host=parts.hostname, port=parts.port or (465 if tls else 25), tls=tls,
                    starttls=not tls and query.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"),
                    username=unquote(parts.username) if parts.username else None,
-                   password=unquote(parts.password) if parts.password else None)
+                   password=unquote(parts.password) if parts.password else None, ca_file=ca_file)
 
     def connect(self, timeout: float) -> smtplib.SMTP:
         """An open, logged-in connection (the caller quits it)."""
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_file)
         client: smtplib.SMTP
         if self.tls:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=timeout, context=context)
@@ -66,7 +68,7 @@ class SmtpServer:
 def configured_server() -> SmtpServer | None:
     """The configured SMTP server, or None: without ``ECABINET_SMTP_URL`` nothing is mailed."""
     url = current_app.config.get("SMTP_URL")
-    return SmtpServer.parse(url) if url else None
+    return SmtpServer.parse(url, current_app.config.get("SMTP_CA_FILE")) if url else None
 
 
 def link(path: str) -> str:

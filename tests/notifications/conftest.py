@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ecabinet.database import db
 from ecabinet.notifications.outbox import Worker
@@ -58,13 +66,15 @@ class SmtpServer:
     """aiosmtpd on a free local port; with ``login`` it offers AUTH (LOGIN/PLAIN) over plain TCP and takes only
     that user and password."""
 
-    def __init__(self, inbox: Inbox, login: tuple[str, str] | None = None) -> None:
+    def __init__(self, inbox: Inbox, login: tuple[str, str] | None = None, tls: Any = None) -> None:
         self.inbox = inbox
         self.port = free_port()
         self.login = login
         options: dict[str, Any] = {}
         if login is not None:
             options = {"auth_require_tls": False, "authenticator": self._check}
+        if tls is not None:
+            options["ssl_context"] = tls  # TLS from the first byte: smtps://
         self.controller = Controller(inbox, hostname="127.0.0.1", port=self.port, **options)
 
     def _check(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -116,3 +126,33 @@ def text_of(message: EmailMessage) -> tuple[str, str]:
     html = message.get_body(preferencelist=("html",))
     assert plain is not None and html is not None
     return plain.get_content(), html.get_content()
+
+
+def tls_pki(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A CA of our own (as a government runs for its internal servers) and a server certificate it issued
+    for 127.0.0.1: the server's TLS context, and the CA's certificate as a PEM file."""
+    now = datetime.now(UTC)
+
+    def certificate(subject: str, key: Any, issuer: str, issuer_key: Any, *, ca: bool) -> x509.Certificate:
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("Mail CA of the test", ca_key, "Mail CA of the test", ca_key, ca=True)
+    leaf = certificate("127.0.0.1", server_key, "Mail CA of the test", ca_key, ca=False)
+    ca_file, chain, key_file = folder / "mail-ca.pem", folder / "mail-server.pem", folder / "mail-server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain, key_file)
+    return context, ca_file

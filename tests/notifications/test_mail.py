@@ -14,7 +14,7 @@ from ecabinet.notifications.mail import cause_of
 from ecabinet.notifications.models import MailState, Notification, OutboxMail
 from tests.conftest import assert_error, audit_actions
 from tests.meetings.factories import create_meeting, prepared_meeting
-from tests.notifications.conftest import Inbox, SmtpServer, deliver, free_port, text_of, with_addresses
+from tests.notifications.conftest import Inbox, SmtpServer, deliver, free_port, text_of, tls_pki, with_addresses
 
 TITLE = "Phiên họp Chính phủ thường kỳ tháng 12"
 
@@ -214,5 +214,28 @@ def test_a_server_that_requires_a_login_gets_the_one_in_the_url(app: Any, cast: 
         db.session.refresh(row)
         assert row.state == MailState.PENDING and row.attempts == 2 and "UnicodeEncodeError" in row.last_error
         assert cause_of(row.last_error) == "invalid"
+    finally:
+        server.controller.stop()
+
+
+def test_smtps_to_a_server_certified_by_the_governments_own_ca(app: Any, cast: Any, api: Any, tmp_path: Any) -> None:
+    context, ca_file = tls_pki(tmp_path)
+    server = SmtpServer(Inbox(), tls=context)
+    server.controller.start()
+    try:
+        with_addresses(cast)
+        sec = api(cast.secretary)
+        # without the CA, the certificate is not trusted: nothing is sent in clear, the reason says TLS
+        app.config.update(SMTP_URL=f"smtps://127.0.0.1:{server.port}", SMTP_CA_FILE=None)
+        sec.post(f"/meetings/{create_meeting(sec, cast)['id']}/publish")
+        deliver(app)
+        row = db.session.scalars(sa.select(OutboxMail)).one()
+        assert row.state == MailState.PENDING and cause_of(row.last_error) == "tls", row.last_error
+        assert server.inbox.messages == []
+        # with the government's CA named in ECABINET_SMTP_CA_FILE, the mail goes over TLS
+        app.config["SMTP_CA_FILE"] = str(ca_file)
+        deliver(app, utcnow() + timedelta(hours=1))
+        db.session.refresh(row)
+        assert row.state == MailState.SENT and len(server.inbox.to(cast.chair.email)) == 1
     finally:
         server.controller.stop()
