@@ -139,17 +139,18 @@ def record(actor: Any, action: str, target: Any = None, data: dict[str, Any] | N
 def record_many(entries: Sequence[Entry]) -> list[AuditRecord]:
     """Append the records in this order, each linked to the one before, reading the chain head once.
 
+    The rows go in one INSERT on the session's connection, not through the ORM's flush (records are never
+    changed once written); the records returned are that INSERT's values, not objects of the session.
     Precondition: inside ``write_transaction()``, as for ``record``.
     """
-    records = [AuditRecord(**row) for row in _chained(entries)]
-    db.session.add_all(records)
-    db.session.flush()
-    return records
+    rows = _chained(entries)
+    if rows:
+        db.session.connection().execute(_APPEND, rows)
+    return [AuditRecord(**row) for row in rows]
 
 
 def append_many(entries: Sequence[Entry]) -> None:
-    """``record_many`` for a caller that needs no objects back (the group commit of dossier reads): the
-    rows go in one INSERT on the session's connection, not through the ORM's flush (a third of the cost).
+    """``record_many`` for a caller that needs no records back (the group commit of dossier reads).
 
     Precondition: inside ``write_transaction()``, as for ``record``.
     """
@@ -298,6 +299,9 @@ def _epoch_of_app(connection: Connection) -> int:
     return int(cached)
 
 
+_INSERT_CHECKPOINT = insert(AuditCheckpoint)
+
+
 def write_checkpoint(connection: Connection | None, data_dir: Path, *, kind: str, epoch: int, first_id: int,
                      record_id: int, record_hash: str, **extra: Any) -> str:
     """Insert a checkpoint row on ``connection`` (signed when the office key exists; no row without a
@@ -307,8 +311,8 @@ def write_checkpoint(connection: Connection | None, data_dir: Path, *, kind: str
     signer = office.load(data_dir)
     signature = signer.sign(statement.encode()) if signer is not None else ""
     if connection is not None:
-        connection.execute(insert(AuditCheckpoint).values(epoch=epoch, record_id=record_id, statement=statement,
-                                                          signature=signature))
+        connection.execute(_INSERT_CHECKPOINT, {"epoch": epoch, "record_id": record_id, "statement": statement,
+                                                "signature": signature})
     return canonical_json({"statement": statement, "signature": signature})
 
 

@@ -35,7 +35,7 @@ import socketio
 from flask import request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from socketio import packet
-from sqlalchemy import ForeignKey, Index, String, Text, func, select
+from sqlalchemy import ForeignKey, Index, String, Text, bindparam, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecabinet.adapters import socketio_pubsub
@@ -119,9 +119,12 @@ def user_room_name(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+_CURRENT_SEQ = select(func.coalesce(func.max(MeetingEvent.seq), 0)).where(MeetingEvent.meeting_id == bindparam("id"))
+_APPEND_EVENT = insert(MeetingEvent)
+
+
 def current_seq(meeting_id: int) -> int:
-    return db.session.scalar(select(func.coalesce(func.max(MeetingEvent.seq), 0))
-                             .where(MeetingEvent.meeting_id == meeting_id)) or 0
+    return db.session.scalar(_CURRENT_SEQ, {"id": meeting_id}) or 0
 
 
 _RESOLVE: Any = object()
@@ -136,7 +139,8 @@ def set_audience_resolver(resolver: AudienceResolver) -> None:
 
 
 def publish(meeting_id: int, event_type: str, data: dict[str, Any], *, audience: Audience = _RESOLVE) -> MeetingEvent:
-    """Append the next event of a meeting; it is broadcast to the room after the commit.
+    """Append the next event of a meeting; it is broadcast to the room after the commit. The event returned
+    holds what was written (its ``seq`` and time for a receipt); it is no object of the session.
 
     The audience, unless given, is the one the meetings domain's rule gives the event (its
     ``events.audience_of``). Precondition: inside ``write_transaction()`` (writers are serialised,
@@ -144,11 +148,12 @@ def publish(meeting_id: int, event_type: str, data: dict[str, Any], *, audience:
     """
     if audience is _RESOLVE:
         audience = _audience_resolver(meeting_id, event_type, data) if _audience_resolver is not None else None
-    event = MeetingEvent(meeting_id=meeting_id, seq=current_seq(meeting_id) + 1, type=event_type,
-                         at=utcnow(), data=json.dumps(data, ensure_ascii=False, default=str),
-                         audience=_encode_audience(audience))
-    db.session.add(event)
-    db.session.flush()
+    # the counter's read flushes the transaction's changes; the event itself goes in one INSERT on the
+    # session's connection, not through the ORM's flush (events are never changed once written)
+    row = {"meeting_id": meeting_id, "seq": current_seq(meeting_id) + 1, "type": event_type, "at": utcnow(),
+           "data": json.dumps(data, ensure_ascii=False, default=str), "audience": _encode_audience(audience)}
+    db.session.connection().execute(_APPEND_EVENT, row)
+    event = MeetingEvent(**row)
     payload = event.payload()
     envelope = payload if audience is None else {"event": payload, "audience": sorted(audience)}
     after_commit(lambda: socketio_ext.emit(EVENT_NAME, envelope, to=room_name(meeting_id)))

@@ -22,7 +22,7 @@ from ecabinet.auth.service import token_hash
 from ecabinet.database import db, utcnow, write_transaction
 from ecabinet.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from meetings.live.models import HallDisplay, SpeakerRequest, SpeakerStatus, Vote, VoteStatus
-from meetings.live.service import member_participants, quorum
+from meetings.live.service import member_ids, quorum
 from meetings.models import AgendaItem, Meeting
 
 
@@ -171,7 +171,7 @@ def presented_page(display: HallDisplay) -> bytes:
 
 def _vote(vote: Vote, meeting: Meeting) -> dict[str, Any]:
     entitled = vote.entitled_user_ids if vote.entitled_user_ids is not None \
-        else [p.user_id for p in member_participants(meeting)]
+        else member_ids(meeting)
     return {"id": vote.id, "question": vote.question, "secret": vote.secret, "status": str(vote.status),
             "cast": vote.agree + vote.disagree + vote.abstain, "entitled": len(entitled),
             "result": vote.result if vote.status == VoteStatus.CLOSED else None}
