@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import pair_ratios, speed_probe, summary, write_result
-from bench.live_push import WARMUP_ROUNDS, Servers, chair_session, prepare_meeting, raw_control
+from bench.live_push import WARMUP_ROUNDS, Servers, prepare_meeting, raw_control
 from bench.wsclients import Board, RawClient, SioTablet, start_all, stop_all, wait_all
 
 #: issue 18, point 11: the chair's command reaches the last of 50 tablets within 2.5x raw, at the median
@@ -38,6 +38,52 @@ class RecordingTablet(SioTablet):
     def arrive(self, message: str) -> None:
         self.last_message = message
         super().arrive(message)
+
+
+class LoopChair:
+    """The chair's HTTP client on the benchmark's own event loop: one kept-alive connection, each command
+    written as prepared bytes, as the raw control's frame is. The command's time is then the server's
+    (HTTP, login, authorisation, the write, the broadcast), not an HTTP library's in a worker thread,
+    whose own CPU and thread handoff competed with the 50 tablets for the interpreter."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    def send(self, path: str, body: dict[str, Any] | None) -> None:
+        assert self.writer is not None
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Bearer {self.token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
+        self.writer.write(head.encode() + payload)
+
+    async def answer(self) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body of the answer to the last command."""
+        assert self.reader is not None
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while (size := int((await self.reader.readline()).strip(), 16)) > 0:
+                body += await self.reader.readexactly(size)
+                await self.reader.readline()
+            await self.reader.readline()
+        else:
+            body = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        return status, json.loads(body) if body else {}
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
 
 
 class FrameRawClient(RawClient):
@@ -83,9 +129,9 @@ async def measure(tablets_n: int, rounds: int) -> dict[str, Any]:
                                    {"meeting_id": meeting_id, "last_seq": 0}, boards["app"]) for i in range(tablets_n)]
         for group in (raw, tablets):
             await start_all(group)
-        control, chair = await raw_control(servers.raw_port), chair_session(tokens[0])
-        api = f"http://127.0.0.1:{servers.app_ports[0]}/api/v1"
-        loop = asyncio.get_running_loop()
+        control, chair = await raw_control(servers.raw_port), LoopChair("127.0.0.1", servers.app_ports[0], tokens[0])
+        await chair.start()
+        api = "/api/v1"
         vote: dict[str, int] = {}
 
         def command(name: str, round_no: int) -> tuple[str, dict[str, Any] | None]:
@@ -108,12 +154,12 @@ async def measure(tablets_n: int, rounds: int) -> dict[str, Any]:
                 seq += 1
                 path, body = command(name, round_no)
                 t0 = time.perf_counter()
-                response = await loop.run_in_executor(
-                    None, lambda p=path, b=body: chair.post(f"{api}{p}", json=b, timeout=30))
-                assert response.status_code in (200, 201), response.text
-                if name == "vote_open":
-                    vote["id"] = response.json()["id"]
+                chair.send(f"{api}{path}", body)
                 last = await wait_all(boards["app"], tablets, seq, timeout=10)
+                status, answer = await asyncio.wait_for(chair.answer(), timeout=30)
+                assert status in (200, 201), answer
+                if name == "vote_open":
+                    vote["id"] = answer["id"]
                 frame = tablets[0].last_message
                 sizes[name] = len(frame.encode())
                 t1 = time.perf_counter()
@@ -127,6 +173,7 @@ async def measure(tablets_n: int, rounds: int) -> dict[str, Any]:
                     timings[name]["app"].append(last - t0)
                     timings[name]["raw"].append(raw_last - t1)
         await control.close()
+        await chair.close()
         await stop_all(raw + tablets)
     finally:
         servers.stop()
