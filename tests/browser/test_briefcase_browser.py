@@ -114,6 +114,15 @@ def _note_offline(screens: Screens, page, text: str) -> None:
     page.wait_for_selector("#note-status:has-text('Đã lưu trên thiết bị')")
     screens.errors[:] = [e for e in screens.errors if OFFLINE not in e]
     screens.check(page, "offline viewer with a note")
+    # fit to width, notes open: no sideways scrolling, and on an iPad or a phone the notes go below the page,
+    # which keeps the screen's width (beside it, an iPad in portrait drew the page at 9 px text)
+    page.wait_for_function("""() => { const s = document.querySelector('.pdf-stage');
+      const c = document.getElementById('page-canvas');
+      return s.scrollWidth <= s.clientWidth + 2 && c.getBoundingClientRect().width >= s.clientWidth - 40; }""",
+                           timeout=20000)
+    if screens.size != "desktop":
+        width = page.evaluate("document.getElementById('page-canvas').getBoundingClientRect().width")
+        assert width >= 0.85 * page.viewport_size["width"], width
 
 
 def _server_note(document_id: int, user_id: int) -> str | None:

@@ -30,7 +30,6 @@ let zoom = 1;
 let notes = {};
 let rendering = null;
 let dirty = false;
-const READABLE_SCALE = 0.9;
 const annotations = hasNotes ? setupAnnotations({ documentId, canvas }) : null;
 
 // --- drawing -------------------------------------------------------------------------------------
@@ -42,8 +41,6 @@ async function render() {
   const width = Math.max(stage.clientWidth - 16, 100);
   const height = Math.max(stage.clientHeight - 16, 100);
   let fitScale = fit === "page" ? Math.min(width / base.width, height / base.height) : width / base.width;
-  // on a phone, fit width would draw body text at ~7 px: never below a readable scale, the page scrolls sideways
-  if (fit === "width" && window.innerWidth <= 600) fitScale = Math.max(fitScale, READABLE_SCALE);
   const ratio = window.devicePixelRatio || 1;
   const viewport = p.getViewport({ scale: fitScale * zoom * ratio });
   if (rendering) rendering.cancel();
