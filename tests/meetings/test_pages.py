@@ -35,6 +35,8 @@ def test_meeting_page(app, api, cast, who, status):
         page = response.get_data(as_text=True)
         assert ("Hồ sơ 1" in page) is (who != "guest")
         assert ("upload-form" in page) is (who == "secretary")
+        # the state's colour comes with its word: a published meeting is not drawn like a draft or a closed one
+        assert 'class="badge state-published" id="meeting-status">Đã phát hành<' in page
 
 
 def test_viewer_and_vendor_files(app, api, cast):
