@@ -157,10 +157,6 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-#: what went wrong, in words the secretariat reads (labels "mail_cause"), from the stored technical reason
-CAUSES = ("unreachable", "tls", "login_refused", "recipient_refused", "server_refused", "disconnected", "invalid")
-
-
 def cause_of(reason: str) -> str:
     """The kind of failure a stored reason (``_reason``) records: the outbox shows it in the reader's language,
     with the server's own words beneath for whoever fixes it; "" for a reason of our own or none."""

@@ -2,7 +2,7 @@
 // layer over the drawn page, tools in their own toolbar, undo, an eraser, kept per page on the server
 // for this reader only. Marks are stored in fractions of the page, so they fit it at any zoom. A mark
 // that could not be saved (offline) is kept on the device and sent again; it is never lost silently.
-import { announce, apiCall, confirmAction, t } from "./ui.js";
+import { announce, apiCall, confirmAction, onBackOnline, t } from "./ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // how near (in screen pixels) the eraser must come to an ink stroke to take it
@@ -189,7 +189,7 @@ export function setupAnnotations({ documentId, canvas }) {
     }
     if (page) draw();
   }
-  window.addEventListener("online", resendDrafts);
+  onBackOnline(resendDrafts);
 
   const loaded = apiCall("GET", `/documents/${documentId}/annotations`).then((answer) => {
     answer.annotations.forEach((row) => marks.set(row.page, row.marks));

@@ -1,3 +1,5 @@
+import { onBackOnline } from "./ui.js";
+
 // The top bar on a phone: the menu button opens and closes the navigation (without JavaScript the
 // links simply stay visible, wrapped under the brand).
 const toggle = document.querySelector(".menu-toggle");
@@ -50,7 +52,7 @@ const loggedIn = Boolean(document.querySelector('meta[name="ecabinet-user"]'));
 const meetServer = () => import("./briefcase.js").then((briefcase) => briefcase.contact({ loggedIn })).catch(() => {});
 if (window.indexedDB) {
   if (navigator.onLine) meetServer();
-  import("./ui.js").then((ui) => ui.onBackOnline(meetServer));
+  onBackOnline(meetServer);
 }
 document.querySelectorAll('form[data-logout]').forEach((form) => {
   form.addEventListener("submit", async (event) => {
