@@ -124,7 +124,8 @@ _APPEND_EVENT = insert(MeetingEvent)
 
 
 def current_seq(meeting_id: int) -> int:
-    return db.session.scalar(_CURRENT_SEQ, {"id": meeting_id}) or 0
+    db.session.flush()  # the transaction's changes first (the count is read on the connection, past autoflush)
+    return db.session.connection().scalar(_CURRENT_SEQ, {"id": meeting_id}) or 0
 
 
 _RESOLVE: Any = object()

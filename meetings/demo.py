@@ -113,8 +113,8 @@ def _closed_meeting(secretary: User, chair: User) -> list[str]:
     for user in members[:18]:
         live.check_in(meeting, actor=user)
     live.activate_item(meeting, item.id, actor=chair)
-    vote = live.open_vote(meeting, question="Thông qua báo cáo tình hình kinh tế - xã hội?", secret=False,
-                          agenda_item_id=item.id, actor=chair)
+    vote, _view = live.open_vote(meeting, question="Thông qua báo cáo tình hình kinh tế - xã hội?", secret=False,
+                                 agenda_item_id=item.id, actor=chair)
     for user in members[:16]:
         live.cast_vote(vote, "agree", actor=user)
     live.close_vote(vote, actor=chair)

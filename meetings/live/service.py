@@ -86,7 +86,12 @@ class Seat:
     present: bool
 
 
-_SEATS = select(Participant.user_id, Participant.role, Participant.checked_in_at, Participant.absence_reason)
+# presence as two booleans: the seat needs whether there is a check-in or an absence, not their times
+# (reading fifty check-in times parses fifty datetimes on every command of a session)
+_SEATS = select(Participant.user_id, Participant.role, Participant.checked_in_at.is_not(None).label("checked_in"),
+                Participant.absence_reason.is_not(None).label("recorded_absent")) \
+    .where(Participant.meeting_id == bindparam("meeting_id")).order_by(Participant.id)
+_ROLES = {str(role): role for role in ParticipantRole}
 
 
 def seats(meeting: Meeting) -> list[Seat]:
@@ -94,10 +99,11 @@ def seats(meeting: Meeting) -> list[Seat]:
     them, else from four columns of one query (a count of fifty members need not build fifty objects)."""
     if "participants" in inspect(meeting).dict:
         return [Seat(p.user_id, p.role, is_present(p)) for p in meeting.participants]
-    rows = db.session.execute(_SEATS.where(Participant.meeting_id == meeting.id).order_by(Participant.id))
-    return [Seat(row.user_id, ParticipantRole(row.role),
-                 rules.is_present(checked_in=row.checked_in_at is not None,
-                                  recorded_absent=row.absence_reason is not None)) for row in rows]
+    db.session.flush()  # the query goes on the connection, past the session's autoflush
+    rows = db.session.connection().execute(_SEATS, {"meeting_id": meeting.id})
+    return [Seat(user_id, _ROLES[role], rules.is_present(checked_in=bool(checked_in),
+                                                          recorded_absent=bool(recorded_absent)))
+            for user_id, role, checked_in, recorded_absent in rows]
 
 
 def member_ids(meeting: Meeting, room: list[Seat] | None = None) -> list[int]:
@@ -239,8 +245,9 @@ def _item(meeting: Meeting, item_id: int) -> AgendaItem:
     return item
 
 
-def activate_item(meeting: Meeting, item_id: int, *, actor: User) -> AgendaItem:
-    """The chair (or the secretariat at the chair's word) moves the session to an agenda item."""
+def activate_item(meeting: Meeting, item_id: int, *, actor: User) -> dict[str, Any]:
+    """The chair (or the secretariat at the chair's word) moves the session to an agenda item; the answer
+    is the event the room received (made in the transaction: nothing is read again after the commit)."""
     require_chair_or_secretariat(meeting, actor)
     with write_transaction():
         require_in_session(meeting)
@@ -250,9 +257,9 @@ def activate_item(meeting: Meeting, item_id: int, *, actor: User) -> AgendaItem:
         if item.activated_at is None:
             item.activated_at = utcnow()
         audit.record(actor, "agenda.activated", item)
-        realtime.publish(meeting.id, "agenda.activated",
-                         {"agenda_item_id": item.id, "title": item.title, "position": item.position})
-    return item
+        activated = {"agenda_item_id": item.id, "title": item.title, "position": item.position}
+        realtime.publish(meeting.id, "agenda.activated", activated)
+    return activated
 
 
 @dataclass(frozen=True)
@@ -534,8 +541,10 @@ def vote_view(vote: Vote, *, meeting: Meeting, room: list[Seat] | None = None) -
     return view
 
 
-def open_vote(meeting: Meeting, *, question: str, secret: bool, agenda_item_id: int | None, actor: User) -> Vote:
-    """The chair opens a vote on the current matter, with the quorum present; one vote is open at a time."""
+def open_vote(meeting: Meeting, *, question: str, secret: bool, agenda_item_id: int | None,
+              actor: User) -> tuple[Vote, dict[str, Any]]:
+    """The chair opens a vote on the current matter, with the quorum present; one vote is open at a time.
+    Returns the vote and its view as the room received it (made in the transaction, not read again)."""
     require_chair(meeting, actor)
     if not question.strip():
         raise Invalid(fields={"question": "required"})
@@ -552,8 +561,9 @@ def open_vote(meeting: Meeting, *, question: str, secret: bool, agenda_item_id: 
         db.session.add(vote)
         db.session.flush()
         audit.record(actor, "vote.opened", vote, {"question": vote.question, "secret": secret})
-        realtime.publish(meeting.id, "vote.opened", vote_view(vote, meeting=meeting, room=room))
-    return vote
+        view = vote_view(vote, meeting=meeting, room=room)
+        realtime.publish(meeting.id, "vote.opened", view)
+    return vote, view
 
 
 def _require_may_vote(meeting: Meeting, vote: Vote, actor: User) -> None:

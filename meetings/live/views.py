@@ -121,8 +121,8 @@ def quorum(meeting_id: int) -> dict[str, Any]:
 @login_required
 def activate(meeting_id: int, item_id: int) -> dict[str, Any]:
     """Make an agenda item the current one."""
-    item = service.activate_item(_meeting(meeting_id), item_id, actor=current_user)
-    return {"agenda_item_id": item.id, "title": item.title}
+    activated = service.activate_item(_meeting(meeting_id), item_id, actor=current_user)
+    return {"agenda_item_id": activated["agenda_item_id"], "title": activated["title"]}
 
 
 @api.get("/meetings/<int:meeting_id>/consent-block")
@@ -216,9 +216,9 @@ def withdraw_floor(meeting_id: int, speaker_id: int) -> dict[str, Any]:
 def open_vote(meeting_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The chair opens a named or secret vote."""
     meeting = _meeting(meeting_id)
-    vote = service.open_vote(meeting, question=body["question"], secret=body["secret"],
-                             agenda_item_id=body.get("agenda_item_id"), actor=current_user)
-    return service.vote_view(vote, meeting=meeting), 201
+    _vote, view = service.open_vote(meeting, question=body["question"], secret=body["secret"],
+                                    agenda_item_id=body.get("agenda_item_id"), actor=current_user)
+    return view, 201
 
 
 @api.get("/votes/<int:vote_id>")
