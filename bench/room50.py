@@ -3,7 +3,7 @@ has the event, for each command a session is run with (the current item, follow-
 opening and closing a vote), against a raw `websockets` broadcast of the very same frame, interleaved
 command by command in one run.
 
-    python -m bench.room50 [--tablets 50] [--rounds 20]
+    python -m bench.room50 [--tablets 50] [--rounds 40]
 
 The raw server sends the exact text the tablets received from the app for that command (the Socket.IO
 frame, its bytes and size), so the baseline is the floor for delivering that frame to 50 sockets. The app's
@@ -199,7 +199,7 @@ async def measure(tablets_n: int, rounds: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tablets", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=40)  # pairs per command: a steadier median
     args = parser.parse_args()
     probe = speed_probe()
     results = asyncio.run(measure(args.tablets, args.rounds))
