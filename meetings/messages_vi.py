@@ -150,7 +150,6 @@ VI = {
     'New version of %(title)s': 'Phiên bản mới của %(title)s',
     'No change to the narrative.': 'Phần tường thuật không thay đổi.',
     'No meeting scheduled.': 'Chưa có phiên họp nào sắp tới.',
-    'No narrative.': 'Không có phần tường thuật.',
     'Not everything is ready:': 'Chưa chuẩn bị đủ:',
     'Not signed yet': 'Chưa ký',
     'Nothing awaits you.': 'Không có việc cần xử lý.',
@@ -223,8 +222,6 @@ VI = {
     'Without a dossier: %(items)s': 'Chưa có hồ sơ: %(items)s',
     'You have no signing certificate on the server. Ask the administrator to issue one.': 'Đồng chí chưa có chứng thư số trên hệ thống. Đề nghị quản trị hệ thống cấp.',
     'You sign the current version of the minutes with your digital signature. After that it can no longer be edited; the chair signs next.': 'Đồng chí ký số phiên bản hiện hành của biên bản. Sau khi ký, biên bản không thể sửa; chủ tọa ký tiếp theo.',
-    'You sign the minutes after the secretary. Your signature archives the meeting.': 'Đồng chí ký biên bản sau thư ký. Chữ ký của đồng chí đưa phiên họp vào lưu trữ.',
-    'Your signature archives the meeting: nothing about it can change afterwards.': 'Chữ ký của đồng chí đưa phiên họp vào lưu trữ: sau đó không thể thay đổi gì.',
     'e.g. Submission, Draft decree': 'ví dụ: Tờ trình, Dự thảo nghị định',
     'version %(n)s': 'phiên bản %(n)s',
     'day/month/year hour:minute, Hà Nội time': 'ngày/tháng/năm giờ:phút, giờ Hà Nội',
@@ -261,4 +258,17 @@ VI = {
     'Delete the group %(name)s?': 'Xóa nhóm %(name)s?',
     'The group is forgotten; meetings keep the people it invited. This is recorded in the audit log.':
         'Nhóm bị xóa; các phiên họp vẫn giữ những người đã được mời qua nhóm. Thao tác được ghi vào nhật ký kiểm tra.',
+    "Sign the minutes and archive the meeting?": "Ký biên bản và lưu trữ phiên họp?",
+    "After your signature the minutes are final and the meeting is archived: its agenda, dossiers, votes and "
+    "minutes can no longer change. This cannot be undone.":
+        "Sau khi đồng chí ký, biên bản là bản chính thức và phiên họp được đưa vào lưu trữ: chương trình, hồ sơ, "
+        "kết quả biểu quyết và biên bản không thể thay đổi nữa. Không thể hoàn tác.",
+    "Sign and archive": "Ký và lưu trữ",
+    "Your signature makes the minutes final and archives the meeting: nothing about it can change afterwards.":
+        "Chữ ký của đồng chí làm biên bản trở thành bản chính thức và đưa phiên họp vào lưu trữ: sau đó không thể "
+        "thay đổi gì.",
+    "The minutes have no narrative part: they hold what the session record says.":
+        "Biên bản không có phần tường thuật, chỉ gồm nội dung lấy từ diễn biến phiên họp.",
+    "The secretariat draws them up from the session record; the secretary signs them, then the chair.":
+        "Văn phòng Chính phủ lập biên bản từ diễn biến phiên họp; thư ký ký trước, sau đó đến chủ tọa.",
 }
