@@ -60,10 +60,7 @@ VI = {
     'New': 'Mới',
     'New meeting': 'Phiên họp mới',
     'Next page': 'Trang sau',
-    'No agenda items yet.': 'Chưa có nội dung nào.',
     'No documents yet.': 'Chưa có tài liệu.',
-    'No meetings yet.': 'Chưa có phiên họp nào.',
-    'No participants yet.': 'Chưa có thành phần tham dự.',
     'Objection': 'Có ý kiến khác',
     'Only you can see your notes.': 'Chỉ đồng chí xem được ghi chú của mình.',
     'Paper saved': 'Giấy tiết kiệm được',
@@ -150,7 +147,6 @@ VI = {
     'New version of %(title)s': 'Phiên bản mới của %(title)s',
     'No change to the narrative.': 'Phần tường thuật không thay đổi.',
     'No meeting scheduled.': 'Chưa có phiên họp nào sắp tới.',
-    'No narrative.': 'Không có phần tường thuật.',
     'Not everything is ready:': 'Chưa chuẩn bị đủ:',
     'Not signed yet': 'Chưa ký',
     'Nothing awaits you.': 'Không có việc cần xử lý.',
@@ -204,7 +200,6 @@ VI = {
     'The invited members can reach the quorum': 'Số thành viên được mời đủ để họp',
     'The meeting is called off for good and the participants are told the reason. It cannot be reopened.': 'Phiên họp bị hủy hẳn và thành phần tham dự được thông báo lý do. Không thể mở lại.',
     'The minutes are drawn up after the session is closed.': 'Biên bản được lập sau khi phiên họp kết thúc.',
-    'The participants are invited and can read the dossiers from now on.': 'Thành phần tham dự được mời và có thể đọc hồ sơ từ bây giờ.',
     'To do:': 'Cần làm:',
     'To publish': 'Cần phát hành',
     'Type of document': 'Loại văn bản',
@@ -223,8 +218,6 @@ VI = {
     'Without a dossier: %(items)s': 'Chưa có hồ sơ: %(items)s',
     'You have no signing certificate on the server. Ask the administrator to issue one.': 'Đồng chí chưa có chứng thư số trên hệ thống. Đề nghị quản trị hệ thống cấp.',
     'You sign the current version of the minutes with your digital signature. After that it can no longer be edited; the chair signs next.': 'Đồng chí ký số phiên bản hiện hành của biên bản. Sau khi ký, biên bản không thể sửa; chủ tọa ký tiếp theo.',
-    'You sign the minutes after the secretary. Your signature archives the meeting.': 'Đồng chí ký biên bản sau thư ký. Chữ ký của đồng chí đưa phiên họp vào lưu trữ.',
-    'Your signature archives the meeting: nothing about it can change afterwards.': 'Chữ ký của đồng chí đưa phiên họp vào lưu trữ: sau đó không thể thay đổi gì.',
     'e.g. Submission, Draft decree': 'ví dụ: Tờ trình, Dự thảo nghị định',
     'version %(n)s': 'phiên bản %(n)s',
     'day/month/year hour:minute, Hà Nội time': 'ngày/tháng/năm giờ:phút, giờ Hà Nội',
@@ -261,4 +254,55 @@ VI = {
     'Delete the group %(name)s?': 'Xóa nhóm %(name)s?',
     'The group is forgotten; meetings keep the people it invited. This is recorded in the audit log.':
         'Nhóm bị xóa; các phiên họp vẫn giữ những người đã được mời qua nhóm. Thao tác được ghi vào nhật ký kiểm tra.',
+    "The session will not take place.": "Phiên họp sẽ không diễn ra.",
+    "The session can be entered from %(day)s.": "Có thể vào phiên họp từ ngày %(day)s.",
+    "No dossier yet for: %(items)s": "Chưa có hồ sơ cho: %(items)s",
+    "The agenda has no item yet.": "Chương trình họp chưa có nội dung nào.",
+    "Too few members invited to reach the quorum: %(detail)s.":
+        "Số thành viên được mời chưa đủ để bảo đảm số thành viên tối thiểu: %(detail)s.",
+    "%(name)s chairs the meeting but is not invited.": "Đồng chí %(name)s là chủ tọa nhưng chưa được mời.",
+    "No chair is set.": "Chưa chọn chủ tọa.",
+    "%(n)s delegates": "%(n)s người được ủy quyền",
+    "%(n)s guests": "%(n)s đại biểu mời",
+    "You may publish anyway and complete this afterwards: items, dossiers and invitations can still be added to "
+    "a published meeting.":
+        "Đồng chí vẫn có thể phát hành và bổ sung sau: phiên họp đã phát hành vẫn được thêm nội dung, hồ sơ "
+        "và thành phần tham dự.",
+    "%(n)s people will be notified": "%(n)s người sẽ nhận thông báo",
+    "From now on they receive the agenda (%(items)s items) and its dossiers (%(documents)s documents) on their "
+    "devices; a guest only the items they are invited to.":
+        "Từ bây giờ, họ nhận chương trình họp (%(items)s nội dung) và hồ sơ kèm theo (%(documents)s tài liệu) "
+        "trên thiết bị của mình; đại biểu mời chỉ nhận các nội dung được mời.",
+    "Publish and send the invitations": "Phát hành và gửi giấy mời",
+    "No documents for this item yet. Upload its PDF files under “Add dossiers to this item” below to put them in "
+    "the dossier.":
+        "Chưa có tài liệu. Tải lên tệp PDF ở mục “Thêm hồ sơ cho nội dung này” bên dưới để đưa vào hồ sơ.",
+    "No documents for this item yet.": "Nội dung này chưa có tài liệu.",
+    "The agenda has no item yet. Add the first one under “Add an agenda item” below, then upload its dossiers.":
+        "Chương trình họp chưa có nội dung nào. Thêm nội dung đầu tiên ở mục “Thêm nội dung chương trình” "
+        "bên dưới, sau đó tải lên hồ sơ.",
+    "Nobody is invited yet. Invite the Government members under “Invite members” below.":
+        "Chưa mời ai tham dự. Mời thành viên Chính phủ ở mục “Mời thành viên” bên dưới.",
+    "Nobody is invited yet.": "Chưa mời ai tham dự.",
+    "No saved group yet. Once members are invited, save them as a group below to invite them together to another "
+    "meeting.":
+        "Chưa có nhóm nào được lưu. Sau khi mời thành viên, lưu họ thành một nhóm ở bên dưới để mời cùng lúc "
+        "vào phiên họp khác.",
+    "No meetings yet. Create the first one under “New meeting”.":
+        "Chưa có phiên họp nào. Tạo phiên họp ở mục “Phiên họp mới”.",
+    "You are not invited to any meeting yet.": "Đồng chí chưa được mời dự phiên họp nào.",
+    "dd/mm/yyyy HH:mm (Hà Nội time)": "dd/mm/yyyy HH:mm (giờ Hà Nội)",
+    "Sign the minutes and archive the meeting?": "Ký biên bản và lưu trữ phiên họp?",
+    "After your signature the minutes are final and the meeting is archived: its agenda, dossiers, votes and "
+    "minutes can no longer change. This cannot be undone.":
+        "Sau khi đồng chí ký, biên bản là bản chính thức và phiên họp được đưa vào lưu trữ: chương trình, hồ sơ, "
+        "kết quả biểu quyết và biên bản không thể thay đổi nữa. Không thể hoàn tác.",
+    "Sign and archive": "Ký và lưu trữ",
+    "Your signature makes the minutes final and archives the meeting: nothing about it can change afterwards.":
+        "Chữ ký của đồng chí làm biên bản trở thành bản chính thức và đưa phiên họp vào lưu trữ: sau đó không thể "
+        "thay đổi gì.",
+    "The minutes have no narrative part: they hold what the session record says.":
+        "Biên bản không có phần tường thuật, chỉ gồm nội dung lấy từ diễn biến phiên họp.",
+    "The secretariat draws them up from the session record; the secretary signs them, then the chair.":
+        "Văn phòng Chính phủ lập biên bản từ diễn biến phiên họp; thư ký ký trước, sau đó đến chủ tọa.",
 }

@@ -16,6 +16,7 @@ from ecabinet import keystore
 from ecabinet.auth import service as auth_service
 from ecabinet.auth.models import Role, User
 from ecabinet.database import utcnow
+from ecabinet.pdf import to_vn_time
 from ecabinet.web import hanoi, label, register_labels
 from meetings import access, dossiers, service
 from meetings.live import rules
@@ -100,6 +101,7 @@ def meeting_page(meeting_id: int) -> str:
         if str(meeting.status) == "draft":
             checklist = _publish_checklist(meeting, data, users)
     invited = {p["user_id"] for p in data["participants"]}
+    reason = service.status_reason(meeting)
     # people not cleared for the meeting's level are not offered: the server would refuse them
     candidates = [u for u in users if u.id not in invited and u.may_read(meeting.confidentiality)]
     not_cleared = [u for u in users if u.id not in invited and not u.may_read(meeting.confidentiality)
@@ -110,9 +112,11 @@ def meeting_page(meeting_id: int) -> str:
                            invited_members=[p.user_id for p in meeting.participants
                                             if str(p.role) == "member" and p.user.has_role(Role.MEMBER)],
                            checklist=checklist, preparing=preparing,
+                           publishing=_publishing(data, checklist) if checklist is not None else None,
+                           room=_room(meeting, reason),
                            votes=service.votes_by_item(meeting)
                            if str(meeting.status) in ("in_session", "closed", "archived") else {},
-                           reason=service.status_reason(meeting), minutes=_minutes_state(meeting),
+                           reason=reason, minutes=_minutes_state(meeting),
                            may_position=access.may_take_position(meeting, current_user))
 
 
@@ -129,25 +133,60 @@ def _groups(meeting: Any, invited: set[int]) -> list[dict[str, Any]]:
 
 
 def _publish_checklist(meeting: Any, data: dict[str, Any], users: list[User]) -> list[dict[str, Any]]:
-    """What must hold before invitations go out: each item has its dossier, the invited members can reach
-    the quorum (two thirds of ALL Government members), the chair is set and invited."""
+    """What should hold before invitations go out: each item has its dossier, the invited members can reach
+    the quorum (two thirds of ALL Government members), the chair is set and invited. An open item also
+    says, as a warning, what is missing."""
     government = sum(1 for u in users if u.has_role(Role.MEMBER))
     members = sum(1 for p in data["participants"] if p["role"] == "member")
     required = rules.quorum_required(government)
     bare = [item["title"] for item in data["agenda"] if not item["documents"]]
     chair_invited = any(p["user_id"] == meeting.chair_id for p in data["participants"])
+    quorum_detail = _("%(invited)s members invited; the quorum is %(required)s of %(total)s Government members",
+                      invited=members, required=required, total=government)
     return [
         {"ok": bool(data["agenda"]) and not bare,
          "text": _("Each agenda item has its dossier") if data["agenda"] else _("The agenda has at least one item"),
-         "detail": _("Without a dossier: %(items)s", items="; ".join(bare)) if bare else ""},
+         "detail": _("Without a dossier: %(items)s", items="; ".join(bare)) if bare else "",
+         "warning": _("No dossier yet for: %(items)s", items="; ".join(bare)) if bare
+         else _("The agenda has no item yet.")},
         {"ok": members >= required,
          "text": _("The invited members can reach the quorum"),
-         "detail": _("%(invited)s members invited; the quorum is %(required)s of %(total)s Government members",
-                     invited=members, required=required, total=government)},
+         "detail": quorum_detail,
+         "warning": _("Too few members invited to reach the quorum: %(detail)s.", detail=quorum_detail)},
         {"ok": meeting.chair_id is not None and chair_invited,
          "text": _("The chair is set and invited"),
-         "detail": meeting.chair.full_name if meeting.chair else ""},
+         "detail": meeting.chair.full_name if meeting.chair else "",
+         "warning": _("%(name)s chairs the meeting but is not invited.", name=meeting.chair.full_name)
+         if meeting.chair else _("No chair is set.")},
     ]
+
+
+def _publishing(data: dict[str, Any], checklist: list[dict[str, Any]]) -> dict[str, Any]:
+    """What publishing does, for its confirmation: who is notified (by role), what they receive, and the
+    checklist's open warnings. None of them forbids publishing: the quorum rules the session, not the invitation,
+    and items, dossiers and people can still be added to a published meeting; the secretariat publishes knowingly."""
+    counted = {role: sum(1 for p in data["participants"] if p["role"] == role)
+               for role in ("member", "delegate", "guest")}
+    words = {"member": _("%(n)s members", n=counted["member"]),
+             "delegate": _("%(n)s delegates", n=counted["delegate"]), "guest": _("%(n)s guests", n=counted["guest"])}
+    return {"people": len(data["participants"]), "roles": [words[role] for role, n in counted.items() if n],
+            "agenda_items": len(data["agenda"]),
+            "documents": sum(len(item["documents"]) for item in data["agenda"]),
+            "warnings": [c for c in checklist if not c["ok"]]}
+
+
+def _room(meeting: Any, reason: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether the page offers to enter the session room and, when it does not, why (said with the state).
+    A postponed meeting keeps the status "published": its room opens on the new day (Hà Nội time)."""
+    status = str(meeting.status)
+    if status == "cancelled":
+        return {"open": False, "why": _("The session will not take place.")}
+    if status == "published" and reason and reason["action"] == "meeting.postponed":
+        starts = to_vn_time(meeting.starts_at if meeting.starts_at.tzinfo else meeting.starts_at.replace(tzinfo=UTC))
+        if to_vn_time(utcnow()).date() < starts.date():
+            return {"open": False, "why": _("The session can be entered from %(day)s.",
+                                            day=starts.strftime("%d/%m/%Y"))}
+    return {"open": status in ("published", "in_session"), "why": None}
 
 
 def _minutes_state(meeting: Any) -> Any:

@@ -1,7 +1,8 @@
 """The secretariat prepares a meeting from the pages alone at each screen size: creates it, adds items with
 labelled fields, invites every Government member cleared for its level, saves those invited as a group,
 withdraws one and invites the group to bring them back, uploads several dossiers at once (the
-level defaulting to the meeting's), removes an item, publishes after the checklist, postpones with a reason;
+level defaulting to the meeting's), removes an item, is told what is not ready and whom publishing notifies,
+publishes, postpones with a reason (the session is then not offered before the new day);
 a member opens a dossier and PDF.js paints it."""
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     page.fill("#meeting-form input[name=title]", f"Phiên họp chuyên đề xây dựng pháp luật ({size})")
     page.select_option("#meeting-form select[name=kind]", "thematic")
     page.fill("#meeting-form input[name=starts_at]", "2027-01-15T08:30")
+    # the browser draws the field in its own format (mm/dd/yyyy in an English Chromium): the hint under it says ours
+    assert page.inner_text("#meeting-form input[name=starts_at] + .hint") == "dd/mm/yyyy HH:mm (giờ Hà Nội)"
     assert page.inner_text("#meeting-form .dt-echo") == "Đã chọn: 15/01/2027 08:30, giờ Hà Nội"
     page.fill("#meeting-form input[name=location]", "Trụ sở Chính phủ")
     page.select_option("#meeting-form select[name=confidentiality]", "confidential")
@@ -91,6 +94,16 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     _save_withdraw_and_use_a_group(page, size, cast)
     screens.check(page, "items, participants and a saved group")
 
+    # publishing stays possible before the dossiers are in, but the dialog lists what is not ready
+    page.click("#publish")
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for()
+    assert "Chưa chuẩn bị đủ:" in dialog.inner_text()
+    assert "Chưa có hồ sơ cho: Dự án Luật Đầu tư công (sửa đổi); Dự thảo Nghị định về thu phí" in dialog.inner_text()
+    screens.check(page, "publishing with open warnings")
+    dialog.locator(".dialog-actions button").first.click()  # not yet: the dossiers first
+    dialog.wait_for(state="detached")
+
     first = page.locator(".agenda-item").nth(0)
     first.locator("summary").click()
     assert first.locator("select[name=confidentiality]").input_value() == "confidential"  # the meeting's level
@@ -117,6 +130,10 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
 
     page.click("#publish")
     page.wait_for_selector("dialog[open]")
+    said = page.inner_text("dialog[open]")
+    assert "4 người sẽ nhận thông báo: 4 thành viên." in said and "Chưa chuẩn bị đủ" not in said
+    assert "chương trình họp (2 nội dung) và hồ sơ kèm theo (3 tài liệu)" in said
+    assert page.inner_text("dialog[open] .btn-primary") == "Phát hành và gửi giấy mời"
     screens.check(page, "confirm publishing")
     page.click("dialog[open] .btn-primary")
     page.wait_for_selector("#meeting-status:text-is('Đã phát hành')")
@@ -128,6 +145,9 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     page.wait_for_selector("#status-reason:has-text('Chờ ý kiến của cơ quan thẩm định')")
     assert "22/01/2027 08:30" in page.inner_text(".meeting-head")
     assert page.inner_text("#meeting-status") == "Đã hoãn"  # not "published" with the postponement in a box
+    # nobody is invited into a session that is not held before its new day: the page says when instead
+    assert page.locator("#enter-room").count() == 0
+    assert page.inner_text("#room-closed") == "Có thể vào phiên họp từ ngày 22/01/2027."
     screens.check(page, "postponed with a reason")
     screens.close()
     return mid

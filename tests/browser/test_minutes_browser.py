@@ -62,7 +62,18 @@ def test_minutes_are_drawn_up_signed_and_archived_from_the_pages(closed_session,
         login(page, server.url, "chair", TEST_PASSWORD)
         page.goto(f"{server.url}/meetings/{meeting_id}/minutes")
         chair.check(page, "chair sees the secretary's signature")
-        _sign(page)
+        page.click("#sign")
+        dialog = page.locator("dialog[open]")
+        dialog.wait_for()
+        # the chair's act archives the meeting: the dialog says so, its button names the act and is filled red
+        assert dialog.locator("h2").inner_text() == "Ký biên bản và lưu trữ phiên họp?"
+        assert "phiên họp được đưa vào lưu trữ" in dialog.inner_text() and "Không thể hoàn tác." in dialog.inner_text()
+        button = dialog.locator("button[type=submit]")
+        assert button.inner_text() == "Ký và lưu trữ"
+        assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(179, 22, 27)"  # var(--red)
+        chair.check(page, "chair confirms signing and archiving")
+        page.fill("dialog[open] input[type=password]", PIN)
+        page.click("dialog[open] button[type=submit]")
         page.wait_for_selector("#minutes-status:text-is('Đã ký')")
         archive = page.request.get(f"{server.url}/api/v1/meetings/{meeting_id}/archive.zip")
         assert archive.ok and archive.body()[:2] == b"PK"

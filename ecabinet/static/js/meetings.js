@@ -1,5 +1,5 @@
 // Meeting pages: every write goes through the JSON API with the page's CSRF token; irreversible acts
-// (remove, cancel, publish with gaps) are confirmed first; uploads show progress, size and a Stop button.
+// (remove, cancel, publish) are confirmed first; uploads show progress, size and a Stop button.
 import { announce, confirmAction, t } from "./ui.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -115,18 +115,12 @@ if (root) {
     await send("POST", `${api}/cancel`, { reason: form.elements.reason.value }); reload();
   });
 
+  // the dialog says who is notified and what they receive, and lists the checklist's open warnings
+  // (the server writes it in #publish-summary): the secretariat publishes knowingly
   const publish = document.getElementById("publish");
+  const summary = document.getElementById("publish-summary");
   if (publish) publish.addEventListener("click", async () => {
-    const gaps = [...document.querySelectorAll("#publish-checklist li[data-ok=false] strong")].map((s) => s.textContent);
-    let body = t("publish_body");
-    if (gaps.length) {
-      body = document.createElement("div");
-      const p = document.createElement("p"); p.textContent = t("publish_warning");
-      const ul = document.createElement("ul");
-      gaps.forEach((g) => { const li = document.createElement("li"); li.textContent = g; ul.append(li); });
-      const after = document.createElement("p"); after.textContent = t("publish_body");
-      body.append(p, ul, after);
-    }
+    const body = summary ? summary.content.cloneNode(true) : undefined;
     if (!(await confirmAction({ title: t("publish_title"), body, confirmLabel: t("publish_confirm") }))) return;
     send("POST", `${api}/publish`).then(reload, (e) => show(e.message));
   });

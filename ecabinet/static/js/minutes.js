@@ -29,7 +29,10 @@ if (form) form.addEventListener("submit", async (ev) => {
 
 const sign = document.getElementById("sign");
 if (sign) sign.addEventListener("click", async () => {
-  const pin = await askPin({ title: t("sign_title"), body: t(`sign_body_${sign.dataset.role}`) });
+  // the chair's signature archives the meeting: the dialog says so and its button names that act
+  const role = sign.dataset.role;
+  const pin = await askPin({ title: t(`sign_title_${role}`), body: t(`sign_body_${role}`),
+    confirmLabel: t(`sign_confirm_${role}`) });
   if (!pin) return;
   sign.disabled = true;
   try { await call("POST", `/meetings/${meetingId}/minutes/sign`, { pin }); window.location.reload(); }
