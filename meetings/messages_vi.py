@@ -291,7 +291,7 @@ VI = {
     "No meetings yet. Create the first one under “New meeting”.":
         "Chưa có phiên họp nào. Tạo phiên họp ở mục “Phiên họp mới”.",
     "You are not invited to any meeting yet.": "Đồng chí chưa được mời dự phiên họp nào.",
-    "dd/mm/yyyy HH:mm (Hà Nội time)": "dd/mm/yyyy HH:mm (giờ Hà Nội)",
+    "Hà Nội time; the date chosen is shown below as day/month/year": "Giờ Hà Nội; ngày đã chọn hiện bên dưới theo ngày/tháng/năm",
     "Sign the minutes and archive the meeting?": "Ký biên bản và lưu trữ phiên họp?",
     "After your signature the minutes are final and the meeting is archived: its agenda, dossiers, votes and "
     "minutes can no longer change. This cannot be undone.":

@@ -62,7 +62,7 @@ def _prepare(browser, url: str, size: str, files: list[str], cast) -> int:
     page.select_option("#meeting-form select[name=kind]", "thematic")
     page.fill("#meeting-form input[name=starts_at]", "2027-01-15T08:30")
     # the browser draws the field in its own format (mm/dd/yyyy in an English Chromium): the hint under it says ours
-    assert page.inner_text("#meeting-form input[name=starts_at] + .hint") == "dd/mm/yyyy HH:mm (giờ Hà Nội)"
+    assert page.inner_text("#meeting-form input[name=starts_at] + .hint") == "Giờ Hà Nội; ngày đã chọn hiện bên dưới theo ngày/tháng/năm"
     assert page.inner_text("#meeting-form .dt-echo") == "Đã chọn: 15/01/2027 08:30, giờ Hà Nội"
     page.fill("#meeting-form input[name=location]", "Trụ sở Chính phủ")
     page.select_option("#meeting-form select[name=confidentiality]", "confidential")

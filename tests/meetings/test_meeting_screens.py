@@ -124,7 +124,7 @@ def test_each_date_and_time_field_says_its_format_under_it(app, api, cast):
     for field in fields:
         hint = field.getnext()
         assert hint is not None and hint.get("class") == "hint", lxml.html.tostring(field.getparent())
-        assert _text(hint) == "dd/mm/yyyy HH:mm (giờ Hà Nội)"
+        assert _text(hint) == "Giờ Hà Nội; ngày đã chọn hiện bên dưới theo ngày/tháng/năm"
 
 
 def test_a_published_meeting_whose_day_has_passed_still_opens_its_session(app, api, cast):

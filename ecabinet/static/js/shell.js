@@ -22,7 +22,7 @@ if (toggle && nav) {
 }
 
 // A datetime-local or date field draws the browser's own format (mm/dd/yyyy and AM/PM in an American
-// browser); the hint says the one we mean and the choice is echoed in it, dd/mm/yyyy HH:mm in Hà Nội time.
+// browser); the hint says the time is Hà Nội time and the choice is echoed beneath it as dd/mm/yyyy HH:mm.
 const strings = {};
 document.querySelectorAll('script[type="application/json"][data-i18n]').forEach((node) => Object.assign(strings, JSON.parse(node.textContent || "{}")));
 document.querySelectorAll('input[type="datetime-local"], input[type="date"]').forEach((input, index) => {
