@@ -12,6 +12,8 @@ MESSAGES = {
     "ballot_closed": _l("The ballot is closed; answers are no longer accepted."),
     "ballot_not_closed": _l("The ballot is not closed yet."),
     "secretariat_only": _l("Only the secretariat can do this."),
+    "ballots_not_for_role": _l("Opinion ballots are sent by the Government Office to the members of the Government; "
+                               "this account takes no part in them."),
     "invalid_answers": _l("Answer every question once with agree, disagree or other."),
     "unknown_recipient": _l("Every recipient must be an active member."),
     "recipient_not_cleared": _l("Some recipients are not cleared for the level of the attached dossiers."),

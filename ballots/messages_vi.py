@@ -106,12 +106,9 @@ VI = {
     'Issue this ballot?': 'Phát hành phiếu lấy ý kiến?',
     'Issue to the recipients': 'Phát hành đến thành viên',
     'No answer': 'Không trả lời',
-    'No answer will be accepted after closing. The result is fixed and the summary report is signed. %(pending)s recipients have not answered.': 'Sau khi kết thúc sẽ không nhận thêm ý kiến. Kết quả được chốt và báo cáo tổng hợp được ký số. Còn %(pending)s thành viên chưa trả lời.',
     'No ballot awaits your answer.': 'Không có phiếu nào cần trả lời.',
     'No ballot in progress.': 'Không có phiếu nào đang lấy ý kiến.',
-    'No ballot is open.': 'Không có phiếu nào đang mở.',
     'No dossier uploaded yet.': 'Chưa có hồ sơ nào được tải lên.',
-    'No draft.': 'Không có bản nháp.',
     'No. %(number)s': 'Số %(number)s',
     'Not answered yet': 'Chưa trả lời',
     'Not approved': 'Không thông qua',
@@ -134,8 +131,6 @@ VI = {
     'Sign it with your own token': 'Ký bằng thiết bị ký số của đồng chí',
     'Sign with my own token': 'Ký bằng thiết bị ký số riêng',
     'Sign with your PIN': 'Ký bằng mã PIN',
-    'Signature details': 'Thông tin chữ ký số',
-    'Signature level': 'Mức chữ ký',
     'Signed slip (PDF)': 'Phiếu đã ký (PDF)',
     'Signed with your digital signature on %(when)s (Hà Nội time).': 'Đã ký số lúc %(when)s (giờ Hà Nội).',
     'Signing PIN': 'Mã PIN ký số',
@@ -171,13 +166,41 @@ VI = {
     'Choose the signed PDF file': 'Chọn tệp PDF đã ký',
     'No file chosen yet': 'Chưa chọn tệp nào',
     'Chosen: %(name)s': 'Đã chọn: %(name)s',
-    'Digital signature without a timestamp': 'Chữ ký số, không có dấu thời gian',
-    'Digital signature with a timestamp': 'Chữ ký số, có dấu thời gian',
-    'Check code of the signed slip': 'Mã kiểm tra của phiếu đã ký',
     'An opinion ballot is sent to me': 'Tôi nhận phiếu lấy ý kiến',
     'Opinion ballot for you: %(title)s': 'Phiếu lấy ý kiến gửi đồng chí: %(title)s',
     'An opinion ballot I have not answered closes soon': 'Phiếu lấy ý kiến tôi chưa trả lời sắp hết hạn',
     'Reminder: the opinion ballot closes soon: %(title)s': 'Nhắc: phiếu lấy ý kiến sắp hết hạn: %(title)s',
     'An opinion ballot sent to me is closed': 'Phiếu lấy ý kiến gửi tôi đã kết thúc',
     'Opinion ballot closed: %(title)s': 'Kết thúc lấy ý kiến: %(title)s',
+    "Opinion ballots are sent by the Government Office to the members of the Government; this account takes no part "
+    "in them.": "Phiếu lấy ý kiến do Văn phòng Chính phủ gửi đến các thành viên Chính phủ; tài khoản của đồng chí "
+                "không tham gia lấy ý kiến.",
+    "%(pending)s of %(total)s members have not answered:": "%(pending)s trên %(total)s thành viên chưa trả lời:",
+    "All %(total)s members have answered.": "Cả %(total)s thành viên đã trả lời.",
+    "After closing no answer is accepted, the result is fixed and the summary report is signed. This cannot be "
+    "undone.": "Sau khi kết thúc sẽ không nhận thêm ý kiến, kết quả được chốt và báo cáo tổng hợp được ký số. "
+               "Thao tác này không thể hoàn tác.",
+    "Close the ballot now": "Kết thúc lấy ý kiến ngay",
+    "Your digital signature is valid and attached to the slip.": "Chữ ký số hợp lệ, đã gắn vào phiếu.",
+    "A timestamp service vouches for the time of signing.": "Thời điểm ký được dịch vụ cấp dấu thời gian xác nhận.",
+    "Technical details for checking the slip": "Thông tin kỹ thuật để kiểm tra phiếu",
+    "Signature standard": "Chuẩn chữ ký số",
+    "digital signature without a timestamp": "chữ ký số không có dấu thời gian",
+    "digital signature with a timestamp": "chữ ký số có dấu thời gian",
+    "Check code of the file": "Mã kiểm tra của tệp",
+    "No ballot is open for answers.": "Không có phiếu nào đang lấy ý kiến.",
+    "No ballot is open for answers. Issue one of the drafts, or create a new ballot.":
+        "Không có phiếu nào đang lấy ý kiến. Đồng chí có thể phát hành một bản nháp hoặc tạo phiếu mới.",
+    "No draft. A new ballot is kept as a draft until you issue it to the recipients.":
+        "Không có bản nháp. Phiếu mới được lưu dưới dạng bản nháp cho đến khi đồng chí phát hành đến người nhận.",
+    "No ballot awaits your answer. You are notified when the Government Office sends you one.":
+        "Không có phiếu nào cần trả lời. Đồng chí sẽ nhận được thông báo khi Văn phòng Chính phủ gửi phiếu lấy ý kiến.",
+    "No answered ballot is still open. A ballot you answer stays here until its deadline; until then you can change "
+    "your answer.": "Chưa có phiếu nào đồng chí đã trả lời mà còn hạn. Phiếu đã trả lời ở lại đây đến hết thời hạn; "
+                    "trước thời hạn đồng chí vẫn có thể thay đổi ý kiến.",
+    "No ballot has been closed yet. A ballot closes at its deadline, or earlier when you close it from its page.":
+        "Chưa có phiếu nào kết thúc. Phiếu kết thúc khi hết thời hạn, hoặc sớm hơn khi đồng chí kết thúc lấy ý kiến "
+        "trên trang của phiếu.",
+    "No ballot sent to you has closed yet. Closed ballots stay here with your signed answers.":
+        "Chưa có phiếu nào gửi đồng chí đã kết thúc. Phiếu đã kết thúc được lưu ở đây cùng ý kiến đồng chí đã ký.",
 }

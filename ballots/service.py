@@ -77,6 +77,12 @@ def get_ballot_for(user: User, ballot_id: int) -> Ballot:
     raise NotFound()
 
 
+def may_use_ballots(user: User) -> bool:
+    """The secretariat issues ballots and members (the chair is one) answer them; a guest or an administrator is
+    never a recipient, so neither the list nor its menu entry is theirs."""
+    return user.has_role(Role.SECRETARY, Role.MEMBER, Role.CHAIR)
+
+
 def ballots_for(user: User) -> list[Ballot]:
     query = select(Ballot).order_by(Ballot.id.desc())
     if not user.is_secretariat:

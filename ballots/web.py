@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, has_request_context, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ballots import service
+from ballots.errors import BallotForbidden
 from ballots.models import Ballot, BallotStatus
 from ballots.schemas import dump_ballot
 from documents import access as documents_access
@@ -22,6 +23,14 @@ from ecabinet.errors import NotFound
 from ecabinet.web import HOME_SECTIONS, hanoi, register_labels
 
 web = Blueprint("ballots_web", __name__)
+
+
+@web.app_context_processor
+def ballots_menu() -> dict[str, Any]:
+    """Whether the top bar offers "Phiếu lấy ý kiến": to the same people ``ballots_page`` lets in."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return {}
+    return {"may_use_ballots": service.may_use_ballots(current_user)}
 
 
 def register_page_labels() -> None:
@@ -62,7 +71,8 @@ def _hanoi_time(value: Any) -> str:
 def home_section(user: User) -> dict[str, Any]:
     """The home page: ballots awaiting the member's answer ("cần trả lời"), or the secretariat's open ones."""
     groups = grouped(user)
-    actions = [{"url": url_for("ballots_web.ballots_page"), "label": _("All opinion ballots")}]
+    actions = [{"url": url_for("ballots_web.ballots_page"), "label": _("All opinion ballots")}] \
+        if service.may_use_ballots(user) else []
     if user.is_secretariat:
         actions.append({"url": url_for("ballots_web.editor"), "label": _("New ballot")})
         items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,
@@ -86,6 +96,8 @@ def register_home_section() -> None:
 @web.get("/ballots")
 @login_required
 def ballots_page() -> str:
+    if not service.may_use_ballots(current_user):
+        raise BallotForbidden("ballots_not_for_role")
     return render_template("ballots/list.html", groups=grouped(current_user),
                            secretariat=current_user.is_secretariat)
 

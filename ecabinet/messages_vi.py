@@ -60,7 +60,6 @@ VI = {
     'Continue': 'Tiếp tục',
     'Change': 'Thay đổi',
     'There is a problem': 'Có lỗi cần sửa',
-    'None.': 'Không có.',
     "Chosen: %(when)s, Hà Nội time": "Đã chọn: %(when)s, giờ Hà Nội",
     'Time': 'Thời gian',
     'Place': 'Địa điểm',
@@ -79,7 +78,6 @@ VI = {
     'Notification settings': 'Cài đặt thông báo',
     'Unread:': 'Chưa đọc:',
     'New': 'Mới',
-    'No notifications yet.': 'Chưa có thông báo nào.',
     'Your settings are saved.': 'Đã lưu cài đặt.',
     'Your account has no e-mail address: only notifications in the app reach you. The administrator adds the address.': 'Tài khoản của đồng chí chưa có địa chỉ thư điện tử: chỉ nhận được thông báo trên Hệ thống. Quản trị viên sẽ bổ sung địa chỉ.',
     'Language of e-mails': 'Ngôn ngữ của thư điện tử',
@@ -97,7 +95,6 @@ VI = {
     'Attempts': 'Số lần gửi',
     'Why': 'Nguyên nhân',
     'Next attempt %(when)s': 'Gửi lại lúc %(when)s',
-    'No mail.': 'Không có thư.',
     'Waiting': 'Đang chờ',
     'Sending': 'Đang gửi',
     'Sent': 'Đã gửi',
@@ -114,4 +111,12 @@ VI = {
     'The secure connection to the mail server failed (certificate or TLS).': 'Không thiết lập được kết nối bảo mật với máy chủ thư (chứng thư hoặc TLS).',
     "Chosen: %(when)s": "Đã chọn: %(when)s",
     "day/month/year": "ngày/tháng/năm",
+    "No mail has been queued yet. Each notification sent by e-mail is listed here with its state, and why it failed "
+    "if it did.": "Chưa có thư nào. Mỗi thông báo gửi qua thư điện tử được liệt kê ở đây cùng trạng thái, và nguyên "
+                  "nhân nếu không gửi được.",
+    "No mail is in the state “%(state)s”.": "Không có thư nào ở trạng thái “%(state)s”.",
+    "Show all mail": "Xem tất cả thư",
+    "No notifications yet. Invitations to meetings, opinion ballots and tasks sent to you will appear here.":
+        "Chưa có thông báo nào. Giấy mời họp, phiếu lấy ý kiến và nhiệm vụ gửi đồng chí sẽ hiện ở đây.",
+    "Choose how you are notified": "Chọn cách nhận thông báo",
 }

@@ -1,9 +1,13 @@
-"""Tablet pages: the member's answer form and receipt, the secretariat's board and editor."""
+"""Tablet pages: the member's answer form and receipt, the secretariat's board and editor, who the list and the
+menu entry are for, and what an empty group says."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+
+import pytest
 
 from tests.conftest import TEST_PASSWORD
 
@@ -113,3 +117,58 @@ def test_the_editor_offers_only_dossiers_within_the_secretarys_clearance(app: An
     assert "Phiên họp Chính phủ thường kỳ tháng 12</small>" in high  # each dossier says which meeting it is from
     low = _login(app, "sec_low").get("/ballots/new").get_data(as_text=True)
     assert "Đề án tuyệt mật A" not in low and "Báo cáo thường B" in low
+
+
+@pytest.mark.parametrize(("username", "allowed"), [("secretary", True), ("chair", True), ("member_a", True),
+                                                   ("guest", False), ("admin", False)])
+def test_the_menu_offers_ballots_to_exactly_those_the_list_lets_in(app: Any, cast: Any, username: str,
+                                                                    allowed: bool) -> None:
+    browser = _login(app, username)
+    home = browser.get("/").get_data(as_text=True)
+    menu = home[home.index('class="topnav-links"'):home.index("</ul>", home.index('class="topnav-links"'))]
+    assert ('href="/ballots"' in menu) is allowed
+    assert ('href="/ballots"' in home) is allowed  # nor a home-page link to a page that refuses them
+    listing = browser.get("/ballots")
+    assert listing.status_code == (200 if allowed else 403)
+    if not allowed:
+        assert "Phiếu lấy ý kiến do Văn phòng Chính phủ gửi đến các thành viên Chính phủ" in listing.get_data(as_text=True)
+
+
+def test_the_receipt_says_in_plain_words_that_the_signature_is_valid_and_keeps_the_terms_for_auditors(
+        app: Any, api: Any, cast: Any, make_ballot: Any) -> None:
+    ballot = make_ballot()
+    receipt = api(cast.member_a).post(f"/ballots/{ballot.id}/responses",
+                                      {"answers": answers_for(ballot), "pin": PIN}).get_json()
+    page = _login(app, "member_a").get(f"/ballots/{ballot.id}").get_data(as_text=True)
+    section = page[page.index('id="receipt"'):page.index("</section>", page.index('id="receipt"'))]
+    audit = section[section.index('<details class="details" id="receipt-audit">'):section.index("</details>")]
+    plain = section.replace(audit, "")
+    assert "Chữ ký số hợp lệ, đã gắn vào phiếu." in plain
+    assert "PAdES" not in plain and "SHA-256" not in plain and receipt["sha256"] not in plain
+    assert "<details class=\"details\" id=\"receipt-audit\">" in section and "open" not in audit[:60]  # closed at first
+    assert f"PAdES {receipt['level']}" in audit and "Mã kiểm tra của tệp" in audit and "(SHA-256)" in audit
+    assert f'<code class="hash">{receipt["sha256"]}</code>' in audit
+
+
+def test_the_close_confirmation_says_it_cannot_be_undone_and_counts_against_all(
+        app: Any, cast: Any, make_ballot: Any) -> None:
+    page = _login(app, "secretary").get(f"/ballots/{make_ballot().id}").get_data(as_text=True)
+    strings = json.loads(re.findall(r'<script type="application/json" data-i18n>(.*?)</script>', page, re.S)[0])
+    assert "Thao tác này không thể hoàn tác." in strings["close_final"]
+    assert strings["close_pending"] == "%(pending)s trên %(total)s thành viên chưa trả lời:"
+    assert strings["close_confirm"] == "Kết thúc lấy ý kiến ngay"
+    assert "vẫn chưa đến" in strings["close_early"]
+
+
+def test_empty_groups_say_what_is_missing_and_what_to_do(app: Any, cast: Any) -> None:
+    member = _login(app, "member_a").get("/ballots").get_data(as_text=True)
+    assert "Không có." not in member
+    assert "Đồng chí sẽ nhận được thông báo khi Văn phòng Chính phủ gửi phiếu lấy ý kiến." in member
+    assert "Chưa có phiếu nào đồng chí đã trả lời mà còn hạn." in member
+    assert "Chưa có phiếu nào gửi đồng chí đã kết thúc." in member
+    assert 'href="/ballots/new"' not in member  # nothing offered that a member cannot do
+    secretariat = _login(app, "secretary").get("/ballots").get_data(as_text=True)
+    assert "Không có." not in secretariat
+    drafts = secretariat[secretariat.index('id="g-draft"'):secretariat.index("</section>", secretariat.index('id="g-draft"'))]
+    assert "Không có bản nháp." in drafts and '<a href="/ballots/new">Tạo phiếu lấy ý kiến</a>' in drafts
+    assert "hoặc sớm hơn khi đồng chí kết thúc lấy ý kiến" in secretariat

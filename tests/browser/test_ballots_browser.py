@@ -68,8 +68,14 @@ def _member_answers(browser, url: str, size: str, ballot_id: int) -> None:
     page = screens.page()
     login(page, url, "member_a", TEST_PASSWORD)
     assert page.locator(f"a[href='/ballots/{ballot_id}']").count() == 1  # home: "cần trả lời"
+    # how many ballots wait is information, not an alarm: a neutral count, red is kept for failures and overdue
+    counts = page.locator("main .count").evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert counts and set(counts) == {"rgb(230, 233, 238)"}
     screens.check(page, "home with the ballot to answer")
     open_section(page, "/ballots")
+    assert "Không có." not in page.inner_text("main")  # an empty group says what is missing
+    assert page.inner_text("section[aria-labelledby=g-done] .empty-state").startswith(
+        "Chưa có phiếu nào đồng chí đã trả lời mà còn hạn.")
     screens.check(page, "ballot list")
     page.click(f"a[href='/ballots/{ballot_id}']")
     screens.check(page, "answer form")
@@ -107,8 +113,12 @@ def _member_answers(browser, url: str, size: str, ballot_id: int) -> None:
     assert page.is_hidden("#answer-form")  # no blank form under the receipt as if nothing was taken
     assert "Ý kiến của đồng chí đã được ký số và ghi nhận" in page.inner_text("#receipt")
     assert COMMENT in page.inner_text("#receipt .summary-list")
+    # plain words first; the standard's name and the file's fingerprint wait in the auditors' disclosure
+    assert page.inner_text("#receipt-check") == "✓ Chữ ký số hợp lệ, đã gắn vào phiếu."
+    assert "PAdES" not in page.inner_text("#receipt") and page.is_hidden("#receipt code.hash")
     screens.check(page, "receipt")
     page.click("#receipt details summary")
+    assert "PAdES B-B" in page.inner_text("#receipt-audit") and "Mã kiểm tra của tệp" in page.inner_text("#receipt-audit")
     receipt_hash = page.inner_text("#receipt code.hash")
     screens.check(page, "receipt details")
     slip = page.request.get(url + page.get_attribute("#slip-download", "href"))
@@ -143,10 +153,19 @@ def _secretariat_reminds_and_closes(browser, url: str, size: str, ballot_id: int
 
     page.click("[data-action=close]")
     page.wait_for_selector("dialog[open]")
-    assert "Còn 2 thành viên chưa trả lời" in page.inner_text("dialog[open]")
-    assert "vẫn chưa đến" in page.inner_text("dialog[open]")  # the deadline is still days away
+    dialog = page.inner_text("dialog[open]")
+    assert "vẫn chưa đến" in dialog  # the deadline is still days away
+    assert page.inner_text("#close-pending") == "2 trên 3 thành viên chưa trả lời:"
+    assert page.locator("dialog[open] .dialog-names li").all_inner_texts() == sorted([cast.member_b.full_name,
+                                                                                      cast.chair.full_name])
+    assert "Thao tác này không thể hoàn tác." in dialog
+    confirm = page.locator("dialog[open] .dialog-actions .btn-danger")
+    assert confirm.inner_text() == "Kết thúc lấy ý kiến ngay"
+    # filled, unlike the outlined Cancel beside it and the button that opened the dialog
+    assert confirm.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(140, 15, 19)"
+    assert confirm.evaluate("b => getComputedStyle(b).color") == "rgb(255, 255, 255)"
     screens.check(page, "confirm closing")
-    page.click("dialog[open] .btn-danger")
+    confirm.click()
     page.wait_for_selector("#ballot-status:has-text('Đã kết thúc')")
     assert pending.inner_text() == "Không trả lời"  # never "not answered yet" once closed
     screens.check(page, "closed with the result")

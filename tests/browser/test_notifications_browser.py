@@ -50,6 +50,7 @@ def _member_sees_the_bell(browser, url: str, size: str, meeting_id: int, token: 
     login(page, url, "member_a", TEST_PASSWORD)
     page.wait_for_selector("#bell[data-live]", state="attached")
     before = int(page.locator("#bell-count").text_content())
+    assert page.locator("#bell-count").evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(179, 22, 27)"
     screens.check(page, "home with the bell")
     with requests.Session() as http:
         published = http.post(f"{url}/api/v1/meetings/{meeting_id}/publish",
@@ -92,5 +93,12 @@ def _secretariat_sees_the_outbox(browser, url: str, size: str) -> None:
     page.goto(f"{url}/outbox?state=failed")
     assert page.locator("h1").text_content() == "Hộp thư đi"
     assert "ConnectionRefusedError" in page.locator(".outbox-table tbody tr").first.text_content()
+    # below 900 px each mail is a card: what it is about reads across the card, not in a column a word wide
+    spans = page.locator(".outbox-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.querySelector('.mail-about').getBoundingClientRect().width / r.getBoundingClientRect().width)")
+    assert spans and all(share > 0.9 if size != "desktop" else share < 0.5 for share in spans), spans
+    # the counts by state are neutral; only a count of failures is red, and here it sits on the chosen filter
+    assert set(page.locator(".outbox-filter .count:not(.alert)").evaluate_all(
+        "els => els.map(e => getComputedStyle(e).backgroundColor)")) == {"rgb(230, 233, 238)"}
     screens.check(page, "the outbox with a failed mail and why")
     screens.close()

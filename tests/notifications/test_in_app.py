@@ -173,3 +173,12 @@ def test_tasks_are_announced_when_assigned_and_once_when_due_soon_and_overdue(ma
     subjects = [m["Subject"] for m in smtp.inbox.to(cast.member_a.email)]
     assert any(s.startswith("Nhiệm vụ quá hạn: ") for s in subjects)
     assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id)).where(OutboxMail.state != "sent")) == 0
+
+
+def test_an_empty_list_says_what_will_appear_there_and_where_to_choose_how(app: Any, cast: Any, api: Any) -> None:
+    member = api(cast.member_a)
+    page = member.client.get("/notifications", headers={"Authorization": f"Bearer {member.token}"})
+    empty = page.get_data(as_text=True)
+    empty = empty[empty.index('id="notifications-empty"'):empty.index("</li>", empty.index('id="notifications-empty"'))]
+    assert "Giấy mời họp, phiếu lấy ý kiến và nhiệm vụ gửi đồng chí sẽ hiện ở đây." in empty
+    assert '<a href="/notifications/settings">Chọn cách nhận thông báo</a>' in empty

@@ -239,3 +239,19 @@ def test_smtps_to_a_server_certified_by_the_governments_own_ca(app: Any, cast: A
         assert row.state == MailState.SENT and len(server.inbox.to(cast.chair.email)) == 1
     finally:
         server.controller.stop()
+
+
+def test_the_outbox_page_counts_calmly_red_only_for_failures_and_says_what_an_empty_view_means(
+        mailing_app: Any, smtp: Any, cast: Any, api: Any) -> None:
+    sec = api(cast.secretary)
+    headers = {"Authorization": f"Bearer {sec.token}"}
+    empty = sec.client.get("/outbox", headers=headers).get_data(as_text=True)
+    assert "Chưa có thư nào. Mỗi thông báo gửi qua thư điện tử được liệt kê ở đây" in empty
+    assert 'class="count alert"' not in empty  # no failure, no red
+    sec.post(f"/meetings/{create_meeting(sec, cast)['id']}/publish")  # the chair has no address: it fails
+    deliver(mailing_app)
+    failed = sec.client.get("/outbox", headers=headers).get_data(as_text=True)
+    assert failed.count('class="count alert"') == 1 and '<span class="count">0</span>' in failed
+    filtered = sec.client.get("/outbox?state=sent", headers=headers).get_data(as_text=True)
+    row = filtered[filtered.index('id="outbox-empty"'):filtered.index("</tr>", filtered.index('id="outbox-empty"'))]
+    assert "Không có thư nào ở trạng thái “Đã gửi”." in row and '<a href="/outbox">Xem tất cả thư</a>' in row

@@ -1,7 +1,7 @@
 // Ballot pages: answer → check answers → sign with the PIN (signed on the server); the secretariat's
 // editor and board (live counts, reminder, close with confirmation).
 import { followUserStream } from "./socket.js";
-import { announce, confirmAction, formatDateTime, t } from "./ui.js";
+import { announce, confirmAction, el, formatDateTime, t } from "./ui.js";
 
 const call = window.ecabinetApi.call;
 const card = document.getElementById("ballot");
@@ -143,8 +143,26 @@ if (form) {
 const boardStatus = document.getElementById("board-status");
 const say = (text) => { if (boardStatus) boardStatus.textContent = text; announce(text); };
 const pending = () => Number((document.getElementById("count-pending") || {}).textContent || 0);
+// closing is for good (GOV.UK "confirm a destructive action"): who has not answered yet, out of how many, as the
+// board shows them now (live answers included), and that it cannot be undone
+function closeBody() {
+  const rows = [...document.querySelectorAll("#board li[data-user-id]")];
+  const waiting = rows.filter((li) => !("answered" in li.querySelector(".status").dataset));
+  const body = el("div");
+  if (t("close_early")) body.append(el("p", {}, t("close_early")));
+  if (waiting.length) {
+    body.append(el("p", { id: "close-pending" }, fill(t("close_pending"), { pending: waiting.length, total: rows.length })));
+    const names = el("ul", { class: "dialog-names" });
+    waiting.forEach((li) => names.append(el("li", {}, li.querySelector("strong").textContent)));
+    body.append(names);
+  } else {
+    body.append(el("p", { id: "close-pending" }, fill(t("close_all_answered"), { total: rows.length })));
+  }
+  body.append(el("p", { class: "dialog-warning" }, t("close_final")));
+  return body;
+}
 const CONFIRM = {
-  close: () => ({ title: t("close_title"), body: [t("close_early"), fill(t("close_body"), { pending: pending() })].filter(Boolean).join(" "), confirmLabel: t("close_confirm"), danger: true }),
+  close: () => ({ title: t("close_title"), body: closeBody(), confirmLabel: t("close_confirm"), danger: true }),
   issue: () => ({ title: t("issue_title"), body: t("issue_body"), confirmLabel: t("issue_confirm") }),
 };
 document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {
