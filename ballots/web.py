@@ -68,11 +68,13 @@ def _hanoi_time(value: Any) -> str:
     return f"{hanoi(value)} ({_('Hà Nội time')})"
 
 
-def home_section(user: User) -> dict[str, Any]:
-    """The home page: ballots awaiting the member's answer ("cần trả lời"), or the secretariat's open ones."""
+def home_section(user: User) -> dict[str, Any] | None:
+    """The home page: ballots awaiting the member's answer ("cần trả lời"), or the secretariat's open ones;
+    nothing for a guest or an administrator, who are never asked (``may_use_ballots``)."""
+    if not service.may_use_ballots(user):
+        return None
     groups = grouped(user)
-    actions = [{"url": url_for("ballots_web.ballots_page"), "label": _("All opinion ballots")}] \
-        if service.may_use_ballots(user) else []
+    actions = [{"url": url_for("ballots_web.ballots_page"), "label": _("All opinion ballots")}]
     if user.is_secretariat:
         actions.append({"url": url_for("ballots_web.editor"), "label": _("New ballot")})
         items = [{"url": url_for("ballots_web.ballot_page", ballot_id=row["ballot"].id), "title": row["ballot"].title,

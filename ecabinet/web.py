@@ -27,7 +27,8 @@ from ecabinet.ratelimits import login_limited
 
 web = Blueprint("web", __name__)
 
-# Domain packages add their own sections to the home page (meetings, ballots).
+# Domain packages add their own sections to the home page (meetings, ballots); a section that is not the
+# person's (ballots for a guest) answers None and is left out.
 HOME_SECTIONS: list[Any] = []
 #: how long the second step of a login waits for the code
 MFA_STEP_SECONDS = 300
@@ -230,8 +231,8 @@ def switch_language(code: str) -> Response:
 @web.get("/")
 @login_required
 def home() -> str:
-    sections = sorted([*(section(current_user) for section in HOME_SECTIONS), _account_section(current_user)],
-                      key=lambda s: s.get("order", 50))
+    mine = [made for made in (section(current_user) for section in HOME_SECTIONS) if made is not None]
+    sections = sorted([*mine, _account_section(current_user)], key=lambda s: s.get("order", 50))
     return render_template("home.html", sections=sections)
 
 

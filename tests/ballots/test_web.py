@@ -128,6 +128,8 @@ def test_the_menu_offers_ballots_to_exactly_those_the_list_lets_in(app: Any, cas
     menu = home[home.index('class="topnav-links"'):home.index("</ul>", home.index('class="topnav-links"'))]
     assert ('href="/ballots"' in menu) is allowed
     assert ('href="/ballots"' in home) is allowed  # nor a home-page link to a page that refuses them
+    # nor an empty "ballots to answer" card for someone who is never asked
+    assert ("Phiếu lấy ý kiến cần trả lời" in home or "Phiếu đang lấy ý kiến" in home) is allowed
     listing = browser.get("/ballots")
     assert listing.status_code == (200 if allowed else 403)
     if not allowed:
