@@ -298,6 +298,7 @@ VI = {
         "Sau khi đồng chí ký, biên bản là bản chính thức và phiên họp được đưa vào lưu trữ: chương trình, hồ sơ, "
         "kết quả biểu quyết và biên bản không thể thay đổi nữa. Không thể hoàn tác.",
     "Sign and archive": "Ký và lưu trữ",
+    "Upload and archive": "Tải lên và lưu trữ",
     "Your signature makes the minutes final and archives the meeting: nothing about it can change afterwards.":
         "Chữ ký của đồng chí làm biên bản trở thành bản chính thức và đưa phiên họp vào lưu trữ: sau đó không thể "
         "thay đổi gì.",

@@ -61,6 +61,11 @@ def test_a_chair_with_a_token_uploads_the_minutes_signed_with_their_own_tool(
                 page.set_input_files("#signed-file", str(signed))
                 assert "bien-ban-da-ky.pdf" in page.inner_text("#file-name")
                 page.click("#upload-signed")
+                # the upload archives the meeting: the same question as the PIN path, answered here
+                dialog = page.locator("dialog[open]")
+                assert "Không thể hoàn tác" in dialog.inner_text()
+                screens.check(page, "the chair confirms uploading and archiving")
+                dialog.get_by_role("button", name="Tải lên và lưu trữ").click()
                 page.wait_for_selector("#minutes-status:text-is('Đã ký')")
                 assert page.locator("#own-signature").count() == 0
                 screens.check(page, "signed with the token and archived")

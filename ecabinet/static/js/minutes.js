@@ -52,6 +52,9 @@ if (own) {
     ev.preventDefault();
     const file = fileInput.files[0];
     if (!file) { fail(new Error(t("choose_file"))); return; }
+    // the chair's signed minutes archive the meeting, whichever way they were signed: the same question
+    if (own.dataset.role === "chair" && !(await confirmAction({ title: t("sign_title_chair"),
+      body: t("sign_body_chair"), confirmLabel: t("upload_confirm_chair"), danger: true }))) return;
     const body = new FormData();
     body.append("file", file);
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
