@@ -490,8 +490,18 @@ def test_tablets_on_both_processes_share_the_session_and_a_killed_process_loses_
 
     # the restarted process serves again: a tablet placed on it replays the whole session
     deadline = time.monotonic() + 30
+    refused = 0
     while True:
-        late = live.tablet(members[0], meeting_id)
+        try:
+            late = live.tablet(members[0], meeting_id)
+        except socketio.exceptions.ConnectionError:
+            # nginx may still hold the returning process as failed for the handshake (passed to the other
+            # process) and not for the next request (the returning one: "400 Session ID unknown"); a browser's
+            # client reconnects, as docs/DEPLOY.md says, and so does this tablet
+            refused += 1
+            assert refused <= 3 and time.monotonic() < deadline, f"{refused} handshakes refused in a row"
+            continue
+        refused = 0
         if live.placement(late) == {live.address(victim)}:
             break
         assert time.monotonic() < deadline, "nginx never routed a tablet to the restarted process"
