@@ -17,7 +17,7 @@ from ecabinet.auth import service as auth_service
 from ecabinet.auth.models import Role, User
 from ecabinet.database import utcnow
 from ecabinet.pdf import to_vn_time
-from ecabinet.web import hanoi, label, register_labels
+from ecabinet.web import hanoi, hanoi_date, label, register_labels
 from meetings import access, dossiers, service
 from meetings.live import rules
 from meetings.minutes import archive
@@ -182,10 +182,9 @@ def _room(meeting: Any, reason: dict[str, Any] | None) -> dict[str, Any]:
     if status == "cancelled":
         return {"open": False, "why": _("The session will not take place.")}
     if status == "published" and reason and reason["action"] == "meeting.postponed":
-        starts = to_vn_time(meeting.starts_at if meeting.starts_at.tzinfo else meeting.starts_at.replace(tzinfo=UTC))
-        if to_vn_time(utcnow()).date() < starts.date():
+        if to_vn_time(utcnow()).date() < to_vn_time(meeting.starts_at).date():
             return {"open": False, "why": _("The session can be entered from %(day)s.",
-                                            day=starts.strftime("%d/%m/%Y"))}
+                                            day=hanoi_date(meeting.starts_at))}
     return {"open": status in ("published", "in_session"), "why": None}
 
 

@@ -96,13 +96,13 @@ def test_empty_lists_say_what_is_missing_and_the_secretariat_what_to_do(app, api
     mid = create_meeting(sec, cast)["id"]
     assert sec.post(f"/meetings/{mid}/agenda", json={"title": "Dự án Luật Đầu tư công"}).status_code == 201
     page = _page(app, "secretary", f"/meetings/{mid}")
-    empty = [_text(node) for node in page.find_class("empty")]
+    empty = [_text(node) for node in page.find_class("empty-state")]
     assert "Chưa có tài liệu. Tải lên tệp PDF ở mục “Thêm hồ sơ cho nội dung này” bên dưới để đưa vào hồ sơ." in empty
     assert ("Chưa có nhóm nào được lưu. Sau khi mời thành viên, lưu họ thành một nhóm ở bên dưới để mời cùng lúc "
             "vào phiên họp khác.") in empty
 
     other = create_meeting(sec, cast, title="Phiên họp chưa có nội dung")["id"]
-    empty = [_text(node) for node in _page(app, "secretary", f"/meetings/{other}").find_class("empty")]
+    empty = [_text(node) for node in _page(app, "secretary", f"/meetings/{other}").find_class("empty-state")]
     assert ("Chương trình họp chưa có nội dung nào. Thêm nội dung đầu tiên ở mục “Thêm nội dung chương trình” "
             "bên dưới, sau đó tải lên hồ sơ.") in empty
 
@@ -110,10 +110,10 @@ def test_empty_lists_say_what_is_missing_and_the_secretariat_what_to_do(app, api
     assert sec.post(f"/meetings/{mid}/participants", json={"user_id": cast.member_a.id, "role": "member"}
                     ).status_code == 201
     assert sec.post(f"/meetings/{mid}/publish").status_code == 200
-    empty = [_text(node) for node in _page(app, "member_a", f"/meetings/{mid}").find_class("empty")]
+    empty = [_text(node) for node in _page(app, "member_a", f"/meetings/{mid}").find_class("empty-state")]
     assert empty == ["Nội dung này chưa có tài liệu."]
     listing = _page(app, "member_b", "/meetings")
-    assert [_text(node) for node in listing.find_class("empty")] == ["Đồng chí chưa được mời dự phiên họp nào."]
+    assert [_text(node) for node in listing.find_class("empty-state")] == ["Đồng chí chưa được mời dự phiên họp nào."]
 
 
 def test_each_date_and_time_field_says_its_format_under_it(app, api, cast):

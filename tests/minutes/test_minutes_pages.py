@@ -48,12 +48,12 @@ def test_signed_minutes_without_a_narrative_say_what_they_hold(app, closed_sessi
     assert clients["secretary"].post(f"/meetings/{meeting_id}/minutes").status_code == 201
     for signer in ("secretary", "chair"):
         assert clients[signer].post(f"/meetings/{meeting_id}/minutes/sign", json={"pin": PIN}).status_code == 200
-    empty = [" ".join(node.text_content().split()) for node in _page(app, "chair", meeting_id).find_class("empty")]
+    empty = [" ".join(node.text_content().split()) for node in _page(app, "chair", meeting_id).find_class("empty-state")]
     assert empty == ["Biên bản không có phần tường thuật, chỉ gồm nội dung lấy từ diễn biến phiên họp."]
 
 
 def test_before_the_minutes_are_drawn_up_the_chair_is_told_who_does_what(app, closed_session):
     empty = [" ".join(node.text_content().split())
-             for node in _page(app, "chair", closed_session.meeting_id).find_class("empty")]
+             for node in _page(app, "chair", closed_session.meeting_id).find_class("empty-state")]
     assert empty == ["Biên bản chưa được lập. Văn phòng Chính phủ lập biên bản từ diễn biến phiên họp; "
                      "thư ký ký trước, sau đó đến chủ tọa."]
